@@ -1,0 +1,136 @@
+"""Modulated deformable convolution (DCNv2) in pure torch.
+
+Numerics follow the DCNv2 kernel used by the YOLACT++ checkpoints: offset channel 2*t is the
+vertical and 2*t+1 the horizontal shift of kernel tap t = i*kw + j, mask channel t modulates tap
+t, and bilinear corners outside the image read as zero. ONNX `DeformConv` uses the same layout.
+
+The functional form is traceable by both torch ONNX exporters (no data-dependent Python control
+flow) and is the `--dcn decomposed` export form: one Gather of pixel rows, elementwise ops and
+one MatMul. See `yolact_export.onnx_ops` for the native `DeformConv` export form.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+Pair = tuple[int, int]
+
+
+def _pair(v: int | Pair) -> Pair:
+    return (v, v) if isinstance(v, int) else (int(v[0]), int(v[1]))
+
+
+def _tap_grid(n_out: int, k: int, stride: int, pad: int, dil: int, x: torch.Tensor) -> torch.Tensor:
+    """[k, n_out] input coordinate of tap index k at output position n_out (no offset)."""
+    out = torch.arange(n_out, device=x.device, dtype=x.dtype) * stride - pad
+    tap = torch.arange(k, device=x.device, dtype=x.dtype) * dil
+    return tap[:, None] + out[None, :]
+
+
+def deform_conv2d(x: torch.Tensor, offset: torch.Tensor, mask: torch.Tensor, weight: torch.Tensor,
+                  bias: torch.Tensor | None = None, stride: int | Pair = 1,
+                  padding: int | Pair = 1, dilation: int | Pair = 1) -> torch.Tensor:
+    """Modulated deformable conv. x [N,C,H,W], offset [N,2GK,Ho,Wo], mask [N,GK,Ho,Wo] (already
+    sigmoid-ed), weight [O,C,kh,kw]; G = deformable groups, K = kh*kw. Returns [N,O,Ho,Wo]."""
+    (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(padding), _pair(dilation)
+    n, c, h, w = x.shape
+    o, _, kh, kw = weight.shape
+    ho, wo = offset.shape[2], offset.shape[3]
+    k = kh * kw
+    g = mask.shape[1] // k
+    # Sample coordinates [N, G, kh, kw, Ho, Wo].
+    off = offset.reshape(n, g, kh, kw, 2, ho, wo)
+    ys = _tap_grid(ho, kh, sh, ph, dh, x)[:, None, :, None] + off[:, :, :, :, 0]
+    xs = _tap_grid(wo, kw, sw, pw, dw, x)[None, :, None, :] + off[:, :, :, :, 1]
+    # One zero border plus clamping to [-1, H] makes every out-of-image corner read a zero pixel
+    # (or get weight 0), so no validity masks are needed; y <= -1 or y >= H gives exactly 0.
+    ys = ys.clamp(-1.0, float(h))
+    xs = xs.clamp(-1.0, float(w))
+    y0 = ys.floor().clamp(max=float(h - 1))
+    x0 = xs.floor().clamp(max=float(w - 1))
+    ly, lx = ys - y0, xs - x0
+    m = mask.reshape(n, g, kh, kw, ho, wo)
+    hp, wp = h + 2, w + 2
+    # Row index into the padded image viewed as [N*Hp*Wp*G, C/G] (channels last, so each
+    # gathered row is one contiguous pixel of one deformable group).
+    base = (y0 + 1.0) * wp + (x0 + 1.0)
+    base = base.to(torch.int64) + (torch.arange(n, device=x.device) * (hp * wp))[:, None, None, None, None, None]
+    rows = base * g + torch.arange(g, device=x.device)[None, :, None, None, None, None]
+    # Reorder small per-sample tensors to [N, Ho, Wo, kh, kw, G] so the gathered cols come out as
+    # [N, P, K*C] with (tap, channel) order, matching the permuted weight.
+    perm = (0, 4, 5, 2, 3, 1)
+    rows, ly, lx, m = (t.permute(perm) for t in (rows, ly, lx, m))
+    src = F.pad(x, (1, 1, 1, 1)).permute(0, 2, 3, 1).reshape(n * hp * wp * g, c // g)
+    cols = _bilinear_gather(src, rows, ly, lx, m, g, g * wp)
+    cols = cols.reshape(n, ho * wo, k * c)
+    wmat = weight.permute(0, 2, 3, 1).reshape(o, k * c)
+    out = torch.matmul(cols, wmat.t())
+    if bias is not None:
+        out = out + bias
+    return out.reshape(n, ho, wo, o).permute(0, 3, 1, 2)
+
+
+def _bilinear_gather(src: torch.Tensor, rows: torch.Tensor, ly: torch.Tensor, lx: torch.Tensor,
+                     m: torch.Tensor, pixel_step: int, row_step: int) -> torch.Tensor:
+    """Mask-weighted bilinear sum of the 4 corner rows of src: result [*rows.shape, C/G].
+    pixel_step / row_step: row-index distance to the right / lower neighbour pixel."""
+    hy, hx = 1.0 - ly, 1.0 - lx
+    idx = rows.reshape(-1)
+    shape = (*rows.shape, src.shape[1])
+    out = None
+    for shift, wgt in ((0, hy * hx), (pixel_step, hy * lx), (row_step, ly * hx),
+                       (row_step + pixel_step, ly * lx)):
+        val = src.index_select(0, idx + shift).reshape(shape) * (wgt * m).unsqueeze(-1)
+        out = val if out is None else out + val
+    return out
+
+
+class ModulatedDeformConv2d(nn.Module):
+    """DCNv2 layer with the parameter names of the original `DCN` (weight, bias,
+    conv_offset_mask). `native=True` routes through the `yolact::deform_conv2d` custom op
+    (registered by `yolact_export.onnx_ops`) so that it exports as ONNX `DeformConv`."""
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Pair = 3,
+                 stride: int | Pair = 1, padding: int | Pair = 1, dilation: int | Pair = 1,
+                 deformable_groups: int = 1):
+        super().__init__()
+        self.in_channels, self.out_channels = in_channels, out_channels
+        self.kernel_size, self.stride = _pair(kernel_size), _pair(stride)
+        self.padding, self.dilation = _pair(padding), _pair(dilation)
+        self.deformable_groups = deformable_groups
+        self.native = False
+        kh, kw = self.kernel_size
+        self.weight = nn.Parameter(torch.empty(out_channels, in_channels, kh, kw))
+        self.bias = nn.Parameter(torch.empty(out_channels))
+        self.conv_offset_mask = nn.Conv2d(in_channels, deformable_groups * 3 * kh * kw,
+                                          self.kernel_size, self.stride, self.padding,
+                                          self.dilation, bias=True)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        bound = 1.0 / math.sqrt(self.in_channels * self.kernel_size[0] * self.kernel_size[1])
+        nn.init.uniform_(self.weight, -bound, bound)
+        nn.init.zeros_(self.bias)
+        nn.init.zeros_(self.conv_offset_mask.weight)
+        nn.init.zeros_(self.conv_offset_mask.bias)
+
+    def offset_mask(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        o1, o2, m = torch.chunk(self.conv_offset_mask(x), 3, dim=1)
+        return torch.cat((o1, o2), dim=1), torch.sigmoid(m)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        offset, mask = self.offset_mask(x)
+        if self.native:
+            return torch.ops.yolact.deform_conv2d(x, self.weight, offset, mask, self.bias,
+                                                  list(self.stride), list(self.padding),
+                                                  list(self.dilation))
+        return deform_conv2d(x, offset, mask, self.weight, self.bias,
+                             self.stride, self.padding, self.dilation)
+
+    def extra_repr(self) -> str:
+        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+                f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}, "
+                f"deformable_groups={self.deformable_groups}")

@@ -1,0 +1,27 @@
+"""The original FastBaseTransform: BGR uint8 HxWx3 -> normalized RGB NCHW float at S x S."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .config import YolactConfig
+
+
+def preprocess(images_bgr: list[np.ndarray] | np.ndarray, config: YolactConfig) -> torch.Tensor:
+    if isinstance(images_bgr, np.ndarray):
+        images_bgr = [images_bgr]
+    batch = []
+    for image in images_bgr:
+        if image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError(f"expected an HxWx3 BGR image, got shape {image.shape}")
+        x = torch.from_numpy(np.ascontiguousarray(image)).float().permute(2, 0, 1)[None]
+        x = F.interpolate(x, (config.max_size, config.max_size), mode="bilinear", align_corners=False)
+        if config.transform == "normalize":
+            mean = torch.tensor(config.mean_bgr).view(1, 3, 1, 1)
+            std = torch.tensor(config.std_bgr).view(1, 3, 1, 1)
+            x = (x - mean) / std
+        else:
+            x = x / 255.0
+        batch.append(x.flip(1))  # BGR -> RGB
+    return torch.cat(batch)
