@@ -1,16 +1,11 @@
 """yolact_export: a faithful PyTorch YOLACT / YOLACT++ reference model and its ONNX exporter."""
 from .checkpoint import CheckpointError, load_checkpoint
 from .config import PRESETS, YolactConfig, get_config
+from .inference import Detections, predict
 from .model.yolact import Yolact, build_model
 
 __version__ = "0.1.0"
 
-__all__ = ["CheckpointError", "PRESETS", "Yolact", "YolactConfig", "build_model", "get_config",
+__all__ = ["CheckpointError", "Detections", "PRESETS", "Yolact", "YolactConfig", "build_model", "get_config",
            "load_checkpoint", "predict", "__version__"]
 
-
-def __getattr__(name: str):
-    if name == "predict":  # lazy: keeps `import yolact_export` light
-        from .predict import predict
-        return predict
-    raise AttributeError(name)

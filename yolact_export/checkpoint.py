@@ -7,7 +7,7 @@ from pathlib import Path
 import torch
 
 from .config import COCO_CATEGORY_IDS, COCO_CLASSES, PRESETS, YolactConfig, get_config
-from .config import _pixel_scales_for, _plus_scales
+from .config import _plus_scales
 from .model.yolact import Yolact
 
 
@@ -63,7 +63,7 @@ def infer_config(sd: dict[str, torch.Tensor], input_size: int = 550) -> YolactCo
     anchors = sd["prediction_layers.0.bbox_layer.weight"].shape[0] // 4
     num_classes = sd["prediction_layers.0.conf_layer.weight"].shape[0] // anchors
     if anchors == 3:
-        scales, square = (_pixel_scales_for(input_size) if input_size != 550 else PRESETS["yolact_base"].pred_scales), True
+        scales, square = PRESETS["yolact_base"].pred_scales, True
     elif anchors == 9:
         scales, square = _plus_scales(), False
     else:
@@ -73,11 +73,12 @@ def infer_config(sd: dict[str, torch.Tensor], input_size: int = 550) -> YolactCo
     coco = num_classes == 81
     cfg = YolactConfig(
         name="custom", selected_layers=tuple(range(num_stages - num_lat, num_stages)),
-        pred_scales=scales, use_square_anchors=square, max_size=input_size, num_classes=num_classes,
+        pred_scales=scales, use_square_anchors=square, num_classes=num_classes,
         class_names=COCO_CLASSES if coco else tuple(f"class_{i + 1}" for i in range(num_classes - 1)),
         category_ids=COCO_CATEGORY_IDS if coco else None,
         fpn_features=sd["fpn.lat_layers.0.weight"].shape[0], mask_dim=sd["proto_net.10.weight"].shape[0],
         use_maskiou=bool(maskiou), maskiou_channels=maskiou or YolactConfig.maskiou_channels, **family)
+    cfg = cfg.at_size(input_size)
     return cfg.replace(name=_preset_name(cfg))
 
 
@@ -120,8 +121,13 @@ def _check_layout(model: Yolact, sd: dict[str, torch.Tensor]) -> None:
         raise CheckpointError(f"checkpoint does not match config {model.config.name}: " + "; ".join(problems))
 
 
-def load_checkpoint(path: str | Path, config: YolactConfig | str | None = None) -> tuple[Yolact, YolactConfig]:
-    """Load an original YOLACT / YOLACT++ checkpoint (or one of ours) unchanged, in eval mode."""
+def load_checkpoint(path: str | Path, config: YolactConfig | str | None = None,
+                    input_size: int | None = None) -> tuple[Yolact, YolactConfig]:
+    """Load an original YOLACT / YOLACT++ checkpoint (or one of ours) unchanged, in eval mode.
+
+    Without `config`, it comes from the checkpoint (ours store it) or is inferred from the weights;
+    the input size then comes from `input_size`, the official file name (`*_im700_*`), or 550.
+    """
     sd, stored = read_state_dict(path)
     if isinstance(config, str):
         config = get_config(config)
@@ -129,9 +135,11 @@ def load_checkpoint(path: str | Path, config: YolactConfig | str | None = None) 
         config = YolactConfig.from_dict(stored)
     if config is None:
         try:
-            config = infer_config(sd, input_size_from_filename(path) or 550)
+            config = infer_config(sd, input_size or input_size_from_filename(path) or 550)
         except CheckpointError as exc:
             raise CheckpointError(f"{path}: {exc}") from None
+    if input_size:
+        config = config.at_size(input_size)
     sd = drop_legacy_keys(sd, config.num_downsample)
     model = Yolact(config)
     try:

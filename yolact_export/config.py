@@ -82,6 +82,13 @@ class YolactConfig:
     def channel_order(self) -> str:
         return "RGB"
 
+    def at_size(self, size: int) -> "YolactConfig":
+        """The config at another input size, anchors scaled with it (the original's im400/im700 rule)."""
+        if size == self.max_size:
+            return self
+        scales = tuple(tuple(float(int(s / self.max_size * size)) for s in level) for level in self.pred_scales)
+        return self.replace(max_size=size, pred_scales=scales)
+
     def replace(self, **changes) -> "YolactConfig":
         return dataclasses.replace(self, **changes)
 
@@ -103,11 +110,6 @@ class YolactConfig:
         return cls(**{k: as_tuple(v) for k, v in data.items()})
 
 
-def _pixel_scales_for(size: int) -> tuple[tuple[float, ...], ...]:
-    # The original scales the 550 anchors with int() truncation for im400 / im700.
-    return tuple((float(int(s / 550 * size)),) for s in V1_SCALES)
-
-
 def _plus_scales() -> tuple[tuple[float, ...], ...]:
     return tuple(tuple(s * 2 ** (j / 3.0) for j in range(3)) for s in V1_SCALES)
 
@@ -126,8 +128,8 @@ _BASE = YolactConfig(name="yolact_base")
 
 PRESETS: dict[str, YolactConfig] = {
     "yolact_base": _BASE,
-    "yolact_im400": _BASE.replace(name="yolact_im400", max_size=400, pred_scales=_pixel_scales_for(400)),
-    "yolact_im700": _BASE.replace(name="yolact_im700", max_size=700, pred_scales=_pixel_scales_for(700)),
+    "yolact_im400": _BASE.at_size(400).replace(name="yolact_im400"),
+    "yolact_im700": _BASE.at_size(700).replace(name="yolact_im700"),
     "yolact_resnet50": _BASE.replace(name="yolact_resnet50", layers=(3, 4, 6, 3)),
     "yolact_darknet53": _BASE.replace(
         name="yolact_darknet53", backbone="darknet", layers=(1, 2, 8, 8, 4),
@@ -142,6 +144,13 @@ PRESETS: dict[str, YolactConfig] = {
         dcn_blocks=_dcn_blocks((3, 4, 6, 3), (0, 4, 6, 3), 1),
         pred_scales=_plus_scales(), use_square_anchors=False, use_maskiou=True,
     ),
+    # Small model trained from scratch on the synthetic shapes set (yolact-synth), CPU friendly.
+    "yolact_shapes": _BASE.replace(
+        name="yolact_shapes", block="basic", layers=(2, 2, 2, 2), base_width=16, max_size=320,
+        pred_scales=((20.0,), (40.0,), (80.0,), (160.0,), (280.0,)), num_classes=6,
+        class_names=("disc", "rectangle", "triangle", "star", "ring"), category_ids=(1, 2, 3, 4, 5),
+        fpn_features=64, mask_dim=16,
+    ),
 }
 
 
@@ -150,3 +159,7 @@ def get_config(name: str) -> YolactConfig:
         return PRESETS[name]
     except KeyError:
         raise ValueError(f"unknown config {name!r}; choose one of: {', '.join(PRESETS)}") from None
+
+# The seven configs of the original repository, whose checkpoints users hold.
+OFFICIAL_CONFIGS: tuple[str, ...] = ("yolact_base", "yolact_im400", "yolact_im700", "yolact_resnet50",
+                                     "yolact_darknet53", "yolact_plus_base", "yolact_plus_resnet50")

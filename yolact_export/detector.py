@@ -1,0 +1,64 @@
+"""The eval graph: network -> box decoding -> Fast NMS -> contract outputs. This is what is exported."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from .detect import decode_boxes, fast_nms
+from .masks import assemble_masks, crop_masks, rescore_batched
+from .model.yolact import Yolact
+
+
+@dataclass(frozen=True)
+class NmsSettings:
+    score_threshold: float = 0.05
+    iou_threshold: float = 0.5
+    top_k: int = 200
+    max_detections: int = 100
+    cross_class: bool = False
+
+    @classmethod
+    def from_config(cls, config, **overrides) -> "NmsSettings":
+        base = cls(config.nms_conf_thresh, config.nms_thresh, config.nms_top_k, config.max_num_detections)
+        return cls(**{**base.__dict__, **{k: v for k, v in overrides.items() if v is not None}})
+
+
+class YolactDetector(nn.Module):
+    """images [B,3,S,S] -> dict of the output contract (see README), fixed shapes throughout."""
+
+    def __init__(self, model: Yolact, nms: NmsSettings | None = None, masks_in_graph: bool = False):
+        super().__init__()
+        self.model = model
+        self.nms = nms or NmsSettings.from_config(model.config)
+        # YOLACT++ re-scoring needs the cropped masks, so they are computed (and output) there.
+        self.masks_in_graph = masks_in_graph or model.config.use_maskiou
+
+    @property
+    def output_names(self) -> list[str]:
+        names = ["boxes", "scores", "classes", "coefficients", "prototypes", "num_detections"]
+        if self.masks_in_graph:
+            names.append("masks")
+        if self.model.config.use_maskiou:
+            names.append("mask_scores")
+        return names
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        raw = self.model(images)
+        boxes = decode_boxes(raw.loc, self.model.priors)
+        s = self.nms
+        det = fast_nms(boxes, raw.conf[..., 1:], s.score_threshold, s.iou_threshold, s.top_k,
+                       s.max_detections, s.cross_class)
+        k = raw.coeffs.shape[-1]
+        coeffs = torch.gather(raw.coeffs, 1, det.indices.unsqueeze(-1).expand(-1, -1, k))
+        valid = (torch.arange(det.scores.shape[1], device=images.device) < det.num_detections[:, None])
+        coeffs = coeffs * valid.unsqueeze(-1).to(coeffs.dtype)
+        out = {"boxes": det.boxes, "scores": det.scores, "classes": det.classes,
+               "coefficients": coeffs, "prototypes": raw.proto, "num_detections": det.num_detections}
+        if self.masks_in_graph:
+            masks = crop_masks(assemble_masks(raw.proto, coeffs), det.boxes)
+            out["masks"] = masks * valid[..., None, None].to(masks.dtype)
+            if self.model.config.use_maskiou:
+                out["mask_scores"] = rescore_batched(self.model.maskiou_net, out["masks"], det.classes, det.scores)
+        return out

@@ -1,0 +1,152 @@
+"""Export a YOLACT model to one self-describing ONNX graph (decoding and Fast NMS included)."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+from pathlib import Path
+from typing import Callable
+
+import onnx
+import torch
+
+from . import __version__
+from .config import YolactConfig
+from .detector import NmsSettings, YolactDetector
+from .model.yolact import Yolact
+from .onnx_ops import MIN_OPSET, dcn_mode, exporter_kwargs
+
+CONTRACT_VERSION = "1"
+DEFAULT_OPSET = 19
+
+
+class ExportError(RuntimeError):
+    pass
+
+
+def build_metadata(config: YolactConfig, nms: NmsSettings, output_names: list[str]) -> dict[str, str]:
+    """Everything the runtimes need, as ONNX metadata_props (strings, JSON where structured)."""
+    preprocess = {"transform": config.transform, "mean_bgr": list(config.mean_bgr),
+                  "std_bgr": list(config.std_bgr), "channel_order": config.channel_order, "resize": "bilinear"}
+    return {
+        "yolact.contract_version": CONTRACT_VERSION,
+        "yolact.exporter_version": __version__,
+        "yolact.config": config.name,
+        "yolact.class_names": json.dumps(list(config.class_names)),
+        "yolact.category_ids": json.dumps(None if config.category_ids is None else list(config.category_ids)),
+        "yolact.input_size": str(config.max_size),
+        "yolact.preprocess": json.dumps(preprocess),
+        "yolact.nms": json.dumps({"score_threshold": nms.score_threshold, "iou_threshold": nms.iou_threshold,
+                                  "top_k": nms.top_k, "max_detections": nms.max_detections,
+                                  "cross_class": nms.cross_class}),
+        "yolact.mask_dim": str(config.mask_dim),
+        "yolact.outputs": json.dumps(output_names),
+    }
+
+
+class _TupleOutputs(torch.nn.Module):
+    """The exporters want a tuple in output-name order."""
+
+    def __init__(self, detector: YolactDetector):
+        super().__init__()
+        self.detector = detector
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        out = self.detector(images)
+        return tuple(out[name] for name in self.detector.output_names)
+
+
+def _trace_to_onnx(detector: YolactDetector, path: Path, batch: int | None, opset: int, dcn: str) -> None:
+    size = detector.model.config.max_size
+    names = detector.output_names
+    dummy = torch.zeros(batch or 1, 3, size, size)
+    dynamic = None if batch else {name: {0: "batch"} for name in ["images", *names]}
+    kwargs = exporter_kwargs(dynamo=False, opset_version=opset) if dcn == "native" else {}
+    with dcn_mode(detector.model, dcn), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # tracer and deprecation chatter, not actionable for users
+        torch.onnx.export(_TupleOutputs(detector), (dummy,), str(path), dynamo=False, opset_version=opset,
+                          input_names=["images"], output_names=names, dynamic_axes=dynamic,
+                          do_constant_folding=True, **kwargs)
+
+
+def _output_shapes(detector: YolactDetector, batch: int | None) -> dict[str, list]:
+    cfg, d = detector.model.config, detector.nms.max_detections
+    h = w = 2 * ((cfg.max_size + 7) // 8)  # prototypes: twice the P3 grid
+    b = batch or "batch"
+    shapes = {"boxes": [b, d, 4], "scores": [b, d], "classes": [b, d], "coefficients": [b, d, cfg.mask_dim],
+              "prototypes": [b, h, w, cfg.mask_dim], "num_detections": [b], "masks": [b, d, h, w],
+              "mask_scores": [b, d]}
+    return {name: shapes[name] for name in detector.output_names}
+
+
+def _set_output_shapes(model: onnx.ModelProto, shapes: dict[str, list]) -> None:
+    """Tracing loses the static D; write the contract's shapes onto the graph outputs."""
+    for output in model.graph.output:
+        dims = output.type.tensor_type.shape.dim
+        del dims[:]
+        for value in shapes[output.name]:
+            dim = dims.add()
+            if isinstance(value, int):
+                dim.dim_value = value
+            else:
+                dim.dim_param = value
+
+
+def _simplify(model: onnx.ModelProto, log: Callable[[str], None]) -> onnx.ModelProto:
+    try:
+        import onnxsim
+
+        simplified, ok = onnxsim.simplify(model)
+        if ok:
+            return simplified
+        log("onnxsim could not validate the simplified graph; keeping the unsimplified one")
+    except Exception as exc:  # onnxsim failures must never fail the export
+        log(f"onnxsim failed ({type(exc).__name__}: {str(exc)[:200]}); keeping the unsimplified graph")
+    return model
+
+
+def _to_fp16(model: onnx.ModelProto) -> onnx.ModelProto:
+    """Half-precision weights and activations; I/O, box decoding and NMS stay fp32."""
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    keep_fp32 = ["TopK", "Trilu", "ReduceMax", "Softmax", "Exp", "Where", "Greater", "LessOrEqual",
+                 "GatherElements", "Sigmoid", "DeformConv", "Resize"]
+    return convert_float_to_float16(model, keep_io_types=True, op_block_list=keep_fp32)
+
+
+def export_onnx(model: Yolact, out: str | Path, nms: NmsSettings | None = None, batch: int | None = None,
+                opset: int = DEFAULT_OPSET, masks_in_graph: bool = False, fp16: bool = False,
+                simplify: bool = True, dcn: str = "native", log: Callable[[str], None] = lambda _m: None) -> Path:
+    """Write `out` atomically. batch=None gives a dynamic batch dimension."""
+    if dcn not in ("native", "decomposed"):
+        raise ExportError(f"unknown --dcn {dcn!r}: choose native or decomposed")
+    if model.config.has_dcn and dcn == "native" and opset < MIN_OPSET:
+        raise ExportError(f"native DeformConv needs opset >= {MIN_OPSET}; use --opset {MIN_OPSET} or --dcn decomposed")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    detector = YolactDetector(model.eval(), nms, masks_in_graph).eval()
+    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
+        raw = Path(tmp) / "raw.onnx"
+        log(f"tracing {model.config.name} at {model.config.max_size}x{model.config.max_size} (opset {opset})")
+        with torch.no_grad():
+            _trace_to_onnx(detector, raw, batch, opset, dcn)
+        graph = onnx.load(str(raw))
+        if simplify:
+            log("simplifying with onnxsim")
+            graph = _simplify(graph, log)
+        if fp16:
+            log("converting to fp16")
+            graph = _to_fp16(graph)
+        _set_output_shapes(graph, _output_shapes(detector, batch))
+        meta = build_metadata(model.config, detector.nms, detector.output_names)
+        del graph.metadata_props[:]
+        for key, value in meta.items():
+            graph.metadata_props.add(key=key, value=value)
+        graph.producer_name, graph.producer_version = "yolact-export", __version__
+        onnx.checker.check_model(graph)
+        final = Path(tmp) / "final.onnx"
+        onnx.save(graph, str(final))
+        os.replace(final, out)
+    log(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    return out

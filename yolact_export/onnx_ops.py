@@ -1,0 +1,145 @@
+"""ONNX export forms of DCNv2 (`ModulatedDeformConv2d`).
+
+- "decomposed": the pure-torch `deform_conv2d` is traced into plain ONNX ops (Gather, MatMul...).
+- "native": the layer calls the custom op `yolact::deform_conv2d`, translated to ONNX
+  `DeformConv` (opset >= 19) by either torch exporter.
+
+ONNX `DeformConv` reads offset as [N, offset_group, kh, kw, 2(y, x), Ho, Wo] and mask as
+[N, offset_group, kh, kw, Ho, Wo] (see onnx.reference op_deform_conv), which is exactly the
+DCNv2 layout, so offset and mask are passed through unpermuted.
+
+Usage:
+    use_native_dcn(model, True)
+    torch.onnx.export(model, args, f, opset_version=19, **exporter_kwargs(dynamo=True))
+"""
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from typing import Any, Literal
+
+import torch
+from torch import nn
+
+from .model.dcn import ModulatedDeformConv2d, deform_conv2d
+
+DcnMode = Literal["native", "decomposed"]
+MIN_OPSET = 19  # first opset with DeformConv
+
+
+@torch.library.custom_op("yolact::deform_conv2d", mutates_args=())
+def deform_conv2d_op(x: torch.Tensor, weight: torch.Tensor, offset: torch.Tensor,
+                     mask: torch.Tensor, bias: torch.Tensor, stride: Sequence[int],
+                     padding: Sequence[int], dilation: Sequence[int]) -> torch.Tensor:
+    """Opaque DCNv2 op (eager: the pure-torch implementation)."""
+    return deform_conv2d(x, offset, mask, weight, bias, tuple(stride), tuple(padding),
+                         tuple(dilation))
+
+
+@deform_conv2d_op.register_fake
+def _deform_conv2d_fake(x: torch.Tensor, weight: torch.Tensor, offset: torch.Tensor,
+                        mask: torch.Tensor, bias: torch.Tensor, stride: Sequence[int],
+                        padding: Sequence[int], dilation: Sequence[int]) -> torch.Tensor:
+    return x.new_empty((x.shape[0], weight.shape[0], offset.shape[2], offset.shape[3]))
+
+
+def _deform_attrs(weight_shape: Sequence[Any] | None, mask_channels: Any, stride: Sequence[int],
+                  padding: Sequence[int], dilation: Sequence[int]) -> dict[str, Any]:
+    """DeformConv attributes; kernel_shape / offset_group only where shapes are static."""
+    attrs: dict[str, Any] = {"strides": list(stride), "pads": [*padding, *padding],
+                             "dilations": list(dilation), "group": 1}
+    kernel = list(weight_shape[2:]) if weight_shape is not None else []
+    if len(kernel) == 2 and all(isinstance(v, int) for v in kernel):
+        attrs["kernel_shape"] = kernel
+        if isinstance(mask_channels, int):
+            attrs["offset_group"] = mask_channels // (kernel[0] * kernel[1])
+    return attrs
+
+
+def _torchscript_symbolic(g: Any, x: Any, weight: Any, offset: Any, mask: Any, bias: Any,
+                          stride: Any, padding: Any, dilation: Any) -> Any:
+    from torch.onnx import symbolic_helper as sh
+
+    ints = [sh._get_const(v, "is", name) for v, name in
+            ((stride, "stride"), (padding, "padding"), (dilation, "dilation"))]
+    mask_shape = sh._get_tensor_sizes(mask)
+    attrs = _deform_attrs(sh._get_tensor_sizes(weight),
+                          mask_shape[1] if mask_shape else None, *ints)
+    return g.op("DeformConv", x, weight, offset, bias, mask,
+                **{f"{k}_i": v for k, v in attrs.items()})
+
+
+def _onnxscript_translation(x: Any, weight: Any, offset: Any, mask: Any, bias: Any,
+                            stride: Sequence[int], padding: Sequence[int],
+                            dilation: Sequence[int]) -> Any:
+    from onnxscript import opset19 as op
+
+    w_shape = _static_shape(weight)
+    m_shape = _static_shape(mask)
+    attrs = _deform_attrs(w_shape, m_shape[1] if m_shape else None, stride, padding, dilation)
+    return op.DeformConv(x, weight, offset, bias, mask, **attrs)
+
+
+def _static_shape(value: Any) -> list[Any] | None:
+    shape = getattr(value, "shape", None)
+    if shape is None:
+        return None
+    return [d if isinstance(d, int) else None for d in shape]
+
+
+_symbolic_registered = False
+
+
+def register_torchscript_symbolic() -> None:
+    """Make the TorchScript exporter (dynamo=False) emit DeformConv for opset >= 19;
+    idempotent. Exporting at a lower opset then fails with an unsupported-op error."""
+    global _symbolic_registered
+    if not _symbolic_registered:
+        torch.onnx.register_custom_op_symbolic("yolact::deform_conv2d", _torchscript_symbolic,
+                                               MIN_OPSET)
+        _symbolic_registered = True
+
+
+def custom_translation_table() -> dict[Any, Any]:
+    """`custom_translation_table` for torch.onnx.export(..., dynamo=True)."""
+    return {torch.ops.yolact.deform_conv2d.default: _onnxscript_translation}
+
+
+def exporter_kwargs(dynamo: bool, opset_version: int = MIN_OPSET) -> dict[str, Any]:
+    """Extra torch.onnx.export kwargs for native DeformConv with the chosen exporter
+    (registers the TorchScript symbolic as a side effect when dynamo=False)."""
+    if opset_version < MIN_OPSET:
+        raise ValueError(f"native DeformConv needs opset >= {MIN_OPSET}, got {opset_version}")
+    if dynamo:
+        return {"custom_translation_table": custom_translation_table()}
+    register_torchscript_symbolic()
+    return {}
+
+
+def use_native_dcn(model: nn.Module, enabled: bool = True) -> int:
+    """Switch every ModulatedDeformConv2d in model to the custom op (native) or the pure-torch
+    form (decomposed). Returns how many layers were switched."""
+    layers = [m for m in model.modules() if isinstance(m, ModulatedDeformConv2d)]
+    for layer in layers:
+        layer.native = enabled
+    return len(layers)
+
+
+def set_dcn_mode(model: nn.Module, mode: DcnMode) -> int:
+    """Same as use_native_dcn, by name: "native" or "decomposed"."""
+    if mode not in ("native", "decomposed"):
+        raise ValueError(f"unknown DCN mode {mode!r}; expected 'native' or 'decomposed'")
+    return use_native_dcn(model, mode == "native")
+
+
+@contextlib.contextmanager
+def dcn_mode(model: nn.Module, mode: DcnMode) -> Iterator[nn.Module]:
+    """Temporarily set the DCN mode of every layer in model (restores each layer's flag)."""
+    layers = [m for m in model.modules() if isinstance(m, ModulatedDeformConv2d)]
+    saved = [layer.native for layer in layers]
+    set_dcn_mode(model, mode)
+    try:
+        yield model
+    finally:
+        for layer, flag in zip(layers, saved):
+            layer.native = flag

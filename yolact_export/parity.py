@@ -1,0 +1,91 @@
+"""Parity between the PyTorch reference and an exported ONNX model, on real images."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .detector import YolactDetector
+
+
+@dataclass
+class ParityReport:
+    images: int = 0
+    detections: int = 0
+    unmatched: int = 0  # valid rows of either side with no partner (class + box + score)
+    max_box_diff: float = 0.0
+    max_score_diff: float = 0.0
+    max_coeff_diff: float = 0.0
+    count_mismatches: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.unmatched == 0 and not self.count_mismatches
+
+    def summary(self) -> str:
+        verdict = "OK" if self.ok else "MISMATCH"
+        return (f"parity {verdict}: {self.images} image(s), {self.detections} detections, "
+                f"{self.unmatched} unmatched, max |Δbox| {self.max_box_diff:.2e}, "
+                f"max |Δscore| {self.max_score_diff:.2e}, max |Δcoeff| {self.max_coeff_diff:.2e}")
+
+
+def match_detections(a: dict[str, np.ndarray], b: dict[str, np.ndarray], box_tol: float = 1e-3,
+                     score_tol: float = 1e-4) -> tuple[list[tuple[int, int]], int]:
+    """Pair the valid rows of two single-image outputs as sets (near-tied scores may swap order).
+
+    Returns the pairs and the number of rows left unpaired on either side.
+    """
+    na, nb = int(a["num_detections"]), int(b["num_detections"])
+    pairs, used = [], set()
+    for i in range(na):
+        close = [j for j in range(nb) if j not in used and a["classes"][i] == b["classes"][j]
+                 and abs(float(a["scores"][i]) - float(b["scores"][j])) <= score_tol
+                 and np.abs(a["boxes"][i] - b["boxes"][j]).max() <= box_tol]
+        if close:
+            j = min(close, key=lambda j: np.abs(a["boxes"][i] - b["boxes"][j]).max())
+            used.add(j)
+            pairs.append((i, j))
+    return pairs, (na - len(pairs)) + (nb - len(pairs))
+
+
+def check_parity(detector: YolactDetector, session, images: torch.Tensor) -> ParityReport:
+    """Run both sides image by image on preprocessed `images` [B,3,S,S] and compare."""
+    report = ParityReport()
+    names = [o.name for o in session.get_outputs()]
+    for x in images.split(1):
+        with torch.no_grad():
+            ref = {k: v[0].numpy() for k, v in detector(x).items()}
+        got = {k: v[0] for k, v in zip(names, session.run(None, {"images": x.numpy()}))}
+        pairs, unmatched = match_detections(ref, got)
+        report.images += 1
+        report.detections += int(ref["num_detections"])
+        report.unmatched += unmatched
+        if int(ref["num_detections"]) != int(got["num_detections"]):
+            report.count_mismatches.append(f"image {report.images}: {ref['num_detections']} vs {got['num_detections']}")
+        for i, j in pairs:
+            report.max_box_diff = max(report.max_box_diff, float(np.abs(ref["boxes"][i] - got["boxes"][j]).max()))
+            report.max_score_diff = max(report.max_score_diff, abs(float(ref["scores"][i]) - float(got["scores"][j])))
+            report.max_coeff_diff = max(report.max_coeff_diff,
+                                        float(np.abs(ref["coefficients"][i] - got["coefficients"][j]).max()))
+    return report
+
+
+def check_images(model, nms, masks_in_graph: bool, onnx_path, image_paths) -> ParityReport:
+    """Parity of the reference model vs the ONNX file on image files (unreadable ones are errors)."""
+    import cv2
+    import onnxruntime as ort
+
+    from .preprocess import preprocess
+
+    images = []
+    for path in image_paths:
+        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        if image is None:
+            raise ValueError(f"{path}: not a readable image")
+        images.append(preprocess(image, model.config))
+    if not images:
+        raise ValueError("--check: no images found")
+    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    detector = YolactDetector(model, nms, masks_in_graph).eval()
+    return check_parity(detector, session, torch.cat(images))
