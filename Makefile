@@ -27,3 +27,32 @@ test: install
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) build *.egg-info
+
+# ---------------------------------------------------------------- C++ runtime (runtime/cpp)
+# `make cpp` builds libyolact + yolact-cpp-run in build/cpp/build. System packages are installed
+# only when missing. ONNX Runtime: give ONNXRUNTIME_ROOT=<official release folder>, or one is
+# assembled in build/cpp/onnxruntime from the venv's onnxruntime wheel (library) and Debian
+# trixie's libonnxruntime-dev (headers): see runtime/cpp/scripts/ort_root.sh.
+CPP_BUILD := build/cpp
+CPP_APT_PACKAGES := libopencv-dev cmake g++
+CPP_ORT_ROOT = $(if $(ONNXRUNTIME_ROOT),$(ONNXRUNTIME_ROOT),$(CPP_BUILD)/onnxruntime)
+
+.PHONY: cpp
+cpp: $(BIN)/python
+	@missing=""; for p in $(CPP_APT_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ] && ! command -v apt-get >/dev/null; then \
+	  echo "cpp: no apt-get here: install$$missing (OpenCV dev files, CMake, a C++17 compiler) yourself"; \
+	elif [ -n "$$missing" ]; then \
+	  sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; \
+	  echo "cpp: installing$$missing"; \
+	  $$sudo apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@$(BIN)/python -c 'import onnxruntime' 2>/dev/null || $(BIN)/pip install -q 'onnxruntime>=1.20,<1.33'
+	@mkdir -p $(CPP_BUILD)
+	$(if $(ONNXRUNTIME_ROOT),,bash runtime/cpp/scripts/ort_root.sh $(CPP_BUILD)/onnxruntime $(BIN)/python)
+	cmake -S runtime/cpp -B $(CPP_BUILD)/build -DCMAKE_BUILD_TYPE=Release \
+	  -DONNXRUNTIME_ROOT=$(abspath $(CPP_ORT_ROOT)) > $(CPP_BUILD)/cmake.log || { cat $(CPP_BUILD)/cmake.log; exit 1; }
+	cmake --build $(CPP_BUILD)/build -j2

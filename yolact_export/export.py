@@ -14,6 +14,7 @@ import torch
 from . import __version__
 from .config import YolactConfig
 from .detector import NmsSettings, YolactDetector
+from .fp16 import convert_network_to_fp16
 from .model.yolact import Yolact
 from .onnx_ops import MIN_OPSET, dcn_mode, exporter_kwargs
 
@@ -65,7 +66,8 @@ def _trace_to_onnx(detector: YolactDetector, path: Path, batch: int | None, opse
     kwargs = exporter_kwargs(dynamo=False, opset_version=opset) if dcn == "native" else {}
     with dcn_mode(detector.model, dcn), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer and deprecation chatter, not actionable for users
-        torch.onnx.export(_TupleOutputs(detector), (dummy,), str(path), dynamo=False, opset_version=opset,
+        # .eval(): the exporter restores the wrapper's mode onto every submodule afterwards.
+        torch.onnx.export(_TupleOutputs(detector).eval(), (dummy,), str(path), dynamo=False, opset_version=opset,
                           input_names=["images"], output_names=names, dynamic_axes=dynamic,
                           do_constant_folding=True, **kwargs)
 
@@ -106,15 +108,6 @@ def _simplify(model: onnx.ModelProto, log: Callable[[str], None]) -> onnx.ModelP
     return model
 
 
-def _to_fp16(model: onnx.ModelProto) -> onnx.ModelProto:
-    """Half-precision weights and activations; I/O, box decoding and NMS stay fp32."""
-    from onnxruntime.transformers.float16 import convert_float_to_float16
-
-    keep_fp32 = ["TopK", "Trilu", "ReduceMax", "Softmax", "Exp", "Where", "Greater", "LessOrEqual",
-                 "GatherElements", "Sigmoid", "DeformConv", "Resize"]
-    return convert_float_to_float16(model, keep_io_types=True, op_block_list=keep_fp32)
-
-
 def export_onnx(model: Yolact, out: str | Path, nms: NmsSettings | None = None, batch: int | None = None,
                 opset: int = DEFAULT_OPSET, masks_in_graph: bool = False, fp16: bool = False,
                 simplify: bool = True, dcn: str = "native", log: Callable[[str], None] = lambda _m: None) -> Path:
@@ -132,12 +125,12 @@ def export_onnx(model: Yolact, out: str | Path, nms: NmsSettings | None = None, 
         with torch.no_grad():
             _trace_to_onnx(detector, raw, batch, opset, dcn)
         graph = onnx.load(str(raw))
+        if fp16:
+            log("converting the network to fp16")
+            graph = convert_network_to_fp16(graph)
         if simplify:
             log("simplifying with onnxsim")
             graph = _simplify(graph, log)
-        if fp16:
-            log("converting to fp16")
-            graph = _to_fp16(graph)
         _set_output_shapes(graph, _output_shapes(detector, batch))
         meta = build_metadata(model.config, detector.nms, detector.output_names)
         del graph.metadata_props[:]

@@ -9,26 +9,46 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .model.dcn import ModulatedDeformConv2d
 from .model.yolact import Yolact
 
 # Target standard deviations of the head outputs, before softmax / tanh / exp.
-_TARGET_STD = {"conf_layer": 4.0, "mask_layer": 1.5, "bbox_layer": 0.7}
+_TARGET_STD = {"conf_layer": 3.0, "mask_layer": 1.5, "bbox_layer": 0.5}
 
 
-@torch.no_grad()
-def make_lively(model: Yolact, images: torch.Tensor, seed: int = 0) -> Yolact:
-    """Re-randomise `model` in place (seeded) and scale its head so outputs have useful spread."""
-    gen = torch.Generator().manual_seed(seed)
+def _randomize(model: Yolact, gen: torch.Generator) -> None:
     for module in model.modules():
-        if isinstance(module, nn.Conv2d):
+        if isinstance(module, (nn.Conv2d, ModulatedDeformConv2d)):
             fan_in = module.weight[0].numel()
             module.weight.copy_(torch.randn(module.weight.shape, generator=gen) * (2.0 / fan_in) ** 0.5)
             if module.bias is not None:
                 module.bias.zero_()
+    for module in model.modules():
+        if isinstance(module, ModulatedDeformConv2d):  # offsets of about a pixel, not hundreds
+            module.conv_offset_mask.weight.mul_(0.05)
+
+
+def _calibrate_batchnorm(model: Yolact, images: torch.Tensor) -> None:
+    """Set BN running stats to the statistics of `images`, so activations stay O(1) in eval."""
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    for bn in norms:
+        bn.reset_running_stats()
+        bn.momentum = None  # cumulative average: one pass gives exactly the batch statistics
+    model.train()(images)
+    for bn in norms:
+        bn.momentum = 0.1
+    model.eval()
+
+
+@torch.no_grad()
+def make_lively(model: Yolact, images: torch.Tensor, seed: int = 0) -> Yolact:
+    """Re-randomise `model` in place (seeded), calibrate BN on `images`, scale the head's outputs."""
+    _randomize(model, torch.Generator().manual_seed(seed))
+    _calibrate_batchnorm(model, images)
     head = model.prediction_layers[0]
     feats: list[torch.Tensor] = []
     hook = head.upfeature.register_forward_hook(lambda _m, _i, out: feats.append(out))
-    model.eval()(images)
+    model(images)
     hook.remove()
     for name, target in _TARGET_STD.items():
         layer: nn.Conv2d = getattr(head, name)

@@ -30,8 +30,9 @@ MIN_OPSET = 19  # first opset with DeformConv
 @torch.library.custom_op("yolact::deform_conv2d", mutates_args=())
 def deform_conv2d_op(x: torch.Tensor, weight: torch.Tensor, offset: torch.Tensor,
                      mask: torch.Tensor, bias: torch.Tensor, stride: Sequence[int],
-                     padding: Sequence[int], dilation: Sequence[int]) -> torch.Tensor:
-    """Opaque DCNv2 op (eager: the pure-torch implementation)."""
+                     padding: Sequence[int], dilation: Sequence[int],
+                     deformable_groups: int) -> torch.Tensor:
+    """Opaque DCNv2 op (eager: the pure-torch implementation; groups are implied by mask)."""
     return deform_conv2d(x, offset, mask, weight, bias, tuple(stride), tuple(padding),
                          tuple(dilation))
 
@@ -39,44 +40,42 @@ def deform_conv2d_op(x: torch.Tensor, weight: torch.Tensor, offset: torch.Tensor
 @deform_conv2d_op.register_fake
 def _deform_conv2d_fake(x: torch.Tensor, weight: torch.Tensor, offset: torch.Tensor,
                         mask: torch.Tensor, bias: torch.Tensor, stride: Sequence[int],
-                        padding: Sequence[int], dilation: Sequence[int]) -> torch.Tensor:
+                        padding: Sequence[int], dilation: Sequence[int],
+                        deformable_groups: int) -> torch.Tensor:
     return x.new_empty((x.shape[0], weight.shape[0], offset.shape[2], offset.shape[3]))
 
 
-def _deform_attrs(weight_shape: Sequence[Any] | None, mask_channels: Any, stride: Sequence[int],
-                  padding: Sequence[int], dilation: Sequence[int]) -> dict[str, Any]:
-    """DeformConv attributes; kernel_shape / offset_group only where shapes are static."""
+def _deform_attrs(weight_shape: Sequence[Any] | None, stride: Sequence[int],
+                  padding: Sequence[int], dilation: Sequence[int],
+                  deformable_groups: int) -> dict[str, Any]:
+    """DeformConv attributes; kernel_shape (optional in ONNX) only if the weight shape is known."""
     attrs: dict[str, Any] = {"strides": list(stride), "pads": [*padding, *padding],
-                             "dilations": list(dilation), "group": 1}
+                             "dilations": list(dilation), "group": 1,
+                             "offset_group": int(deformable_groups)}
     kernel = list(weight_shape[2:]) if weight_shape is not None else []
     if len(kernel) == 2 and all(isinstance(v, int) for v in kernel):
         attrs["kernel_shape"] = kernel
-        if isinstance(mask_channels, int):
-            attrs["offset_group"] = mask_channels // (kernel[0] * kernel[1])
     return attrs
 
 
 def _torchscript_symbolic(g: Any, x: Any, weight: Any, offset: Any, mask: Any, bias: Any,
-                          stride: Any, padding: Any, dilation: Any) -> Any:
+                          stride: Any, padding: Any, dilation: Any, deformable_groups: Any) -> Any:
     from torch.onnx import symbolic_helper as sh
 
     ints = [sh._get_const(v, "is", name) for v, name in
             ((stride, "stride"), (padding, "padding"), (dilation, "dilation"))]
-    mask_shape = sh._get_tensor_sizes(mask)
-    attrs = _deform_attrs(sh._get_tensor_sizes(weight),
-                          mask_shape[1] if mask_shape else None, *ints)
+    groups = sh._get_const(deformable_groups, "i", "deformable_groups")
+    attrs = _deform_attrs(sh._get_tensor_sizes(weight), *ints, groups)
     return g.op("DeformConv", x, weight, offset, bias, mask,
                 **{f"{k}_i": v for k, v in attrs.items()})
 
 
 def _onnxscript_translation(x: Any, weight: Any, offset: Any, mask: Any, bias: Any,
                             stride: Sequence[int], padding: Sequence[int],
-                            dilation: Sequence[int]) -> Any:
+                            dilation: Sequence[int], deformable_groups: int) -> Any:
     from onnxscript import opset19 as op
 
-    w_shape = _static_shape(weight)
-    m_shape = _static_shape(mask)
-    attrs = _deform_attrs(w_shape, m_shape[1] if m_shape else None, stride, padding, dilation)
+    attrs = _deform_attrs(_static_shape(weight), stride, padding, dilation, deformable_groups)
     return op.DeformConv(x, weight, offset, bias, mask, **attrs)
 
 

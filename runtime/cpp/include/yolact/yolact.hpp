@@ -1,0 +1,101 @@
+// YOLACT / YOLACT++ runtime over ONNX Runtime, for models exported by yolact-export
+// (README: "ONNX output contract (version 1)"). Everything the runtime needs (class names,
+// input size, preprocessing) is read from the model's metadata.
+//
+//   yolact::Model model("yolact_base.onnx", {"cpu", 0, 0.3f});
+//   for (const yolact::Detection& d : model.predict(cv::imread("photo.jpg")))
+//       std::cout << d.class_name << " " << d.score << "\n";
+//
+// Errors are thrown as yolact::Error (a std::runtime_error) with a message naming the cause.
+// This header needs OpenCV only: ONNX Runtime stays an implementation detail.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+namespace yolact {
+
+class Error : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+struct Options {
+    // "cpu", "cuda" or "cuda:N", "tensorrt" or "tensorrt:N". A GPU provider that this ONNX Runtime
+    // build lacks, or that fails to start, falls back (TensorRT -> CUDA -> CPU) with a message on
+    // stderr; Model::provider() tells which one runs.
+    std::string provider = "cpu";
+    // Intra-op threads; 0 lets ONNX Runtime choose.
+    int threads = 0;
+    // Detections whose (box) score is below this are dropped. 0 keeps every valid row: the
+    // graph's own NMS threshold (metadata yolact.nms) has already been applied.
+    float score_threshold = 0.0f;
+};
+
+struct Box {
+    int x1 = 0, y1 = 0, x2 = 0, y2 = 0;  // pixels, ordered, clamped to the image, truncated
+};
+
+struct Detection {
+    int class_id = 0;         // 0-based, background excluded
+    std::string class_name;   // from yolact.class_names
+    int category_id = 0;      // yolact.category_ids[class_id], or class_id + 1 when the model has none
+    float score = 0.0f;       // box score
+    float mask_score = 0.0f;  // YOLACT++ (output mask_scores): score x predicted mask IoU; else == score
+    Box box;
+    cv::Mat mask;             // CV_8U, image size, 255 inside the instance, 0 outside
+};
+
+// What the metadata says, after parsing.
+struct ModelInfo {
+    int contract_version = 0;
+    std::string exporter_version;
+    std::string config;                  // e.g. "yolact_base"
+    std::vector<std::string> class_names;
+    std::vector<int> category_ids;       // empty when the model has none (null)
+    int input_size = 0;                  // S: the input is [B, 3, S, S]
+    std::string transform;               // "normalize" or "to_float"
+    cv::Scalar mean_bgr, std_bgr;        // used by "normalize"
+    bool rgb = true;                     // channel_order: swap BGR -> RGB
+    std::string nms_json;                // yolact.nms, verbatim
+    int mask_dim = 0;
+    bool has_masks = false;              // output `masks` (assembled in the graph)
+    bool has_mask_scores = false;        // output `mask_scores` (YOLACT++)
+};
+
+class Model {
+public:
+    // Throws yolact::Error when the file is missing or unreadable, when ONNX Runtime cannot load
+    // it, or when it lacks the yolact metadata / outputs of contract version 1.
+    explicit Model(const std::string& onnx_path, const Options& options = Options());
+    ~Model();
+    Model(Model&&) noexcept;
+    Model& operator=(Model&&) noexcept;
+    Model(const Model&) = delete;
+    Model& operator=(const Model&) = delete;
+
+    // One BGR image (CV_8UC3; CV_8UC1 and CV_8UC4 are converted). Detections come in the model's
+    // order (score, descending). Throws yolact::Error on an empty or unsupported image.
+    std::vector<Detection> predict(const cv::Mat& bgr) const;
+
+    // The network input for one image: float32, 1 x 3 x S x S (a 4-d cv::Mat), preprocessed as
+    // the metadata says.
+    cv::Mat preprocess(const cv::Mat& bgr) const;
+
+    const ModelInfo& info() const;
+    const std::string& provider() const;  // "cpu", "cuda" or "tensorrt": the one in use
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// Version of ONNX Runtime loaded at run time (e.g. "1.32.0").
+std::string onnxruntime_version();
+
+}  // namespace yolact

@@ -1,0 +1,465 @@
+// YOLACT runtime over the ONNX Runtime C++ API: metadata -> preprocess -> session -> masks.
+// The contract (output names, shapes, pre/postprocessing) is the README's "ONNX output
+// contract (version 1)"; this file follows it to the letter.
+#include "yolact/yolact.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <map>
+
+#include <onnxruntime_cxx_api.h>
+#include <opencv2/imgproc.hpp>
+
+#include "json.hpp"
+
+namespace yolact {
+namespace {
+
+using detail::Json;
+
+constexpr int kContractVersion = 1;
+
+Ort::Env& ort_env() {
+    static Ort::Env env(ORT_LOGGING_LEVEL_WARNING, "yolact");
+    return env;
+}
+
+// ------------------------------------------------------------------------- metadata
+
+struct MetaReader {
+    Ort::ModelMetadata md;
+    std::string path;
+    Ort::AllocatorWithDefaultOptions alloc;
+
+    bool get(const char* key, std::string& out) {
+        Ort::AllocatedStringPtr v = md.LookupCustomMetadataMapAllocated(key, alloc);
+        if (!v) return false;
+        out = v.get();
+        return true;
+    }
+    std::string require(const char* key) {
+        std::string s;
+        if (!get(key, s)) throw Error(path + ": metadata key '" + key + "' is missing");
+        return s;
+    }
+    Json json(const char* key, const std::string& text) {
+        try {
+            return detail::parse_json(text);
+        } catch (const std::exception& e) {
+            throw Error(path + ": metadata '" + key + "': " + e.what() + ": " + text);
+        }
+    }
+    [[noreturn]] void bad(const char* key, const std::string& what) {
+        throw Error(path + ": metadata '" + key + "': " + what);
+    }
+    int integer(const char* key, const Json& j) {
+        if (j.type != Json::Number || j.number != std::floor(j.number)) bad(key, "expected an integer");
+        return static_cast<int>(j.number);
+    }
+    cv::Scalar triple(const char* key, const Json* j) {
+        if (!j || j->type != Json::Array || j->array.size() != 3) bad(key, "expected 3 numbers (BGR)");
+        cv::Scalar s;
+        for (int c = 0; c < 3; ++c) {
+            if (j->array[c].type != Json::Number) bad(key, "expected 3 numbers (BGR)");
+            s[c] = j->array[c].number;
+        }
+        return s;
+    }
+};
+
+ModelInfo read_metadata(Ort::Session& session, const std::string& path) {
+    MetaReader r{session.GetModelMetadata(), path, {}};
+    ModelInfo info;
+    std::string s;
+    if (!r.get("yolact.contract_version", s))
+        throw Error(path + ": not a yolact-export model (metadata key 'yolact.contract_version' is "
+                           "missing); export it with yolact-export");
+    info.contract_version = r.integer("yolact.contract_version", r.json("yolact.contract_version", s));
+    if (info.contract_version != kContractVersion)
+        throw Error(path + ": ONNX contract version " + std::to_string(info.contract_version) +
+                    " is not supported (this runtime reads version " + std::to_string(kContractVersion) + ")");
+    r.get("yolact.exporter_version", info.exporter_version);
+    r.get("yolact.config", info.config);
+
+    Json names = r.json("yolact.class_names", r.require("yolact.class_names"));
+    if (names.type != Json::Array || names.array.empty()) r.bad("yolact.class_names", "expected a list of names");
+    for (const Json& n : names.array) {
+        if (n.type != Json::String) r.bad("yolact.class_names", "expected a list of strings");
+        info.class_names.push_back(n.string);
+    }
+    if (r.get("yolact.category_ids", s)) {
+        Json ids = r.json("yolact.category_ids", s);
+        if (ids.type == Json::Array) {
+            for (const Json& n : ids.array) info.category_ids.push_back(r.integer("yolact.category_ids", n));
+            if (info.category_ids.size() != info.class_names.size())
+                r.bad("yolact.category_ids", "one id per class name expected");
+        } else if (ids.type != Json::Null) {
+            r.bad("yolact.category_ids", "expected a list of integers or null");
+        }
+    }
+    info.input_size = r.integer("yolact.input_size", r.json("yolact.input_size", r.require("yolact.input_size")));
+    if (info.input_size <= 0) r.bad("yolact.input_size", "must be positive");
+
+    Json pre = r.json("yolact.preprocess", r.require("yolact.preprocess"));
+    if (pre.type != Json::Object) r.bad("yolact.preprocess", "expected an object");
+    const Json* t = pre.find("transform");
+    info.transform = (t && t->type == Json::String) ? t->string : "";
+    if (info.transform == "normalize") {
+        info.mean_bgr = r.triple("yolact.preprocess mean_bgr", pre.find("mean_bgr"));
+        info.std_bgr = r.triple("yolact.preprocess std_bgr", pre.find("std_bgr"));
+    } else if (info.transform != "to_float") {
+        r.bad("yolact.preprocess", "transform '" + info.transform + "' is not one of normalize, to_float");
+    }
+    if (const Json* order = pre.find("channel_order")) {
+        if (order->type != Json::String || (order->string != "RGB" && order->string != "BGR"))
+            r.bad("yolact.preprocess", "channel_order must be RGB or BGR");
+        info.rgb = order->string == "RGB";
+    }
+    if (const Json* rs = pre.find("resize"))
+        if (rs->type != Json::String || rs->string != "bilinear")
+            r.bad("yolact.preprocess", "resize must be bilinear");
+
+    r.get("yolact.nms", info.nms_json);
+    if (r.get("yolact.mask_dim", s)) info.mask_dim = r.integer("yolact.mask_dim", r.json("yolact.mask_dim", s));
+    return info;
+}
+
+// ------------------------------------------------------------------------- providers
+
+std::vector<std::string> available_providers() {
+    try {
+        return Ort::GetAvailableProviders();
+    } catch (const Ort::Exception&) {
+        return {};
+    }
+}
+
+bool has_provider(const char* name) {
+    auto all = available_providers();
+    return std::find(all.begin(), all.end(), name) != all.end();
+}
+
+void warn_fallback(const std::string& what, const std::string& to) {
+    std::cerr << "yolact: " << what << "; falling back to " << to << std::endl;
+}
+
+// Appends the requested provider (with fallbacks) and returns the name of the one appended.
+std::string append_provider(Ort::SessionOptions& so, const std::string& request) {
+    std::string name = request, device = "0";
+    size_t colon = request.find(':');
+    if (colon != std::string::npos) name = request.substr(0, colon), device = request.substr(colon + 1);
+    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (device.empty() || device.find_first_not_of("0123456789") != std::string::npos)
+        throw Error("bad provider '" + request + "': the device must be a number (e.g. cuda:0)");
+    if (name != "cpu" && name != "cuda" && name != "tensorrt" && name != "trt")
+        throw Error("unknown provider '" + request + "' (use cpu, cuda[:N] or tensorrt[:N])");
+    const OrtApi& api = Ort::GetApi();
+    const char* keys[] = {"device_id"};
+    const char* values[] = {device.c_str()};
+    bool trt = false;
+    if (name == "tensorrt" || name == "trt") {
+        if (!has_provider("TensorrtExecutionProvider")) {
+            warn_fallback("TensorRT is not in this ONNX Runtime build", "CUDA");
+        } else {
+            OrtTensorRTProviderOptionsV2* o = nullptr;
+            try {
+                Ort::ThrowOnError(api.CreateTensorRTProviderOptions(&o));
+                Ort::ThrowOnError(api.UpdateTensorRTProviderOptions(o, keys, values, 1));
+                so.AppendExecutionProvider_TensorRT_V2(*o);
+                trt = true;
+            } catch (const Ort::Exception& e) {
+                warn_fallback(std::string("TensorRT provider failed (") + e.what() + ")", "CUDA");
+            }
+            if (o) api.ReleaseTensorRTProviderOptions(o);
+        }
+        name = "cuda";  // CUDA runs what TensorRT does not take
+    }
+    if (name == "cuda") {
+        if (!has_provider("CUDAExecutionProvider")) {
+            warn_fallback("CUDA is not in this ONNX Runtime build", trt ? "TensorRT + CPU" : "CPU");
+        } else {
+            OrtCUDAProviderOptionsV2* o = nullptr;
+            try {
+                Ort::ThrowOnError(api.CreateCUDAProviderOptions(&o));
+                Ort::ThrowOnError(api.UpdateCUDAProviderOptions(o, keys, values, 1));
+                so.AppendExecutionProvider_CUDA_V2(*o);
+                api.ReleaseCUDAProviderOptions(o);
+                return trt ? "tensorrt" : "cuda";
+            } catch (const Ort::Exception& e) {
+                if (o) api.ReleaseCUDAProviderOptions(o);
+                warn_fallback(std::string("CUDA provider failed (") + e.what() + ")", trt ? "TensorRT + CPU" : "CPU");
+            }
+        }
+    }
+    return trt ? "tensorrt" : "cpu";
+}
+
+// ------------------------------------------------------------------------- outputs
+
+struct Output {
+    std::vector<int64_t> shape;
+    const float* f = nullptr;
+    std::vector<int64_t> ints;  // int64 or int32 outputs, widened
+};
+
+Output read_output(const Ort::Value& v, const char* name) {
+    Output o;
+    auto ti = v.GetTensorTypeAndShapeInfo();
+    o.shape = ti.GetShape();
+    size_t n = ti.GetElementCount();
+    switch (ti.GetElementType()) {
+        case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT: o.f = v.GetTensorData<float>(); break;
+        case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64: {
+            const int64_t* p = v.GetTensorData<int64_t>();
+            o.ints.assign(p, p + n);
+            break;
+        }
+        case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32: {
+            const int32_t* p = v.GetTensorData<int32_t>();
+            o.ints.assign(p, p + n);
+            break;
+        }
+        default: throw Error(std::string("output '") + name + "' has an unexpected element type");
+    }
+    return o;
+}
+
+void check_shape(const Output& o, const char* name, std::vector<int64_t> want) {
+    bool ok = o.shape.size() == want.size();
+    for (size_t i = 0; ok && i < want.size(); ++i) ok = want[i] < 0 || o.shape[i] == want[i];
+    if (!ok) throw Error(std::string("output '") + name + "' does not have the contract's shape");
+}
+
+// Zero the soft mask outside the box taken at mask resolution, padded by one pixel (float compares).
+void crop(cv::Mat& m, const float* box) {
+    const float w = static_cast<float>(m.cols), h = static_cast<float>(m.rows);
+    const float x1 = std::max(std::min(box[0], box[2]) * w - 1.0f, 0.0f);
+    const float x2 = std::min(std::max(box[0], box[2]) * w + 1.0f, w);
+    const float y1 = std::max(std::min(box[1], box[3]) * h - 1.0f, 0.0f);
+    const float y2 = std::min(std::max(box[1], box[3]) * h + 1.0f, h);
+    for (int r = 0; r < m.rows; ++r) {
+        float* row = m.ptr<float>(r);
+        const bool row_in = static_cast<float>(r) >= y1 && static_cast<float>(r) < y2;
+        for (int c = 0; c < m.cols; ++c)
+            if (!row_in || !(static_cast<float>(c) >= x1 && static_cast<float>(c) < x2)) row[c] = 0.0f;
+    }
+}
+
+// Relative, unordered, unclamped box -> ordered pixel box clamped to the image, truncated.
+Box to_pixels(const float* b, int width, int height) {
+    const float W = static_cast<float>(width), H = static_cast<float>(height);
+    float x1 = b[0] * W, y1 = b[1] * H, x2 = b[2] * W, y2 = b[3] * H;
+    auto clamp = [](float v, float hi) { return std::min(std::max(v, 0.0f), hi); };
+    Box box;
+    box.x1 = static_cast<int>(clamp(std::min(x1, x2), W));
+    box.x2 = static_cast<int>(clamp(std::max(x1, x2), W));
+    box.y1 = static_cast<int>(clamp(std::min(y1, y2), H));
+    box.y2 = static_cast<int>(clamp(std::max(y1, y2), H));
+    return box;
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------- Model
+
+struct Model::Impl {
+    std::string path;
+    Options options;
+    std::string provider;
+    std::unique_ptr<Ort::Session> session;
+    ModelInfo info;
+    std::string input_name;
+    std::vector<std::string> output_names;
+
+    Ort::Session open(const std::string& provider_request) {
+        Ort::SessionOptions so;
+        if (options.threads > 0) so.SetIntraOpNumThreads(options.threads);
+        so.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_ENABLE_ALL);
+        provider = append_provider(so, provider_request);
+        return Ort::Session(ort_env(), path.c_str(), so);
+    }
+};
+
+Model::Model(const std::string& onnx_path, const Options& options) : impl_(new Impl) {
+    Impl& m = *impl_;
+    m.path = onnx_path;
+    m.options = options;
+    if (!std::ifstream(onnx_path, std::ios::binary).good())
+        throw Error("model file not found or unreadable: " + onnx_path);
+    try {
+        try {
+            m.session.reset(new Ort::Session(m.open(options.provider)));
+        } catch (const Ort::Exception& e) {
+            if (m.provider == "cpu") throw;
+            warn_fallback("session on " + m.provider + " failed (" + e.what() + ")", "CPU");
+            m.session.reset(new Ort::Session(m.open("cpu")));
+        }
+    } catch (const Ort::Exception& e) {
+        throw Error("ONNX Runtime cannot load " + onnx_path + ": " + e.what());
+    }
+    Ort::Session& s = *m.session;
+    try {
+        m.info = read_metadata(s, onnx_path);
+        Ort::AllocatorWithDefaultOptions alloc;
+        if (s.GetInputCount() != 1) throw Error(onnx_path + ": expected one input (images)");
+        m.input_name = s.GetInputNameAllocated(0, alloc).get();
+        std::vector<int64_t> in = s.GetInputTypeInfo(0).GetTensorTypeAndShapeInfo().GetShape();
+        const int64_t S = m.info.input_size;
+        if (in.size() != 4 || (in[1] > 0 && in[1] != 3) || (in[2] > 0 && in[2] != S) || (in[3] > 0 && in[3] != S) ||
+            in[0] > 1)
+            throw Error(onnx_path + ": input '" + m.input_name + "' is not [B, 3, " + std::to_string(S) + ", " +
+                        std::to_string(S) + "] with B dynamic or 1");
+        std::map<std::string, bool> have;
+        for (size_t i = 0; i < s.GetOutputCount(); ++i) have[s.GetOutputNameAllocated(i, alloc).get()] = true;
+        m.info.has_masks = have.count("masks") > 0;
+        m.info.has_mask_scores = have.count("mask_scores") > 0;
+        std::vector<std::string> need = {"boxes", "scores", "classes", "num_detections"};
+        if (m.info.has_masks) need.push_back("masks");
+        else need.insert(need.end(), {"coefficients", "prototypes"});
+        for (const std::string& n : need)
+            if (!have.count(n)) throw Error(onnx_path + ": output '" + n + "' of the ONNX contract is missing");
+        if (m.info.has_mask_scores) need.push_back("mask_scores");
+        m.output_names = need;
+    } catch (const Ort::Exception& e) {
+        throw Error(onnx_path + ": " + e.what());
+    }
+}
+
+Model::~Model() = default;
+Model::Model(Model&&) noexcept = default;
+Model& Model::operator=(Model&&) noexcept = default;
+
+const ModelInfo& Model::info() const { return impl_->info; }
+const std::string& Model::provider() const { return impl_->provider; }
+
+static cv::Mat as_bgr(const cv::Mat& img) {
+    if (img.empty()) throw Error("empty image");
+    if (img.depth() != CV_8U) throw Error("image must be 8-bit (CV_8U), got depth " + std::to_string(img.depth()));
+    cv::Mat bgr;
+    switch (img.channels()) {
+        case 3: return img;
+        case 1: cv::cvtColor(img, bgr, cv::COLOR_GRAY2BGR); return bgr;
+        case 4: cv::cvtColor(img, bgr, cv::COLOR_BGRA2BGR); return bgr;
+        default: throw Error("image must have 1, 3 or 4 channels, got " + std::to_string(img.channels()));
+    }
+}
+
+cv::Mat Model::preprocess(const cv::Mat& image) const {
+    const ModelInfo& info = impl_->info;
+    const int S = info.input_size;
+    cv::Mat f, r;
+    as_bgr(image).convertTo(f, CV_32FC3);
+    cv::resize(f, r, cv::Size(S, S), 0, 0, cv::INTER_LINEAR);  // = bilinear, align_corners=False
+    const bool norm = info.transform == "normalize";
+    const int sizes[] = {1, 3, S, S};
+    cv::Mat blob(4, sizes, CV_32F);
+    float* planes[3];
+    float mean[3], stdv[3];
+    for (int c = 0; c < 3; ++c) {  // input channel c (BGR) goes to plane 2 - c when the model wants RGB
+        planes[c] = blob.ptr<float>() + static_cast<size_t>(info.rgb ? 2 - c : c) * S * S;
+        mean[c] = norm ? static_cast<float>(info.mean_bgr[c]) : 0.0f;
+        stdv[c] = norm ? static_cast<float>(info.std_bgr[c]) : 255.0f;
+    }
+    for (int y = 0; y < S; ++y) {
+        const float* px = r.ptr<float>(y);
+        for (int x = 0; x < S; ++x, px += 3)
+            for (int c = 0; c < 3; ++c) planes[c][y * S + x] = (px[c] - mean[c]) / stdv[c];
+    }
+    return blob;
+}
+
+std::vector<Detection> Model::predict(const cv::Mat& image) const {
+    const Impl& m = *impl_;
+    const cv::Mat bgr = as_bgr(image);
+    const int W = bgr.cols, H = bgr.rows, S = m.info.input_size;
+    cv::Mat blob = preprocess(bgr);
+
+    std::vector<Ort::Value> outs;
+    try {
+        Ort::MemoryInfo mem = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+        const int64_t shape[] = {1, 3, S, S};
+        Ort::Value input = Ort::Value::CreateTensor<float>(mem, blob.ptr<float>(), blob.total(), shape, 4);
+        const char* in_names[] = {m.input_name.c_str()};
+        std::vector<const char*> out_names;
+        for (const auto& n : m.output_names) out_names.push_back(n.c_str());
+        outs = m.session->Run(Ort::RunOptions{nullptr}, in_names, &input, 1, out_names.data(), out_names.size());
+    } catch (const Ort::Exception& e) {
+        throw Error(m.path + ": inference failed: " + e.what());
+    }
+    std::map<std::string, Output> o;
+    for (size_t i = 0; i < outs.size(); ++i)
+        o[m.output_names[i]] = read_output(outs[i], m.output_names[i].c_str());
+
+    const Output &boxes = o["boxes"], &scores = o["scores"], &classes = o["classes"], &num = o["num_detections"];
+    if (boxes.shape.size() != 3 || !boxes.f) throw Error("output 'boxes' does not have the contract's shape");
+    const int64_t D = boxes.shape[1];
+    check_shape(boxes, "boxes", {1, D, 4});
+    check_shape(scores, "scores", {1, D});
+    check_shape(classes, "classes", {1, D});
+    check_shape(num, "num_detections", {1});
+    if (!scores.f || classes.ints.empty() || num.ints.empty()) throw Error("contract outputs have wrong types");
+    const int64_t n = std::min<int64_t>(std::max<int64_t>(num.ints[0], 0), D);
+    const float* mask_scores = m.info.has_mask_scores ? o["mask_scores"].f : nullptr;
+    if (m.info.has_mask_scores) check_shape(o["mask_scores"], "mask_scores", {1, D});
+
+    std::vector<int> keep;
+    for (int i = 0; i < n; ++i)
+        if (scores.f[i] >= m.options.score_threshold) keep.push_back(i);
+
+    // Soft masks at prototype resolution, one row (h*w) per kept detection.
+    int h = 0, w = 0;
+    cv::Mat soft;
+    if (m.info.has_masks) {
+        const Output& mk = o["masks"];
+        if (mk.shape.size() != 4 || !mk.f) throw Error("output 'masks' does not have the contract's shape");
+        check_shape(mk, "masks", {1, D, -1, -1});
+        h = static_cast<int>(mk.shape[2]), w = static_cast<int>(mk.shape[3]);
+        soft.create(static_cast<int>(keep.size()), h * w, CV_32F);
+        for (size_t j = 0; j < keep.size(); ++j)
+            std::copy_n(mk.f + static_cast<size_t>(keep[j]) * h * w, h * w, soft.ptr<float>(static_cast<int>(j)));
+    } else if (!keep.empty()) {
+        const Output &coef = o["coefficients"], &proto = o["prototypes"];
+        if (proto.shape.size() != 4 || !proto.f || !coef.f) throw Error("output 'prototypes' has not the contract's shape");
+        h = static_cast<int>(proto.shape[1]), w = static_cast<int>(proto.shape[2]);
+        const int k = static_cast<int>(proto.shape[3]);
+        check_shape(proto, "prototypes", {1, h, w, k});
+        check_shape(coef, "coefficients", {1, D, k});
+        cv::Mat C(static_cast<int>(keep.size()), k, CV_32F);
+        for (size_t j = 0; j < keep.size(); ++j)
+            std::copy_n(coef.f + static_cast<size_t>(keep[j]) * k, k, C.ptr<float>(static_cast<int>(j)));
+        const cv::Mat P(h * w, k, CV_32F, const_cast<float*>(proto.f));
+        cv::gemm(C, P, 1.0, cv::noArray(), 0.0, soft, cv::GEMM_2_T);  // (n, h*w) = C P^T
+        soft.forEach<float>([](float& v, const int*) { v = 1.0f / (1.0f + std::exp(-v)); });
+        for (size_t j = 0; j < keep.size(); ++j) {
+            cv::Mat mj = soft.row(static_cast<int>(j)).reshape(1, h);
+            crop(mj, boxes.f + static_cast<size_t>(keep[j]) * 4);
+        }
+    }
+
+    std::vector<Detection> dets;
+    dets.reserve(keep.size());
+    for (size_t j = 0; j < keep.size(); ++j) {
+        const int i = keep[j];
+        Detection d;
+        const int64_t cls = classes.ints[i];
+        if (cls < 0 || cls >= static_cast<int64_t>(m.info.class_names.size()))
+            throw Error("class index " + std::to_string(cls) + " out of range of yolact.class_names");
+        d.class_id = static_cast<int>(cls);
+        d.class_name = m.info.class_names[d.class_id];
+        d.category_id = m.info.category_ids.empty() ? d.class_id + 1 : m.info.category_ids[d.class_id];
+        d.score = scores.f[i];
+        d.mask_score = mask_scores ? mask_scores[i] : d.score;
+        d.box = to_pixels(boxes.f + static_cast<size_t>(i) * 4, W, H);
+        cv::Mat up;
+        cv::resize(soft.row(static_cast<int>(j)).reshape(1, h), up, cv::Size(W, H), 0, 0, cv::INTER_LINEAR);
+        cv::compare(up, 0.5, d.mask, cv::CMP_GT);  // 255 where > 0.5
+        dets.push_back(std::move(d));
+    }
+    return dets;
+}
+
+std::string onnxruntime_version() { return OrtGetApiBase()->GetVersionString(); }
+
+}  // namespace yolact

@@ -1,0 +1,140 @@
+"""yolact-run: segment images, folders and videos with an exported model."""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+import click
+import cv2
+from tqdm import tqdm
+
+from .discover import discover
+from .errors import YolactRuntimeError
+from .model import Yolact
+from .runner import RunOptions, RunSummary, run
+from .session import PROVIDER_CHOICES
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is now (test runners swap it)."""
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:
+        pass
+
+
+class _Reporter:
+    """Error lines and progress; errors go above the bar, on stderr."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+        self.bar: tqdm | None = None
+
+    def start(self, total: int | None) -> None:
+        if not self.quiet:
+            self.bar = tqdm(total=total, unit="img", desc="yolact-run", file=sys.stderr, dynamic_ncols=True)
+
+    def error(self, line: str) -> None:
+        tqdm.write(f"error: {line}", file=sys.stderr)
+
+    def advance(self, count: int) -> None:
+        if self.bar is not None:
+            self.bar.update(count)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _summary(summary: RunSummary, out: Path, input_errors: int) -> str:
+    done = f"{summary.images} image{'s' if summary.images != 1 else ''}"
+    if summary.frames:
+        done += f" and {summary.frames} video frame{'s' if summary.frames != 1 else ''}"
+    rate = (summary.images + summary.frames) / summary.seconds if summary.seconds > 0 else 0.0
+    parts = [f"{done} in {summary.seconds:.1f} s ({rate:.1f} images/s)"]
+    if summary.skipped:
+        parts.append(f"{summary.skipped} skipped (already done)")
+    failed = summary.failed + input_errors
+    if failed:
+        parts.append(f"{failed} failed")
+    return "yolact-run: " + ", ".join(parts) + f"; outputs in {out}"
+
+
+def _setup_logging(quiet: bool) -> None:
+    logger = logging.getLogger("yolact_runtime")
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
+        handler = _StderrHandler()
+        handler.setFormatter(logging.Formatter("yolact-run: %(message)s"))
+        logger.addHandler(handler)
+    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg's own lines (we report failures ourselves)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--model", "-m", "model_path", required=True, type=click.Path(path_type=Path),
+              help="ONNX model exported by yolact-export.")
+@click.option("--out", "-o", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
+              help="Output folder: overlays/, masks/, detections/.")
+@click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Write COCO results (RLE masks, image ids, file names) for all inputs here.")
+@click.option("--save-masks", is_flag=True, help="Write per-image PNG instance maps (0 = none, i+1 = detection i).")
+@click.option("--no-overlays", is_flag=True, help="Do not write overlay images and videos.")
+@click.option("--score-threshold", type=click.FloatRange(0.0, 1.0), default=0.3, show_default=True,
+              help="Keep detections scoring at least this (all outputs; use 0 for COCO evaluation).")
+@click.option("--top-k", type=click.IntRange(min=1), default=None, help="Keep at most this many detections per image.")
+@click.option("--providers", type=click.Choice(PROVIDER_CHOICES), default="auto", show_default=True,
+              help="Execution provider: auto prefers TensorRT, then CUDA, then CPU.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="ONNX Runtime intra-op threads.")
+@click.option("--resume", is_flag=True, help="Skip inputs whose outputs already exist.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary; errors only.")
+def main(inputs: tuple[Path, ...], model_path: Path, out_dir: Path, json_path: Path | None, save_masks: bool,
+         no_overlays: bool, score_threshold: float, top_k: int | None, providers: str, batch_size: int,
+         threads: int | None, resume: bool, quiet: bool) -> None:
+    """Segment INPUTS (images, folders searched recursively, videos) with a YOLACT ONNX model."""
+    _setup_logging(quiet)
+    reporter = _Reporter(quiet)
+    try:
+        model = Yolact(model_path, providers, score_threshold=score_threshold, top_k=top_k,
+                       intra_op_threads=threads)
+    except YolactRuntimeError as error:
+        reporter.error(str(error))
+        sys.exit(2)
+    items, input_errors = discover(list(inputs), exclude=out_dir)
+    for line in input_errors:
+        reporter.error(line)
+    options = RunOptions(out_dir=out_dir, json_path=json_path, save_masks=save_masks, overlays=not no_overlays,
+                         batch_size=batch_size, resume=resume)
+    try:
+        summary = run(model, items, options, reporter, on_total=reporter.start)
+    except KeyboardInterrupt:
+        reporter.close()
+        click.echo("yolact-run: interrupted", err=True)
+        sys.exit(130)
+    except OSError as error:  # e.g. the output folder or the JSON cannot be written
+        reporter.close()
+        reporter.error(f"{error.filename or out_dir}: {error.strerror or error}")
+        sys.exit(1)
+    except Exception as error:  # a bug: still one line (YOLACT_RUN_DEBUG=1 shows the traceback)
+        if os.environ.get("YOLACT_RUN_DEBUG"):
+            raise
+        reporter.close()
+        reporter.error(f"internal error: {type(error).__name__}: {error} (set YOLACT_RUN_DEBUG=1 for details)")
+        sys.exit(1)
+    reporter.close()
+    if not quiet:
+        click.echo(_summary(summary, out_dir, len(input_errors)))
+    if summary.failed or input_errors:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,18 @@
+"""Exceptions of the runtime: each carries a one-line message meant for the user."""
+from __future__ import annotations
+
+
+class YolactRuntimeError(Exception):
+    """Base class: the message names the file and the cause on one line."""
+
+
+class ModelError(YolactRuntimeError):
+    """The model file is missing, unreadable, or does not follow the ONNX output contract."""
+
+
+class ProviderError(YolactRuntimeError):
+    """The requested execution provider is not available in this onnxruntime build."""
+
+
+class InputError(YolactRuntimeError):
+    """An input image or video cannot be found, read or decoded."""

@@ -1,0 +1,67 @@
+"""Reading images and writing files atomically (a temp file beside the target, then os.replace)."""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from .errors import InputError
+
+
+def read_image(path: str | os.PathLike[str]) -> np.ndarray:
+    """BGR uint8 HxWx3 via cv2.imread (as the original); InputError naming the file and the cause."""
+    try:
+        with open(path, "rb") as file:
+            empty = not file.read(1)
+    except OSError as error:
+        raise InputError(f"{path}: cannot read file ({error.strerror or error})") from None
+    if empty:
+        raise InputError(f"{path}: empty file")
+    image = cv2.imread(os.fspath(path), cv2.IMREAD_COLOR)
+    if image is None:
+        raise InputError(f"{path}: cannot decode image (corrupt or unsupported format)")
+    return image
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """Yield a temp path beside `path` (same extension); on success it replaces `path`."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent)
+    os.close(fd)
+    try:
+        yield Path(temp)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    with atomic_path(path) as temp:
+        temp.write_bytes(data)
+
+
+def write_json(path: str | os.PathLike[str], value: Any) -> None:
+    write_bytes(path, json.dumps(value, separators=(",", ":")).encode("utf-8"))
+
+
+def encode_image(image: np.ndarray, extension: str) -> bytes:
+    """Encode for `extension` (".png", ".jpg", ...); PNG for extensions OpenCV cannot write."""
+    ext = extension.lower() if cv2.haveImageWriter(f"x{extension.lower()}") else ".png"
+    ok, data = cv2.imencode(ext, image)
+    if not ok:
+        raise OSError(f"cannot encode image as {ext}")
+    return data.tobytes()
+
+
+def write_image(path: str | os.PathLike[str], image: np.ndarray) -> None:
+    write_bytes(path, encode_image(image, Path(path).suffix))

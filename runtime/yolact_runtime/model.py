@@ -1,0 +1,112 @@
+"""Yolact: preprocess -> ONNX Runtime session -> postprocess, and nothing else."""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from . import metadata as names
+from .errors import ModelError
+from .metadata import ModelInfo, read_model_info
+from .postprocess import MaskMode, PostprocessOptions, postprocess
+from .preprocess import as_bgr, preprocess_batch, preprocess_image
+from .raw import RawDetections, split_batch
+from .result import Result
+from .session import create_session
+
+
+class Yolact:
+    """A YOLACT / YOLACT++ model exported with yolact-export.
+
+    >>> model = Yolact("yolact_base.onnx", providers="auto")
+    >>> result = model(cv2.imread("photo.jpg"))          # Result
+    >>> results = model.predict_batch([img1, img2])        # list[Result]
+
+    score_threshold / top_k select detections (default: all valid rows, as COCO eval uses them);
+    masks: "image" | "proto" | "rle" | "none" (see PostprocessOptions).
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str],
+        providers: str = "auto",
+        *,
+        score_threshold: float = 0.0,
+        top_k: int | None = None,
+        masks: MaskMode = "image",
+        intra_op_threads: int | None = None,
+        inter_op_threads: int | None = None,
+    ) -> None:
+        self.path = os.fspath(model)
+        self.info: ModelInfo = read_model_info(self.path)  # fails fast, before any engine is built
+        self.session = create_session(self.path, providers, intra_op_threads, inter_op_threads)
+        self.options = PostprocessOptions(score_threshold=score_threshold, top_k=top_k, masks=masks)
+        self.output_names = self._check_io()
+        self.fixed_batch = self._fixed_batch()
+
+    @property
+    def providers(self) -> list[str]:
+        return list(self.session.get_providers())
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        return self.info.class_names
+
+    def __call__(self, image: np.ndarray) -> Result:
+        return self.predict_batch([image])[0]
+
+    def predict_batch(self, images: Sequence[np.ndarray]) -> list[Result]:
+        images = [as_bgr(image) for image in images]
+        raws = self.infer(self.preprocess(images))
+        return [self.postprocess(raw, image.shape[:2]) for raw, image in zip(raws, images)]
+
+    def preprocess(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """BGR images -> float32 [B, 3, S, S]."""
+        return preprocess_batch(images, self.info.preprocess, self.info.input_size)
+
+    def preprocess_one(self, image: np.ndarray) -> np.ndarray:
+        """One BGR image -> float32 [3, S, S] (for pipelines that batch themselves)."""
+        return preprocess_image(image, self.info.preprocess, self.info.input_size)
+
+    def infer(self, batch: np.ndarray) -> list[RawDetections]:
+        """Run the graph on a preprocessed batch; a fixed-batch graph is fed in padded chunks."""
+        step = self.fixed_batch or max(1, batch.shape[0])
+        raws: list[RawDetections] = []
+        for start in range(0, batch.shape[0], step):
+            chunk = batch[start : start + step]
+            size = chunk.shape[0]
+            if size < step:
+                pad = np.zeros((step - size, *chunk.shape[1:]), dtype=chunk.dtype)
+                chunk = np.concatenate([chunk, pad])
+            arrays = self.session.run(self.output_names, {names.INPUT: chunk})
+            raws.extend(split_batch(dict(zip(self.output_names, arrays)))[:size])
+        return raws
+
+    def postprocess(
+        self, raw: RawDetections, image_size: tuple[int, int], options: PostprocessOptions | None = None
+    ) -> Result:
+        """Padded detections -> Result at image_size (height, width), with this model's options by default."""
+        chosen = options or self.options
+        return postprocess(raw, image_size, self.info.class_names, self.info.category_ids, chosen)
+
+    def _check_io(self) -> list[str]:
+        inputs = [i.name for i in self.session.get_inputs()]
+        if inputs != [names.INPUT]:
+            raise ModelError(f"{self.path}: expected one input named '{names.INPUT}', found {inputs}")
+        available = [o.name for o in self.session.get_outputs()]
+        missing = [n for n in names.REQUIRED_OUTPUTS if n not in available]
+        if missing:
+            raise ModelError(f"{self.path}: the graph lacks required outputs {missing}")
+        wanted = names.REQUIRED_OUTPUTS + names.OPTIONAL_OUTPUTS
+        return [n for n in wanted if n in available]
+
+    def _fixed_batch(self) -> int | None:
+        shape = self.session.get_inputs()[0].shape
+        if len(shape) != 4:
+            raise ModelError(f"{self.path}: input '{names.INPUT}' must be 4-D [B, 3, S, S], got {shape}")
+        size = self.info.input_size
+        for dim in shape[2:]:
+            if isinstance(dim, int) and dim != size:
+                raise ModelError(f"{self.path}: input is {shape[2:]} but metadata input_size is {size}")
+        return shape[0] if isinstance(shape[0], int) and shape[0] > 0 else None

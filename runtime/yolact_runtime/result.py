@@ -1,0 +1,123 @@
+"""The detections of one image in pixels: boxes, scores, classes, masks; COCO export and drawing."""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from pycocotools import mask as mask_utils
+
+
+def encode_rles(masks: np.ndarray) -> list[dict[str, Any]]:
+    """bool [n, H, W] -> COCO RLEs with `counts` as str (JSON-ready)."""
+    if masks.shape[0] == 0:
+        return []
+    fortran = np.asfortranarray(masks.view(np.uint8).transpose(1, 2, 0))
+    rles = mask_utils.encode(fortran)
+    for rle in rles:
+        rle["counts"] = rle["counts"].decode("ascii")
+    return rles
+
+
+def decode_rles(rles: list[dict[str, Any]], height: int, width: int) -> np.ndarray:
+    """COCO RLEs -> bool [n, H, W]."""
+    if not rles:
+        return np.zeros((0, height, width), dtype=bool)
+    objects = [{"size": r["size"], "counts": _as_bytes(r["counts"])} for r in rles]
+    with warnings.catch_warnings():  # pycocotools' NumPy 2 copy=False deprecation, not ours
+        warnings.simplefilter("ignore", DeprecationWarning)
+        decoded = mask_utils.decode(objects)
+    return np.ascontiguousarray(decoded.transpose(2, 0, 1)).astype(bool)
+
+
+def _as_bytes(counts: str | bytes) -> bytes:
+    return counts.encode("ascii") if isinstance(counts, str) else counts
+
+
+@dataclass
+class Result:
+    """Detections of one image, best first.
+
+    boxes: int64 [n, 4] pixel x1 y1 x2 y2; scores: float32 [n] box scores; class_ids: int64 [n]
+    (0-based); class_names: n names; category_ids: int64 [n] COCO ids; masks: bool [n, H, W] (or
+    [n, h, w] at prototype resolution, or None); mask_scores: float32 [n] (YOLACT++) or None;
+    rles: COCO RLEs when the masks were asked for as RLE.
+    """
+
+    boxes: np.ndarray
+    scores: np.ndarray
+    class_ids: np.ndarray
+    class_names: list[str]
+    category_ids: np.ndarray
+    image_size: tuple[int, int]  # (height, width) of the original image
+    masks: np.ndarray | None = None
+    mask_scores: np.ndarray | None = None
+    rles: list[dict[str, Any]] | None = field(default=None, repr=False)
+
+    def __len__(self) -> int:
+        return int(self.scores.shape[0])
+
+    @property
+    def ranking_scores(self) -> np.ndarray:
+        """The scores detections are ranked by: mask_scores for YOLACT++, else scores."""
+        return self.mask_scores if self.mask_scores is not None else self.scores
+
+    def image_masks(self) -> np.ndarray | None:
+        """bool [n, H, W] masks at image size (decoded from RLE when needed), or None."""
+        if self.masks is not None:
+            if self.masks.shape[1:] != tuple(self.image_size):
+                raise ValueError("masks are at prototype resolution; ask for masks='image'")
+            return self.masks
+        if self.rles is not None:
+            return decode_rles(self.rles, *self.image_size)
+        return None
+
+    def rle(self) -> list[dict[str, Any]] | None:
+        """COCO RLEs (counts as str) at image size, or None without masks."""
+        if self.rles is not None:
+            return self.rles
+        masks = self.image_masks()
+        return None if masks is None else encode_rles(masks)
+
+    def to_coco(self, image_id: int, iou_type: str = "segm") -> list[dict[str, Any]]:
+        """COCO results: bbox [x, y, w, h] and, for "segm", the RLE segmentation.
+
+        "segm" scores with mask_scores when the model has them (YOLACT++), "bbox" with box scores.
+        """
+        if iou_type not in ("segm", "bbox"):
+            raise ValueError(f"iou_type must be 'segm' or 'bbox', got {iou_type!r}")
+        segm = iou_type == "segm"
+        rles = self.rle() if segm else None
+        scores = self.ranking_scores if segm else self.scores
+        detections = []
+        for i in range(len(self)):
+            x1, y1, x2, y2 = (int(v) for v in self.boxes[i])
+            detection: dict[str, Any] = {
+                "image_id": image_id,
+                "category_id": int(self.category_ids[i]),
+                "bbox": [float(x1), float(y1), float(x2 - x1), float(y2 - y1)],
+                "score": float(scores[i]),
+            }
+            if rles is not None:
+                detection["segmentation"] = rles[i]
+            detections.append(detection)
+        return detections
+
+    def instance_map(self) -> np.ndarray:
+        """[H, W] instance ids (detection i -> i + 1, 0 = none; better-ranked on top): uint8 or uint16."""
+        height, width = self.image_size
+        dtype = np.dtype(np.uint8 if len(self) < 256 else np.uint16)
+        ids = np.zeros((height, width), dtype=dtype)
+        masks = self.image_masks()
+        if masks is None:
+            return ids
+        for i in range(len(self) - 1, -1, -1):
+            np.copyto(ids, dtype.type(i + 1), where=masks[i])
+        return ids
+
+    def draw(self, image: np.ndarray, alpha: float = 0.45) -> np.ndarray:
+        """A copy of the BGR image with coloured masks, boxes and labels."""
+        from .draw import draw_result
+
+        return draw_result(image, self, alpha=alpha)

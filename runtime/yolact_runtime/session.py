@@ -1,0 +1,106 @@
+"""ONNX Runtime session with execution-provider selection: auto | tensorrt | cuda | cpu."""
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import onnxruntime as ort
+
+from .errors import ModelError, ProviderError
+
+log = logging.getLogger("yolact_runtime")
+
+TENSORRT = "TensorrtExecutionProvider"
+CUDA = "CUDAExecutionProvider"
+CPU = "CPUExecutionProvider"
+PROVIDER_CHOICES = ("auto", "tensorrt", "cuda", "cpu")
+_CHAINS = {"tensorrt": (TENSORRT, CUDA, CPU), "cuda": (CUDA, CPU), "cpu": (CPU,)}
+
+ProviderEntry = str | tuple[str, dict[str, Any]]
+
+
+def cache_dir() -> Path:
+    """Where TensorRT engines are cached: $XDG_CACHE_HOME/yolact or ~/.cache/yolact."""
+    root = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(root) / "yolact" / "tensorrt"
+
+
+def plan_providers(choice: str, available: Sequence[str]) -> tuple[list[str], str]:
+    """The providers to ask for, in order, and one line saying why (what was skipped)."""
+    if choice not in PROVIDER_CHOICES:
+        raise ProviderError(f"unknown providers {choice!r} (expected one of {', '.join(PROVIDER_CHOICES)})")
+    if choice == "auto":
+        preferred = next((p for p in (TENSORRT, CUDA) if p in available), CPU)
+        skipped = [p for p in (TENSORRT, CUDA) if p not in available]
+        chain = list(_CHAINS[{TENSORRT: "tensorrt", CUDA: "cuda", CPU: "cpu"}[preferred]])
+        why = f" ({', '.join(skipped)}: not available in this onnxruntime build)" if skipped else ""
+        return [p for p in chain if p in available or p == CPU], f"providers auto: {preferred}{why}"
+    wanted = _CHAINS[choice][0]
+    if wanted not in available:
+        raise ProviderError(
+            f"providers {choice}: {wanted} is not available in this onnxruntime build"
+            f" (available: {', '.join(available)}); install onnxruntime-gpu for CUDA and TensorRT"
+        )
+    return [p for p in _CHAINS[choice] if p in available or p == CPU], f"providers {choice}: {wanted}"
+
+
+def provider_entries(providers: Sequence[str]) -> list[ProviderEntry]:
+    """Attach options: TensorRT caches its engines (and timing) in the user cache folder."""
+    entries: list[ProviderEntry] = []
+    for name in providers:
+        if name == TENSORRT:
+            path = cache_dir()
+            path.mkdir(parents=True, exist_ok=True)
+            options = {
+                "trt_engine_cache_enable": True,
+                "trt_engine_cache_path": str(path),
+                "trt_timing_cache_enable": True,
+                "trt_timing_cache_path": str(path),
+            }
+            entries.append((name, options))
+        else:
+            entries.append(name)
+    return entries
+
+
+def session_options(intra_op_threads: int | None, inter_op_threads: int | None) -> ort.SessionOptions:
+    options = ort.SessionOptions()
+    options.log_severity_level = 3  # errors only: provider-assignment warnings are expected
+    if intra_op_threads:
+        options.intra_op_num_threads = intra_op_threads
+    if inter_op_threads:
+        options.inter_op_num_threads = inter_op_threads
+    return options
+
+
+def create_session(
+    model_path: str | os.PathLike[str],
+    providers: str = "auto",
+    intra_op_threads: int | None = None,
+    inter_op_threads: int | None = None,
+) -> ort.InferenceSession:
+    """Open the model with the best available provider and log (once) which one it got."""
+    path = Path(model_path)
+    if not path.is_file():
+        raise ModelError(f"{path}: model file not found")
+    chain, reason = plan_providers(providers, ort.get_available_providers())
+    try:
+        session = ort.InferenceSession(
+            str(path),
+            sess_options=session_options(intra_op_threads, inter_op_threads),
+            providers=provider_entries(chain),
+        )
+    except Exception as error:  # onnxruntime raises several unrelated types here
+        raise ModelError(f"{path}: cannot load the model ({_first_line(error)})") from None
+    got = session.get_providers()[0] if session.get_providers() else CPU
+    fallback = "" if got == chain[0] else f"; {chain[0]} failed to start, onnxruntime fell back to {got}"
+    log.info("%s%s", reason, fallback)
+    return session
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
