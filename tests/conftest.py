@@ -18,3 +18,43 @@ def shared_images() -> list[Path]:
     images = sorted((SHARED / "images").glob("*.png"))
     assert images, f"no images under {SHARED / 'images'}"
     return images
+
+
+# Real exported models: lively random weights (see yolact_export.lively) saved the way the original
+# saves checkpoints, loaded back through load_checkpoint, exported by our exporter. Built once.
+EXPORTED = {
+    # name: (config, input size, export options)
+    "v1": ("yolact_resnet50", 400, {}),
+    "plus": ("yolact_plus_resnet50", 320, {}),
+}
+
+
+def _lively_checkpoint(directory: Path, config: str, size: int) -> Path:
+    import cv2
+    import torch
+
+    from yolact_export import build_model, get_config
+    from yolact_export.lively import make_lively
+    from yolact_export.preprocess import preprocess
+
+    cfg = get_config(config).at_size(size)
+    images = [cv2.imread(str(p)) for p in sorted((SHARED / "images").glob("yolact_example_?.png"))]
+    model = make_lively(build_model(cfg), preprocess(images, cfg), seed=0)
+    path = directory / f"{config}_im{size}_54_800000.pth"  # official naming carries the size
+    torch.save(model.state_dict(), path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def exported(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
+    """{"v1" | "plus": (checkpoint .pth, exported .onnx)}."""
+    from yolact_export import load_checkpoint
+    from yolact_export.export import export_onnx
+
+    directory = tmp_path_factory.mktemp("exported")
+    out = {}
+    for key, (config, size, options) in EXPORTED.items():
+        weights = _lively_checkpoint(directory, config, size)
+        model, _ = load_checkpoint(weights)
+        out[key] = (weights, export_onnx(model, directory / f"{key}.onnx", **options))
+    return out

@@ -17,6 +17,8 @@ class ParityReport:
     max_box_diff: float = 0.0
     max_score_diff: float = 0.0
     max_coeff_diff: float = 0.0
+    max_mask_diff: float = 0.0  # in-graph soft masks, when the model has them
+    max_mask_score_diff: float = 0.0
     count_mismatches: list[str] = field(default_factory=list)
 
     @property
@@ -27,7 +29,8 @@ class ParityReport:
         verdict = "OK" if self.ok else "MISMATCH"
         return (f"parity {verdict}: {self.images} image(s), {self.detections} detections, "
                 f"{self.unmatched} unmatched, max |Δbox| {self.max_box_diff:.2e}, "
-                f"max |Δscore| {self.max_score_diff:.2e}, max |Δcoeff| {self.max_coeff_diff:.2e}")
+                f"max |Δscore| {self.max_score_diff:.2e}, max |Δcoeff| {self.max_coeff_diff:.2e}, "
+                f"max |Δmask| {self.max_mask_diff:.2e}, max |Δmask score| {self.max_mask_score_diff:.2e}")
 
 
 def match_detections(a: dict[str, np.ndarray], b: dict[str, np.ndarray], box_tol: float = 1e-3,
@@ -68,6 +71,12 @@ def check_parity(detector: YolactDetector, session, images: torch.Tensor) -> Par
             report.max_score_diff = max(report.max_score_diff, abs(float(ref["scores"][i]) - float(got["scores"][j])))
             report.max_coeff_diff = max(report.max_coeff_diff,
                                         float(np.abs(ref["coefficients"][i] - got["coefficients"][j]).max()))
+            if "masks" in got:
+                report.max_mask_diff = max(report.max_mask_diff,
+                                           float(np.abs(ref["masks"][i] - got["masks"][j]).max()))
+            if "mask_scores" in got:
+                report.max_mask_score_diff = max(report.max_mask_score_diff,
+                                                 abs(float(ref["mask_scores"][i] - got["mask_scores"][j])))
     return report
 
 
