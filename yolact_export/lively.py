@@ -14,6 +14,8 @@ from .model.yolact import Yolact
 
 # Target standard deviations of the head outputs, before softmax / tanh / exp.
 _TARGET_STD = {"conf_layer": 3.0, "mask_layer": 1.5, "bbox_layer": 0.5}
+# Share of priors that pass the 0.05 candidate threshold, about what a trained model gives.
+_CANDIDATE_SHARE = 0.015
 
 
 def _randomize(model: Yolact, gen: torch.Generator) -> None:
@@ -25,7 +27,7 @@ def _randomize(model: Yolact, gen: torch.Generator) -> None:
                 module.bias.zero_()
     for module in model.modules():
         if isinstance(module, ModulatedDeformConv2d):  # offsets of about a pixel, not hundreds
-            module.conv_offset_mask.weight.mul_(0.05)
+            module.conv_offset_mask.weight.mul_(1.0)
 
 
 def _calibrate_batchnorm(model: Yolact, images: torch.Tensor) -> None:
@@ -54,4 +56,20 @@ def make_lively(model: Yolact, images: torch.Tensor, seed: int = 0) -> Yolact:
         layer: nn.Conv2d = getattr(head, name)
         std = torch.cat([layer(f).flatten() for f in feats]).std().clamp(min=1e-12)
         layer.weight.mul_(target / std)
+    _calibrate_background(head, feats)
     return model
+
+
+def _calibrate_background(head: nn.Module, feats: list[torch.Tensor]) -> None:
+    """Raise the background logit until only _CANDIDATE_SHARE of the priors stay candidates."""
+    conv: nn.Conv2d = head.conf_layer
+    c = head.num_classes
+    logits = torch.cat([head._flatten(conv(f), c) for f in feats], dim=1)  # [B, N, C]
+    lo, hi = 0.0, 50.0
+    for _ in range(30):  # bisection on the background bias
+        mid = (lo + hi) / 2
+        shifted = logits.clone()
+        shifted[..., 0] += mid
+        share = (shifted.softmax(-1)[..., 1:].amax(-1) > 0.05).float().mean()
+        lo, hi = (mid, hi) if share > _CANDIDATE_SHARE else (lo, mid)
+    conv.bias[0::c] += hi
