@@ -2,8 +2,9 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-SHARED_IMAGES := ../shared/images
+SHARED_IMAGES := $(wildcard ../shared/images)
 DEMO_OUT := demo_out
+DEMO_MODEL := models/yolact_shapes.pth
 
 .PHONY: install demo test clean
 
@@ -12,17 +13,20 @@ $(BIN)/python:
 
 # torch first, pinned, so pip never resolves a CUDA build.
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[export,test]'
 	touch $@
 
 install: $(VENV)/.installed
 
+# Export the shipped model (with a PyTorch/ONNX parity check), then segment the examples.
 demo: install
-	$(BIN)/python -m yolact_export.demo --images $(SHARED_IMAGES) --out $(DEMO_OUT)
+	$(BIN)/yolact-export --weights $(DEMO_MODEL) --out $(DEMO_OUT)/yolact_shapes.onnx --check examples/shapes/images
+	$(BIN)/yolact-run examples/shapes/images $(SHARED_IMAGES) --model $(DEMO_OUT)/yolact_shapes.onnx \
+	  --out $(DEMO_OUT) --json $(DEMO_OUT)/results.json --save-masks
+	@echo "overlays, masks and COCO results are in $(DEMO_OUT)/"
 
-test: install
+test: install cpp
 	$(BIN)/python -m pytest -q tests
 
 clean:
