@@ -74,3 +74,35 @@ def export_main(weights, out, config, input_size, score_threshold, iou_threshold
                 sys.exit(2)
     except (CheckpointError, ExportError, ValueError, FileNotFoundError) as exc:
         _fail(str(exc))
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.argument("model", type=click.Path(dir_okay=False))
+@click.option("--annotations", required=True, type=click.Path(dir_okay=False), help="COCO instances JSON.")
+@click.option("--images", required=True, type=click.Path(file_okay=False), help="Folder of the images.")
+@click.option("--limit", type=int, default=None, help="Evaluate the first N images only.")
+def eval_main(model, annotations, images, limit) -> None:
+    """Box and mask AP of MODEL on a COCO-format data set (pycocotools).
+
+    \b
+    MODEL is a checkpoint (.pth: the PyTorch reference path) or an exported .onnx (the runtime path).
+    Example:
+      yolact-eval models/yolact_shapes.pth --annotations val/annotations.json --images val/images
+    """
+    from tqdm import tqdm
+
+    from .checkpoint import CheckpointError
+    from .evaluate import evaluate
+
+    for path in (model, annotations):
+        if not Path(path).is_file():
+            _fail(f"{path}: no such file")
+    try:
+        ap = evaluate(model, annotations, images, limit, progress=lambda ids: tqdm(ids, unit="img", leave=False))
+    except (CheckpointError, ValueError, KeyError, OSError) as exc:
+        _fail(str(exc))
+    except Exception as exc:  # the runtime's own errors (bad model file) are one line too
+        _fail(f"{model}: {exc}")
+    click.echo(f"{'':6}{'AP':>7}{'AP50':>7}{'AP75':>7}")
+    for kind in ("box", "mask"):
+        click.echo(f"{kind:6}" + "".join(f"{ap[kind][k]:7.2f}" for k in ("AP", "AP50", "AP75")))
