@@ -86,9 +86,10 @@ def test_parameter_names_and_init() -> None:
     assert not layer.bias.any() and not layer.conv_offset_mask.weight.any()
 
 
-def _random_layer(stride: int = 1) -> ModulatedDeformConv2d:
+def _random_layer(stride: int = 1, groups: int = 1) -> ModulatedDeformConv2d:
     torch.manual_seed(1)
-    layer = ModulatedDeformConv2d(4, 6, 3, stride=stride, padding=1).eval()
+    layer = ModulatedDeformConv2d(4, 6, 3, stride=stride, padding=1,
+                                  deformable_groups=groups).eval()
     with torch.no_grad():
         layer.conv_offset_mask.weight.normal_(0, 0.5)
         layer.conv_offset_mask.bias.normal_(0, 1.0)
@@ -116,18 +117,20 @@ def test_mode_api_rejects_bad_input() -> None:
 
 
 class _Tiny(torch.nn.Module):
-    def __init__(self) -> None:
+    def __init__(self, groups: int = 1) -> None:
         super().__init__()
-        self.dcn = _random_layer()
+        self.dcn = _random_layer(groups=groups)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.relu(self.dcn(x))
 
 
-@pytest.mark.parametrize("dynamo", [False, True], ids=["torchscript", "dynamo"])
-@pytest.mark.parametrize("mode", ["native", "decomposed"])
-def test_export_runs_in_onnxruntime(tmp_path: Path, mode: str, dynamo: bool) -> None:
-    model = _Tiny().eval()
+@pytest.mark.parametrize("dynamo,mode,groups", [
+    (False, "native", 1), (False, "decomposed", 1), (True, "native", 1), (True, "decomposed", 1),
+    (False, "native", 2),
+])
+def test_export_runs_in_onnxruntime(tmp_path: Path, mode: str, dynamo: bool, groups: int) -> None:
+    model = _Tiny(groups).eval()
     x = torch.randn(1, 4, 8, 7)
     with torch.no_grad():
         want = model(x).numpy()
@@ -138,8 +141,12 @@ def test_export_runs_in_onnxruntime(tmp_path: Path, mode: str, dynamo: bool) -> 
         warnings.simplefilter("ignore")
         torch.onnx.export(model, (x,), str(path), opset_version=19, dynamo=dynamo,
                           input_names=["x"], verbose=False, **kwargs)
-    ops = {node.op_type for node in onnx.load(str(path)).graph.node}
-    assert ("DeformConv" in ops) == (mode == "native")
+    nodes = onnx.load(str(path)).graph.node
+    deform = [node for node in nodes if node.op_type == "DeformConv"]
+    assert len(deform) == (1 if mode == "native" else 0)
+    if deform:
+        attrs = {a.name: helper.get_attribute_value(a) for a in deform[0].attribute}
+        assert attrs["offset_group"] == groups and list(attrs["pads"]) == [1, 1, 1, 1]
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     got = sess.run(None, {sess.get_inputs()[0].name: x.numpy()})[0]
     assert np.abs(got - want).max() <= 1e-4

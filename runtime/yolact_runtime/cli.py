@@ -66,6 +66,11 @@ def _summary(summary: RunSummary, out: Path, input_errors: int) -> str:
     return "yolact-run: " + ", ".join(parts) + f"; outputs in {out}"
 
 
+def _listed(path: Path) -> list[str]:
+    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
+    return [line for line in lines if line and not line.startswith("#")]
+
+
 def _setup_logging(quiet: bool) -> None:
     logger = logging.getLogger("yolact_runtime")
     logger.setLevel(logging.WARNING if quiet else logging.INFO)
@@ -73,12 +78,14 @@ def _setup_logging(quiet: bool) -> None:
         handler = _StderrHandler()
         handler.setFormatter(logging.Formatter("yolact-run: %(message)s"))
         logger.addHandler(handler)
-    cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_ERROR)
+    cv_logging = getattr(getattr(cv2, "utils", None), "logging", None)  # absent in some OpenCV builds
+    if cv_logging is not None:
+        cv_logging.setLogLevel(cv_logging.LOG_LEVEL_ERROR)
     os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg's own lines (we report failures ourselves)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("inputs", nargs=-1, type=click.Path())  # str: keeps URIs (s3://...) intact for --engine ray
 @click.option("--model", "-m", "model_path", required=True, type=click.Path(path_type=Path),
               help="ONNX model exported by yolact-export.")
 @click.option("--out", "-o", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
@@ -96,25 +103,60 @@ def _setup_logging(quiet: bool) -> None:
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="ONNX Runtime intra-op threads.")
 @click.option("--resume", is_flag=True, help="Skip inputs whose outputs already exist.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary; errors only.")
-def main(inputs: tuple[Path, ...], model_path: Path, out_dir: Path, json_path: Path | None, save_masks: bool,
+@click.option("--files-from", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Also take the inputs listed in this file, one per line (blank lines and # comments skipped).")
+@click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
+              help="local: this process; ray: a Ray cluster with Ray Data (pip install yolact-export[ray]).")
+@click.option("--ray-address", default=None, metavar="ADDRESS",
+              help="--engine ray: 'auto' or 'ray://host:port' joins a running cluster; default starts a local Ray.")
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="--engine ray: model actors (default: as many as the cluster's CPUs, or GPUs, allow).")
+@click.option("--gpus-per-worker", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="--engine ray: GPUs Ray reserves per actor (0: CPU actors, --providers auto then means cpu).")
+def main(inputs: tuple[str, ...], model_path: Path, out_dir: Path, json_path: Path | None, save_masks: bool,
          no_overlays: bool, score_threshold: float, top_k: int | None, providers: str, batch_size: int,
-         threads: int | None, resume: bool, quiet: bool) -> None:
-    """Segment INPUTS (images, folders searched recursively, videos) with a YOLACT ONNX model."""
+         threads: int | None, resume: bool, quiet: bool, files_from: Path | None, engine: str,
+         ray_address: str | None, workers: int | None, gpus_per_worker: float) -> None:
+    """Segment INPUTS (images, folders searched recursively, videos) with a YOLACT ONNX model.
+
+    With --engine ray, INPUTS may also be URIs that pyarrow reads (s3://, gs://, hdfs://, file://).
+    """
+    if files_from is not None:
+        inputs = (*inputs, *_listed(files_from))
+    if not inputs:
+        raise click.UsageError("give at least one input (or --files-from)")
     _setup_logging(quiet)
     reporter = _Reporter(quiet)
+    job = None
     try:
-        model = Yolact(model_path, providers, score_threshold=score_threshold, top_k=top_k,
-                       intra_op_threads=threads)
+        if engine == "ray":
+            from .ray_engine import ModelSettings, RayJob, RaySettings
+
+            job = RayJob(model_path, ModelSettings(providers, score_threshold, top_k, threads),
+                         RaySettings(address=ray_address, workers=workers, gpus_per_worker=gpus_per_worker))
+        else:
+            model = Yolact(model_path, providers, score_threshold=score_threshold, top_k=top_k,
+                           intra_op_threads=threads)
     except YolactRuntimeError as error:
         reporter.error(str(error))
         sys.exit(2)
-    items, input_errors = discover(list(inputs), exclude=out_dir)
+    if job is not None:
+        items, input_errors = job.discover(list(inputs), exclude=out_dir)
+    else:
+        items, input_errors = discover(list(inputs), exclude=out_dir)
     for line in input_errors:
         reporter.error(line)
     options = RunOptions(out_dir=out_dir, json_path=json_path, save_masks=save_masks, overlays=not no_overlays,
                          batch_size=batch_size, resume=resume)
     try:
-        summary = run(model, items, options, reporter, on_total=reporter.start)
+        if job is not None:
+            summary = job.run(items, options, reporter, on_total=reporter.start)
+        else:
+            summary = run(model, items, options, reporter, on_total=reporter.start)
+    except YolactRuntimeError as error:  # --engine ray: the cluster cannot be started or joined
+        reporter.close()
+        reporter.error(str(error))
+        sys.exit(2)
     except KeyboardInterrupt:
         reporter.close()
         click.echo("yolact-run: interrupted", err=True)

@@ -86,7 +86,8 @@ def assemble_masks(prototypes: np.ndarray, coefficients: np.ndarray, boxes: np.n
     h, w, k = prototypes.shape
     logits = coefficients.astype(np.float32, copy=False) @ prototypes.reshape(h * w, k).T
     np.negative(logits, out=logits)
-    np.exp(logits, out=logits)
+    with np.errstate(over="ignore"):  # exp(large) = inf gives sigmoid 0, which is right
+        np.exp(logits, out=logits)
     logits += np.float32(1)
     np.reciprocal(logits, out=logits)
     return crop_masks(logits.reshape(-1, h, w), boxes)

@@ -1,0 +1,612 @@
+"""yolact-run --engine ray: the single-process run's work spread over a Ray cluster with Ray Data.
+
+The driver lists the inputs (local or shared folders and files, or URIs that pyarrow file systems
+understand: s3://, gs://, hdfs://, file://, ...), skips those already done (--resume), and feeds
+`index, path, key` rows to `Dataset.map_batches(YolactPredictor, ...)` on a fixed pool of actors.
+Each actor loads the model once and runs the single-process pipeline (`runner.Runner`) on its
+batches: same decoding, preprocessing, inference, postprocessing, overlays, instance maps and
+per-image detection records (OUT/detections/<key>.json), written by the worker straight into the
+output folder (which every node must see). Only a small status row per image comes back to the
+driver; at the end the driver assembles the --json file from the per-image records in input
+order, with the single-process code (records.coco_results), so the file is the same.
+
+A bad image becomes an error line naming it (the run goes on); an actor that dies is restarted by
+Ray and its batch retried; rows lost for good become error lines too.
+
+Ray is optional (`pip install yolact-export[ray]`): this module imports it only when used.
+`YolactPredictor` needs Ray only inside actors; it also runs as a plain callable.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import cv2
+import numpy as np
+
+from .discover import InputItem, discover, kind_of
+from .errors import InputError, YolactRuntimeError
+from .events import Failed, ImageDone, Loaded, failure
+from .io import write_json
+from .layout import OutputLayout
+from .metadata import read_model_info
+from .model import Yolact
+from .preprocess import as_bgr
+from .raw import RawDetections
+from .records import coco_results, image_record, read_record
+from .runner import Reporter, RunOptions, Runner, RunSummary
+
+log = logging.getLogger("yolact_runtime")
+
+RAY_EXTRA = "pip install yolact-export[ray]"
+# Test hook: "<key>|<marker file>" makes an actor exit hard the first time it is handed that key
+# (it creates the marker first), so that tests can check that Ray restarts it and retries the batch.
+CRASH_ONCE_ENV = "YOLACT_RAY_TEST_CRASH_ONCE"
+
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+class RayUnavailable(YolactRuntimeError):
+    """Ray (with Ray Data) is not installed."""
+
+
+def import_ray():
+    """The ray module, with ray.data imported; RayUnavailable (one line, naming the extra) without it."""
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError:
+        raise RayUnavailable(f"--engine ray needs Ray, which is not installed here: {RAY_EXTRA}") from None
+    return ray
+
+
+def is_uri(path: str | os.PathLike[str]) -> bool:
+    return bool(_URI.match(os.fspath(path)))
+
+
+# ---- reading (URIs through pyarrow.fs; local files as the single-process run reads them) -------------
+
+
+@lru_cache(maxsize=64)
+def _filesystem(parent: str):
+    """(pyarrow FileSystem, path of `parent` in it), one per folder URI (clients are not cheap)."""
+    from pyarrow import fs
+
+    return fs.FileSystem.from_uri(parent)
+
+
+def _split_uri(uri: str) -> tuple[str, str, str]:
+    """scheme://a/b/c.jpg?q -> ("scheme://a/b?q", "c.jpg", "?q")."""
+    base, mark, query = uri.partition("?")
+    parent, _, name = base.rstrip("/").rpartition("/")
+    suffix = mark + query
+    return parent + suffix, name, suffix
+
+
+def read_uri(uri: str) -> bytes:
+    """The bytes of a file named by a URI; InputError naming it and the cause."""
+    parent, name, _ = _split_uri(uri)
+    try:
+        filesystem, folder = _filesystem(parent)
+        with filesystem.open_input_stream(f"{folder.rstrip('/')}/{name}") as stream:
+            return stream.read()
+    except (OSError, ValueError) as error:
+        cause = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise InputError(f"{uri}: cannot read file ({cause})") from None
+
+
+def decode_image(data: bytes, name: str) -> np.ndarray:
+    """BGR uint8 HxWx3 from encoded bytes (cv2.imdecode: the decoder cv2.imread uses)."""
+    if not data:
+        raise InputError(f"{name}: empty file")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if image is None:
+        raise InputError(f"{name}: cannot decode image (corrupt or unsupported format)")
+    return image
+
+
+def _local_model(model_path: str | os.PathLike[str]) -> str:
+    """A local file for the model: URIs are copied once per process into a temporary folder."""
+    path = os.fspath(model_path)
+    if not is_uri(path):
+        return path
+    target = Path(tempfile.mkdtemp(prefix="yolact-model-")) / (_split_uri(path)[1] or "model.onnx")
+    target.write_bytes(read_uri(path))
+    return str(target)
+
+
+# ---- inputs --------------------------------------------------------------------------------------
+
+
+def _remote_candidates(uri: str) -> tuple[list[tuple[str, str]], list[str]]:
+    """(file URI, key) under a URI (sorted as the local walk sorts), or the error line."""
+    from pyarrow import fs
+
+    base, mark, query = uri.partition("?")
+    suffix = mark + query
+    try:
+        filesystem, root = fs.FileSystem.from_uri(uri)
+        info = filesystem.get_file_info(root)
+        if info.type == fs.FileType.File:
+            return [(uri, _split_uri(uri)[1])], []
+        if info.type != fs.FileType.Directory:
+            return [], [f"{uri}: no such file or folder"]
+        listing = filesystem.get_file_info(fs.FileSelector(root, recursive=True))
+    except (OSError, ValueError) as error:
+        cause = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        return [], [f"{uri}: cannot list ({cause})"]
+    prefix = root.rstrip("/") + "/"
+    found = []
+    for entry in listing:
+        if entry.type != fs.FileType.File or not entry.path.startswith(prefix):
+            continue
+        relative = PurePosixPath(entry.path[len(prefix):])
+        if any(part.startswith(".") for part in relative.parts) or kind_of(Path(relative.name)) is None:
+            continue
+        found.append(relative)
+    found.sort()  # by path components, as discover() sorts
+    if not found:
+        return [], [f"{uri}: no images or videos found in this folder"]
+    return [(f"{base.rstrip('/')}/{r.as_posix()}{suffix}", r.as_posix()) for r in found], []
+
+
+def discover_inputs(inputs: Sequence[str | os.PathLike[str]],
+                    exclude: Path | None = None) -> tuple[list[InputItem], list[str]]:
+    """discover() that also takes URIs (their items carry the URI, a str, as `path`).
+
+    Without URIs this is discover() itself; URIs follow the same rules (a file's key is its name,
+    a folder's files are found recursively, sorted, hidden names skipped; colliding keys reported).
+    """
+    if not any(is_uri(raw) for raw in inputs):
+        return discover(list(inputs), exclude=exclude)
+    items: list[InputItem] = []
+    errors: list[str] = []
+    seen: dict[str, str] = {}
+    for raw in inputs:
+        if is_uri(raw):
+            candidates, problems = _remote_candidates(os.fspath(raw))
+        else:
+            local, problems = discover([raw], exclude=exclude)
+            candidates = [(item.path, item.key) for item in local]
+        errors.extend(problems)
+        for file, key in candidates:
+            stem = str(PurePosixPath(key).with_suffix(""))
+            name = os.fspath(file) if is_uri(file) else str(Path(file).resolve())
+            if stem in seen:
+                if seen[stem] != name:
+                    errors.append(f"{file}: its output names collide with those of {seen[stem]}; skipped")
+                continue
+            seen[stem] = name
+            items.append(InputItem(file, key, kind_of(Path(PurePosixPath(key).name)) or "image"))
+    return items, errors
+
+
+# ---- the per-actor callable ------------------------------------------------------------------------
+
+
+class _Quiet:
+    def error(self, line: str) -> None:
+        pass
+
+    def advance(self, count: int) -> None:
+        pass
+
+
+class _BatchRunner(Runner):
+    """The single-process Runner on one batch, also reading URIs and given bytes or arrays, and
+    keeping each failed item's message (and, without an output folder, each item's record)."""
+
+    def __init__(self, model: Yolact, options: RunOptions, sources: dict[InputItem, Any], write: bool) -> None:
+        super().__init__(model, options, _Quiet())
+        self.sources = sources
+        self.write = write
+        self.messages: dict[InputItem, str] = {}
+        self.records: dict[InputItem, dict[str, Any]] = {}
+
+    def _load_image(self, item: InputItem) -> Loaded | Failed:
+        source = self.sources.get(item)
+        if source is None and not is_uri(item.path):
+            return super()._load_image(item)  # cv2.imread, as the single-process run
+        try:
+            if source is None:
+                image = decode_image(read_uri(os.fspath(item.path)), os.fspath(item.path))
+            elif isinstance(source, bytes):
+                image = decode_image(source, os.fspath(item.path))
+            else:
+                image = as_bgr(source)
+            return Loaded(item, None, image, self.model.preprocess_one(image))
+        except Exception as error:
+            return failure(item, error, unit=True)
+
+    def _render(self, loaded: Loaded, raw: RawDetections) -> ImageDone | Failed:
+        if self.write:
+            return super()._render(loaded, raw)
+        try:  # no output folder: the record is the output
+            result = self.model.postprocess(raw, loaded.image.shape[:2], self.post_options)
+            self.records[loaded.item] = image_record(loaded.item, result)
+            return ImageDone(loaded.item)
+        except Exception as error:
+            return failure(loaded.item, error, unit=True)
+
+    def _fail(self, event: Failed) -> None:
+        self.messages.setdefault(event.item, event.message)
+        super()._fail(event)
+
+
+def _columns(batch: Any) -> dict[str, Any]:
+    if isinstance(batch, Mapping):
+        return dict(batch)
+    if hasattr(batch, "columns") and hasattr(batch, "to_numpy"):  # pandas
+        return {name: batch[name].to_numpy() for name in batch.columns}
+    if hasattr(batch, "column_names"):  # pyarrow
+        return {name: batch.column(name).to_numpy(zero_copy_only=False) for name in batch.column_names}
+    raise TypeError(f"YolactPredictor: unsupported batch type {type(batch).__name__}")
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def _in_ray_actor() -> dict[str, float] | None:
+    """The resources Ray gave this process (None outside Ray)."""
+    ray = sys.modules.get("ray")  # a Ray worker has imported it; elsewhere, do not import it for this
+    try:
+        if ray is None or not ray.is_initialized():
+            return None
+        return dict(ray.get_runtime_context().get_assigned_resources())
+    except Exception:
+        return None
+
+
+class YolactPredictor:
+    """Segment the rows of a Ray Data batch; one ONNX Runtime session per instance (per actor).
+
+    >>> ds = ray.data.from_items([{"path": p} for p in paths])   # or read_binary_files(..., include_paths=True)
+    >>> out = ds.map_batches(YolactPredictor, fn_constructor_kwargs={"model_path": "m.onnx", "out_dir": "/shared/out"},
+    ...                      compute=ray.data.ActorPoolStrategy(size=4), batch_size=16, num_gpus=1)
+
+    Input columns: `path` (local/shared path or URI, read with pyarrow.fs), or `bytes` (encoded image,
+    `path` then only names it), or `image` (decoded uint8 RGB, as ray.data.read_images gives); `key`
+    (output name, default: the file name of `path`). Other columns pass through (not bytes/image).
+
+    Output columns added: `key`, `status` ("ok" | "failed" | "skipped"), `error` (path: cause, or ""),
+    and `record` (the image's detections as JSON: file_name, width, height, COCO detections with
+    RLE masks) when return_records (default: when there is no out_dir).
+
+    With out_dir, each image's outputs are written there exactly as by yolact-run: overlays/ (unless
+    overlays=False), masks/ (save_masks=True), detections/<key>.json; resume=True skips images whose
+    outputs are all there. providers "auto" uses the GPU only if Ray gave this actor one; threads
+    (ONNX Runtime intra-op) defaults to the CPUs Ray gave the actor.
+    """
+
+    def __init__(
+        self,
+        model_path: str | os.PathLike[str],
+        out_dir: str | os.PathLike[str] | None = None,
+        providers: str = "auto",
+        *,
+        score_threshold: float = 0.3,
+        top_k: int | None = None,
+        overlays: bool = True,
+        save_masks: bool = False,
+        batch_size: int = 1,
+        threads: int | None = None,
+        resume: bool = False,
+        return_records: bool | None = None,
+        io_threads: int = 2,
+    ) -> None:
+        assigned = _in_ray_actor()
+        if providers == "auto" and assigned is not None and not assigned.get("GPU"):
+            providers = "cpu"  # no GPU reserved for this actor: do not take one behind Ray's back
+        if threads is None and assigned is not None and assigned.get("CPU"):
+            threads = max(1, int(assigned["CPU"]))
+        self.model = Yolact(_local_model(model_path), providers, score_threshold=score_threshold, top_k=top_k,
+                            intra_op_threads=threads)
+        self.write = out_dir is not None
+        self.options = RunOptions(
+            out_dir=Path(out_dir) if out_dir is not None else Path("."),
+            save_masks=save_masks and self.write,
+            overlays=overlays and self.write,
+            batch_size=batch_size,
+            resume=resume and self.write,
+            workers=io_threads,
+        )
+        self.return_records = (not self.write) if return_records is None else return_records
+
+    def __call__(self, batch: Any) -> dict[str, np.ndarray]:
+        columns = _columns(batch)
+        count = len(next(iter(columns.values()))) if columns else 0
+        if count and "path" not in columns and "key" not in columns:
+            raise ValueError("YolactPredictor needs a 'path' or a 'key' column")
+        items: list[InputItem] = []
+        sources: dict[InputItem, Any] = {}
+        for row in range(count):
+            path = _text(columns["path"][row]) if "path" in columns else None
+            key = _text(columns["key"][row]) if "key" in columns else PurePosixPath(path.partition("?")[0]).name
+            name = path if path is not None else key
+            item = InputItem(name if is_uri(name) else Path(name), key, "image")
+            if "bytes" in columns:
+                sources[item] = bytes(columns["bytes"][row])
+            elif "image" in columns:
+                image = np.asarray(columns["image"][row], dtype=np.uint8)
+                sources[item] = image[..., ::-1].copy() if image.ndim == 3 and image.shape[2] == 3 else image
+            items.append(item)
+        _crash_hook(items)
+
+        runner = _BatchRunner(self.model, self.options, sources, self.write)
+        todo = set(runner.pending(items))
+        runner.run([item for item in items if item in todo])
+
+        out = {name: value for name, value in columns.items() if name not in ("bytes", "image")}
+        status, errors, records = [], [], []
+        for item in items:
+            message = runner.messages.get(item)
+            status.append("skipped" if item not in todo else "failed" if message else "ok")
+            errors.append(message or "")
+            if self.return_records:
+                record = runner.records.get(item) if not self.write else read_record(runner.layout.record_path(item))
+                records.append("" if message or record is None else _dumps(record))
+        out["key"] = np.array([item.key for item in items], dtype=object)
+        out["status"] = np.array(status, dtype=object)
+        out["error"] = np.array(errors, dtype=object)
+        if self.return_records:
+            out["record"] = np.array(records, dtype=object)
+        return out
+
+
+def _dumps(value: Any) -> str:
+    import json
+
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _crash_hook(items: Iterable[InputItem]) -> None:
+    spec = os.environ.get(CRASH_ONCE_ENV)
+    if not spec:
+        return
+    key, _, marker = spec.partition("|")
+    if any(item.key == key for item in items) and marker and not os.path.exists(marker):
+        Path(marker).write_text("crashed once\n")
+        os._exit(70)
+
+
+# ---- the driver ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RaySettings:
+    address: str | None = None  # None: start a local Ray (or join $RAY_ADDRESS); "auto"; "ray://host:port"
+    workers: int | None = None  # actors; None: as many as the cluster's CPUs (GPUs) allow
+    gpus_per_worker: float = 0.0
+    cpus_per_worker: float | None = None  # None: threads, else 1
+    rows_per_task: int | None = None  # rows per map_batches call; None: chosen from the input count
+    max_task_retries: int = 2  # a batch whose actor died is retried this many times
+
+
+@dataclass(frozen=True)
+class ModelSettings:
+    providers: str = "auto"
+    score_threshold: float = 0.3
+    top_k: int | None = None
+    threads: int | None = None
+
+
+class RayJob:
+    """yolact-run's work on Ray: discover(), then run() (which writes the --json file as run() does)."""
+
+    def __init__(self, model_path: str | os.PathLike[str], model: ModelSettings, settings: RaySettings) -> None:
+        self.ray = import_ray()
+        read_model_info(model_path)  # a bad model fails here, in one line, before any actor starts
+        self.model_path = os.path.abspath(os.fspath(model_path))
+        self.model = model
+        self.settings = settings
+        self.started_ray = False
+
+    @staticmethod
+    def discover(inputs: Sequence[str | os.PathLike[str]], exclude: Path | None = None):
+        return discover_inputs(inputs, exclude=exclude)
+
+    # ---- Ray ----
+    def connect(self) -> None:
+        ray = self.ray
+        if ray.is_initialized():
+            return
+        try:
+            ray.init(address=self.settings.address, include_dashboard=False, log_to_driver=False,
+                     logging_level=logging.ERROR)
+        except Exception as error:
+            where = f"--ray-address {self.settings.address}: cannot join Ray" if self.settings.address else \
+                "cannot start a local Ray"
+            raise YolactRuntimeError(f"{where} ({_first_line(error)})") from None
+        self.started_ray = True
+
+    def disconnect(self) -> None:
+        if self.started_ray:
+            self.ray.shutdown()
+            self.started_ray = False
+
+    def _workers(self, tasks: int, cpus: float) -> int:
+        if self.settings.workers:
+            return max(1, min(self.settings.workers, tasks))
+        resources = self.ray.cluster_resources()
+        if self.settings.gpus_per_worker:
+            fit = resources.get("GPU", 0) // self.settings.gpus_per_worker
+            if not fit:  # the actors would wait for GPUs forever (with an autoscaler, give --workers)
+                raise YolactRuntimeError(f"--gpus-per-worker {self.settings.gpus_per_worker:g}: the Ray cluster has "
+                                         f"{resources.get('GPU', 0):g} GPUs (give --workers if it adds nodes)")
+        else:
+            fit = resources.get("CPU", 1) // cpus
+        return int(max(1, min(fit, tasks)))
+
+    # ---- the run ----
+    def run(self, items: list[InputItem], options: RunOptions, reporter: Reporter,
+            on_total: Callable[[int | None], None] | None = None) -> RunSummary:
+        summary = RunSummary()
+        layout = OutputLayout(options.out_dir, overlays=options.overlays, masks=options.save_masks)
+        failed: set[InputItem] = set()
+
+        def fail(item: InputItem, message: str) -> None:
+            failed.add(item)
+            summary.failed += 1
+            summary.errors.append(message)
+            reporter.error(message)
+
+        images = []
+        for item in items:
+            if item.kind == "video":
+                fail(item, f"{item.path}: videos are not processed with --engine ray (run them without it)")
+            else:
+                images.append(item)
+        todo = [item for item in images if not layout.is_done(item)] if options.resume else images
+        summary.skipped = len(images) - len(todo)
+        if on_total is not None:
+            on_total(len(todo))
+        if todo:
+            self.connect()
+            start = time.perf_counter()  # as the single-process run: from the models' loading, not Ray's start
+            try:
+                self._execute(todo, options, reporter, summary, fail)
+            finally:
+                summary.seconds = time.perf_counter() - start
+                self.disconnect()
+        if options.json_path is not None:  # as runner.run: every item with a record, in input order
+            finished = [item for item in items if item not in failed]
+            records = [r for r in (read_record(layout.record_path(i)) for i in finished) if r is not None]
+            write_json(options.json_path, coco_results(records))
+        return summary
+
+    def _plan(self, count: int, batch_size: int, cpus: float) -> tuple[int, int]:
+        """(workers, rows per map_batches call): ~4 calls per worker, at most 32 rows, whole model batches."""
+        workers = self._workers(math.ceil(count / batch_size), cpus)
+        rows = self.settings.rows_per_task or max(batch_size, min(32, math.ceil(count / (4 * workers))))
+        rows = math.ceil(rows / batch_size) * batch_size
+        return max(1, min(workers, math.ceil(count / rows))), rows
+
+    def _execute(self, todo: list[InputItem], options: RunOptions, reporter: Reporter, summary: RunSummary,
+                 fail: Callable[[InputItem, str], None]) -> None:
+        import ray.data as rd
+
+        settings = self.settings
+        cpus = settings.cpus_per_worker or self.model.threads or 1
+        size = max(1, options.batch_size)
+        workers, rows = self._plan(len(todo), size, cpus)
+        names = [os.fspath(item.path) for item in todo]
+        located = [name if is_uri(name) else os.path.abspath(name) for name in names]
+        table = [{"index": i, "path": located[i], "key": item.key} for i, item in enumerate(todo)]
+        predictor = _bound_predictor(dict(
+            model_path=self.model_path, out_dir=os.path.abspath(options.out_dir), providers=self.model.providers,
+            score_threshold=self.model.score_threshold, top_k=self.model.top_k, overlays=options.overlays,
+            save_masks=options.save_masks, batch_size=size, threads=self.model.threads or max(1, int(cpus)),
+            return_records=False, io_threads=options.workers))
+
+        def row_done(index: int, status: str, error: str) -> None:
+            if status == "ok":
+                summary.images += 1
+            elif status == "skipped":
+                summary.skipped += 1
+            else:
+                fail(todo[index], _as_given(error, located[index], names[index]))
+            reporter.advance(1)
+
+        with _quiet_ray_data(rd):
+            seen = self._pass(rd, table, rows, workers, cpus, predictor, row_done)
+            lost = [row for row in table if row["index"] not in seen]
+            if lost and rows > 1:  # again one image per call, so that only the culprit is lost
+                seen |= self._pass(rd, lost, 1, min(workers, len(lost)), cpus, predictor, row_done)
+        for index, item in enumerate(todo):
+            if index not in seen:
+                fail(item, f"{names[index]}: not processed: the Ray workers failed on it "
+                           f"(an actor died {settings.max_task_retries + 1} times, or the batch raised)")
+                reporter.advance(1)
+
+    def _pass(self, rd, table: list[dict[str, Any]], rows: int, workers: int, cpus: float, predictor: type,
+              row_done: Callable[[int, str, str], None]) -> set[int]:
+        """One Dataset run over `table`; the indices that came back (a failed batch's rows do not)."""
+        settings = self.settings
+        dataset = _map(rd, _from_items(rd, table, math.ceil(len(table) / rows)), predictor, rows, workers, cpus,
+                       settings.gpus_per_worker, settings.max_task_retries)
+        seen: set[int] = set()
+        for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
+            for index, status, error in zip(batch["index"], batch["status"], batch["error"]):
+                seen.add(int(index))
+                row_done(int(index), _text(status), _text(error))
+        return seen
+
+
+@contextmanager
+def _quiet_ray_data(rd) -> Iterator[None]:
+    """No Ray Data progress bars or info lines (yolact-run's bar and error lines are the output), and a
+    batch that fails for good drops its rows instead of failing the run (max_errored_blocks)."""
+    with warnings.catch_warnings():  # Ray's own deprecation notes on building its DataContext
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context = rd.DataContext.get_current()
+    saved = {name: getattr(context, name) for name in ("enable_progress_bars", "max_errored_blocks")
+             if hasattr(context, name)}
+    quiet = {"ray.data": logging.WARNING, "ray.data._internal.progress": logging.ERROR}
+    levels = {name: logging.getLogger(name).level for name in quiet}
+    context.enable_progress_bars = False
+    if "max_errored_blocks" in saved:
+        context.max_errored_blocks = -1
+    for name, level in quiet.items():
+        logging.getLogger(name).setLevel(level)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(context, name, value)
+        for name, level in levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def _as_given(message: str, located: str, name: str) -> str:
+    """Messages name the file as the user gave it (workers read it by its absolute path)."""
+    return name + message[len(located):] if message.startswith(located) else message
+
+
+def _from_items(rd, table: list[dict[str, Any]], blocks: int):
+    try:
+        return rd.from_items(table, override_num_blocks=max(1, blocks))
+    except TypeError:  # Ray < 2.10
+        return rd.from_items(table, parallelism=max(1, blocks))
+
+
+def _map(rd, dataset, predictor: type, rows: int, workers: int, cpus: float, gpus: float, retries: int):
+    """map_batches on a fixed pool of `workers` actors; a batch whose actor died is retried `retries` times."""
+    kwargs: dict[str, Any] = dict(batch_size=rows, batch_format="numpy", compute=rd.ActorPoolStrategy(size=workers),
+                                  num_cpus=cpus)
+    if gpus:
+        kwargs["num_gpus"] = gpus
+    with warnings.catch_warnings():  # max_task_retries has no named parameter (yet): a plain remote arg
+        warnings.simplefilter("ignore")
+        try:
+            return dataset.map_batches(predictor, max_task_retries=retries, **kwargs)
+        except TypeError:  # a Ray that no longer takes it: Ray Data's default (retry while restarting)
+            return dataset.map_batches(predictor, **kwargs)
+
+
+def _bound_predictor(kwargs: dict[str, Any]) -> type:
+    """YolactPredictor with its arguments bound in the class (no constructor arguments for Ray to hold)."""
+
+    class BoundYolactPredictor(YolactPredictor):
+        def __init__(self) -> None:
+            super().__init__(**kwargs)
+
+    BoundYolactPredictor.__name__ = "YolactPredictor"  # how Ray Data names the stage
+    return BoundYolactPredictor
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__
