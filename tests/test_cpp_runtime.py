@@ -4,6 +4,8 @@ The models here are small contract-conforming graphs written with onnx.helper (c
 detections, scores that depend on the input so preprocessing is checked too). The reference is
 a plain numpy reading of the README's contract run through onnxruntime's Python API:
 `reference_results` and `compare_coco_results` work for any exported model and any other runtime.
+On the real exported models of conftest's `exported` fixture (YOLACT and YOLACT++), the CLI is
+compared with the Python runtime (`runtime_coco`).
 """
 from __future__ import annotations
 
@@ -11,11 +13,10 @@ import json
 import subprocess
 from pathlib import Path
 
+import cv2
 import numpy as np
+import onnxruntime as ort
 import pytest
-
-cv2 = pytest.importorskip("cv2")
-ort = pytest.importorskip("onnxruntime")
 
 REPO = Path(__file__).resolve().parents[1]
 IMAGES_DIR = Path(__file__).resolve().parents[2] / "shared" / "images"
@@ -152,11 +153,13 @@ def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def compare_coco_results(actual: list[dict], expected: list[dict], *, box_tol: float = 1.0,
-                         score_tol: float = 1e-4, min_mask_iou: float = 0.99) -> None:
+                         score_tol: float = 1e-4, min_mask_iou: float = 0.99) -> dict[str, float]:
     """Assert two COCO result lists agree as sets of detections, per image, within tolerances.
 
     Entries are matched greedily (same image and category, nearest score, then nearest box), since
-    near-tied scores may come in another order."""
+    near-tied scores may come in another order. Returns the worst gaps seen (box corner in px,
+    score, mask_score, and the smallest mask IoU)."""
+    worst = {"box": 0.0, "score": 0.0, "mask_score": 0.0, "iou": 1.0}
     images = sorted({e["image_id"] for e in expected} | {e["image_id"] for e in actual})
     for image_id in images:
         exp = [e for e in expected if e["image_id"] == image_id]
@@ -175,11 +178,17 @@ def compare_coco_results(actual: list[dict], expected: list[dict], *, box_tol: f
             ab, eb = np.asarray(a["bbox"], float), np.asarray(e["bbox"], float)
             corners = lambda b: np.concatenate([b[:2], b[:2] + b[2:]])  # noqa: E731
             assert np.abs(corners(ab) - corners(eb)).max() <= box_tol, (a["bbox"], e["bbox"])
+            worst["box"] = max(worst["box"], float(np.abs(corners(ab) - corners(eb)).max()))
+            worst["score"] = max(worst["score"], abs(a["score"] - e["score"]))
             if "mask_score" in e:
-                assert abs(a["mask_score"] - e["mask_score"]) <= score_tol
+                gap = abs(a["mask_score"] - e["mask_score"])
+                assert gap <= score_tol, f"image {image_id}: mask_score off by {gap:.2e} for {e['bbox']}"
+                worst["mask_score"] = max(worst["mask_score"], gap)
             assert a["segmentation"]["size"] == e["segmentation"]["size"]
             iou = mask_iou(rle_decode(a["segmentation"]), rle_decode(e["segmentation"]))
             assert iou >= min_mask_iou, f"image {image_id}: mask IoU {iou:.4f} for {e['bbox']}"
+            worst["iou"] = min(worst["iou"], iou)
+    return worst
 
 
 # ----------------------------------------------------------------------------- contract models
@@ -343,7 +352,7 @@ def test_cli_matches_contract_reference(cli, models, images, tmp_path, name):
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # pycocotools vs numpy 2
 def test_rle_is_what_pycocotools_reads(cli, models, images, tmp_path):
-    mask_util = pytest.importorskip("pycocotools.mask")
+    from pycocotools import mask as mask_util  # a yolact_runtime dependency
     out = tmp_path / "out.json"
     assert run_cli(cli, models["yolact"], images[0], "--json", out).returncode == 0
     entries = json.loads(out.read_text())
@@ -406,6 +415,48 @@ def test_cuda_request_falls_back_to_cpu(cli, models, images, tmp_path):
     assert proc.returncode == 0, proc.stderr
     if "CUDAExecutionProvider" not in ort.get_available_providers():
         assert "falling back" in proc.stderr
+
+
+# ----------------------------------------------------------------------------- real exported models
+
+
+def runtime_coco(model_path: Path, images: list[Path]) -> list[dict]:
+    """COCO results of the Python runtime (yolact_runtime, score_threshold 0) in yolact-cpp-run's
+    format: image_id = 1-based position, box score as "score", "mask_score" for YOLACT++."""
+    from yolact_runtime import Yolact
+
+    model = Yolact(model_path, providers="cpu", score_threshold=0)
+    results = []
+    for image_id, path in enumerate(images, start=1):
+        result = model(cv2.imread(str(path), cv2.IMREAD_COLOR))
+        for i in range(len(result)):
+            x1, y1, x2, y2 = (int(v) for v in result.boxes[i])
+            entry = {"image_id": image_id, "file_name": path.name, "category_id": int(result.category_ids[i]),
+                     "bbox": [x1, y1, x2 - x1, y2 - y1], "score": float(result.scores[i]),
+                     "segmentation": rle_encode(result.masks[i])}
+            if result.mask_scores is not None:
+                entry["mask_score"] = float(result.mask_scores[i])
+            results.append(entry)
+    return results
+
+
+@pytest.mark.parametrize("key", ["v1", "plus"])
+def test_cli_matches_python_runtime_on_exported_models(cli, exported, shared_images, tmp_path, key):
+    """yolact-cpp-run = yolact_runtime on the real exported YOLACT (550) and YOLACT++ (320) models,
+    as sets per image: boxes within 1 px, scores and mask_scores within 1e-4, mask IoU >= 0.99."""
+    model_path = exported[key][1]
+    out = tmp_path / "out.json"
+    proc = run_cli(cli, model_path, *shared_images, "--json", out, "--threads", "2")
+    assert proc.returncode == 0, proc.stderr
+    actual = json.loads(out.read_text())
+    expected = runtime_coco(model_path, shared_images)
+    assert {e["image_id"] for e in expected} == set(range(1, len(shared_images) + 1))
+    assert ("mask_score" in actual[0]) == ("mask_score" in expected[0]) == (key == "plus")
+    worst = compare_coco_results(actual, expected)
+    print(f"C++ vs Python, {key}: {len(expected)} detections, max |Δbox| {worst['box']:.0f} px, "
+          f"max |Δscore| {worst['score']:.2e}, max |Δmask_score| {worst['mask_score']:.2e}, "
+          f"min mask IoU {worst['iou']:.5f}")
+    assert {e["file_name"] for e in actual} == {p.name for p in shared_images}
 
 
 def test_linking_the_installed_package(cli, tmp_path):
