@@ -1,6 +1,7 @@
 """`yolact-export`: thin click command over export_onnx and check_parity."""
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
@@ -41,8 +42,13 @@ def _fail(message: str) -> None:
               help="YOLACT++ DCNv2 as ONNX DeformConv, or as plain ops for runtimes without it.")
 @click.option("--check", "check_paths", multiple=True, type=click.Path(exists=True),
               help="Image or folder to compare PyTorch and ONNX Runtime on (repeatable).")
+@click.option("--int8", is_flag=True,
+              help="Write a static INT8 (QDQ) graph: the network quantized, decoding/NMS kept float.")
+@click.option("--calibration-images", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Folder of real images to calibrate --int8 on (preprocessed as the runtime does).")
 def export_main(weights, out, config, input_size, score_threshold, iou_threshold, top_k, max_detections,
-                cross_class_nms, batch, opset, masks_in_graph, fp16, simplify, dcn, check_paths) -> None:
+                cross_class_nms, batch, opset, masks_in_graph, fp16, simplify, dcn, check_paths, int8,
+                calibration_images) -> None:
     """Export a YOLACT / YOLACT++ checkpoint to one ONNX graph with in-graph Fast NMS.
 
     \b
@@ -50,6 +56,7 @@ def export_main(weights, out, config, input_size, score_threshold, iou_threshold
       yolact-export --weights yolact_base_54_800000.pth --out yolact_base.onnx
       yolact-export --weights yolact_plus_resnet50_54_800000.pth --out plus.onnx --check photos/
       yolact-export --weights yolact_im700_54_800000.pth --out im700.onnx --batch 1 --fp16
+      yolact-export --weights yolact_base_54_800000.pth --out base_int8.onnx --int8 --calibration-images val/
     """
     from .checkpoint import CheckpointError, load_checkpoint
     from .detector import NmsSettings
@@ -60,19 +67,32 @@ def export_main(weights, out, config, input_size, score_threshold, iou_threshold
     def log(message: str) -> None:
         click.echo(f"[{time.perf_counter() - start:6.1f}s] {message}", err=True)
 
+    if int8 and (fp16 or not calibration_images):
+        _fail("--int8 needs --calibration-images DIR" if not fp16 else "--int8 and --fp16 exclude each other")
+    from .quantize import QuantizeError
+
     try:
         model, cfg = load_checkpoint(weights, config=config, input_size=input_size)
         log(f"loaded {weights}: {cfg.name}, {cfg.num_classes - 1} classes, input {cfg.max_size}")
         nms = NmsSettings(score_threshold, iou_threshold, top_k, max_detections, cross_class_nms)
-        path = export_onnx(model, out, nms, batch=batch, opset=opset, masks_in_graph=masks_in_graph,
+        # --int8: the fp32 graph (checked with --check) is quantized into `out`, then removed.
+        fp32_out = Path(out).with_name(Path(out).stem + ".fp32.tmp.onnx") if int8 else out
+        path = export_onnx(model, fp32_out, nms, batch=batch, opset=opset, masks_in_graph=masks_in_graph,
                            fp16=fp16, simplify=simplify, dcn=dcn, log=log)
-        if check_paths:
-            from .parity import check_images
-            report = check_images(model, nms, masks_in_graph, path, _images_under(check_paths))
-            log(report.summary())
-            if not report.ok:
-                sys.exit(2)
-    except (CheckpointError, ExportError, ValueError, FileNotFoundError) as exc:
+        try:
+            if check_paths:
+                from .parity import check_images
+                report = check_images(model, nms, masks_in_graph, path, _images_under(check_paths))
+                log(report.summary())
+                if not report.ok:
+                    sys.exit(2)
+            if int8:
+                from .quantize import quantize_int8
+                quantize_int8(path, out, calibration_images, log=log)
+        finally:
+            if int8:
+                Path(fp32_out).unlink(missing_ok=True)
+    except (CheckpointError, ExportError, QuantizeError, ValueError, FileNotFoundError) as exc:
         _fail(str(exc))
 
 
@@ -81,13 +101,17 @@ def export_main(weights, out, config, input_size, score_threshold, iou_threshold
 @click.option("--annotations", required=True, type=click.Path(dir_okay=False), help="COCO instances JSON.")
 @click.option("--images", required=True, type=click.Path(file_okay=False), help="Folder of the images.")
 @click.option("--limit", type=int, default=None, help="Evaluate the first N images only.")
-def eval_main(model, annotations, images, limit) -> None:
+@click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None, help="Also write the APs here.")
+def eval_main(model, annotations, images, limit, json_path) -> None:
     """Box and mask AP of MODEL on a COCO-format data set (pycocotools).
 
     \b
     MODEL is a checkpoint (.pth: the PyTorch reference path) or an exported .onnx (the runtime path).
-    Example:
+    Class indices map to the data set's category ids through the model's own table (for the
+    official checkpoints, the original's COCO label map), so COCO val2017 works as it is.
+    Examples:
       yolact-eval models/yolact_shapes.pth --annotations val/annotations.json --images val/images
+      yolact-eval yolact_base.onnx --annotations instances_val2017.json --images val2017/ --json ap.json
     """
     from tqdm import tqdm
 
@@ -103,6 +127,10 @@ def eval_main(model, annotations, images, limit) -> None:
         _fail(str(exc))
     except Exception as exc:  # the runtime's own errors (bad model file) are one line too
         _fail(f"{model}: {exc}")
+    if json_path:
+        from .export import write_atomically
+
+        write_atomically(Path(json_path), json.dumps(ap, indent=2).encode())
     click.echo(f"{'':6}{'AP':>7}{'AP50':>7}{'AP75':>7}")
     for kind in ("box", "mask"):
         click.echo(f"{kind:6}" + "".join(f"{ap[kind][k]:7.2f}" for k in ("AP", "AP50", "AP75")))

@@ -26,6 +26,14 @@ class ExportError(RuntimeError):
     pass
 
 
+def write_atomically(path: Path, data: bytes) -> None:
+    """No half-written file: write a temp file beside `path`, then rename."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as tmp:
+        tmp.write(data)
+    os.replace(tmp.name, path)
+
+
 def build_metadata(config: YolactConfig, nms: NmsSettings, output_names: list[str]) -> dict[str, str]:
     """Everything the runtimes need, as ONNX metadata_props (strings, JSON where structured)."""
     preprocess = {"transform": config.transform, "mean_bgr": list(config.mean_bgr),
