@@ -1,0 +1,105 @@
+"""yolact-bench: one tiny run writes the JSON with every section; NMS graphs agree with traditional NMS.
+
+No timing thresholds: timings only have to be there and positive.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+import pytest
+from click.testing import CliRunner
+
+from yolact_export.bench.cli import main
+from yolact_export.bench.nms import METHODS, compare, default_priors, synthetic_outputs
+from yolact_export.bench.stats import summarize
+from yolact_export.detector import NmsSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples" / "shapes" / "images"
+
+
+def _positive(timing: dict) -> None:
+    for key in ("median_ms", "p90_ms", "min_ms", "images_per_s"):
+        assert timing[key] > 0, (key, timing)
+    assert timing["min_ms"] <= timing["median_ms"] <= timing["p90_ms"] + 1e-9
+
+
+def test_summarize():
+    t = summarize([0.010, 0.020, 0.030, 0.040], images_per_run=2)
+    assert t.min_ms == pytest.approx(10) and t.median_ms == pytest.approx(25) and t.p90_ms == pytest.approx(37)
+    assert t.images_per_s == pytest.approx(80) and t.runs == 4
+
+
+@pytest.fixture(scope="module")
+def bench_json(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    result = CliRunner().invoke(main, [
+        "--random", "yolact_shapes", "--input-size", "160", "--images", str(EXAMPLES), "--folder", str(EXAMPLES),
+        "--runs", "2", "--warmup", "1", "--threads", "1", "--nms-runs", "2", "--nms-size", "160",
+        "--nms-classes", "5", "--name", "tiny", "--out-dir", str(out)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "pytorch-fp32" in result.output and "NMS typical" in result.output
+    return json.loads((out / "tiny.json").read_text())
+
+
+def test_bench_json_records_the_machine(bench_json):
+    m = bench_json["machine"]
+    for key in ("cpu", "logical_cores", "physical_cores", "isa_flags", "int8_kernel", "onnxruntime", "torch",
+                "onnxruntime_providers"):
+        assert key in m, key
+    assert m["onnxruntime"] == ort.__version__ and m["onnxruntime_providers"] == ort.get_available_providers()
+    assert bench_json["model"]["config"] == "yolact_shapes" and bench_json["model"]["input_size"] == 160
+
+
+def test_bench_paths_have_stage_timings(bench_json):
+    paths = bench_json["paths"]
+    for name in ("pytorch-fp32", "pytorch-bf16", "onnx-fp32", "onnx-int8"):
+        entry = paths[name]
+        assert entry["status"] == "ok", (name, entry)
+        _positive(entry["total"])
+        assert set(entry["stages"]) == {"preprocess", "inference", "postprocess"}
+        for stage in entry["stages"].values():
+            assert stage["median_ms"] > 0
+        assert entry["speedup_vs_pytorch_fp32"] > 0
+        assert 0 <= entry["agreement_vs_pytorch_fp32"]["fraction"] <= 1
+    assert paths["onnx-fp32"]["agreement_vs_pytorch_fp32"]["fraction"] == 1.0
+    assert "agreement_vs_onnx_fp32" in paths["onnx-int8"]
+    available = ort.get_available_providers()
+    for name, provider in (("cuda-fp32", "CUDAExecutionProvider"), ("tensorrt-fp32", "TensorrtExecutionProvider")):
+        if provider not in available:
+            assert paths[name]["status"] == "skipped" and provider in paths[name]["note"]
+
+
+def test_bench_int8_folder_and_nms_sections(bench_json):
+    conv = bench_json["int8"]["conv_microbench"]
+    _positive(conv["fp32"])
+    _positive(conv["int8"])
+    assert conv["int8_ops"].get("QLinearConv", 0) >= 1
+    folder = bench_json["folder"]
+    assert set(folder["sequential"]["stages"]) == {"decode", "preprocess", "inference", "postprocess", "write"}
+    assert folder["pipelined"]["images"] == folder["images"] > 0
+    for scenario in ("typical", "crowded"):
+        entry = bench_json["nms"]["scenarios"][scenario]
+        assert entry["inputs"]["priors"] > 0 and entry["inputs"]["classes"] == 5
+        assert set(entry["methods"]) == set(METHODS)
+        for method in entry["methods"].values():
+            _positive(method["timing"])
+        assert entry["ratios_median"]["fast-onnx / fast-onnx"] == 1.0
+
+
+def test_nms_graphs_agree_with_traditional(tmp_path):
+    """At 550 (19,248 priors) and 80 classes: the ONNX NonMaxSuppression graph is exactly the
+    traditional NMS; Fast NMS differs only where a suppressed box suppresses (a few detections)."""
+    inputs = synthetic_outputs("typical", default_priors(550), 80, objects=8)
+    stats = inputs.stats(0.05)
+    assert stats["priors"] == 19248 and stats["candidates"] > 100
+    out = compare(inputs, NmsSettings(), runs=1, warmup=0, threads=1, work_dir=tmp_path)
+    methods = out["methods"]
+    assert methods["onnx-nms"]["agreement_with_traditional"] == 1.0
+    assert methods["fast-onnx"]["agreement_with_traditional"] >= 0.9
+    assert methods["fast-onnx"]["detections"] == methods["fast-torch"]["detections"]
+    assert np.isclose(methods["fast-onnx"]["agreement_with_traditional"],
+                      methods["fast-torch"]["agreement_with_traditional"])

@@ -1,0 +1,103 @@
+"""INT8 (QDQ) export: the network in int8, decoding / softmax / Fast NMS left in float32.
+
+Accuracy tolerance (lively random weights, yolact_resnet50 at 400, the four shared images): at
+least 70% of fp32's top-10 detections per image are found by the int8 graph (same class, box
+IoU > 0.8). Measured 85-100% with the default 7-bit weights (reduce_range); random-weight nets
+are far more sensitive than trained ones (1 grey level of input noise alone moves ~3% of them).
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import onnx
+import pytest
+
+from yolact_export.bench.paths import top_agreement
+from yolact_export.quantize import QUANTIZED_SCOPES, QuantizeError, calibration_files, quantize_int8
+from yolact_runtime import Yolact
+from yolact_runtime.io import read_image
+
+MIN_TOP10_MATCHED = 0.7  # fraction of fp32's top-10 boxes matched by int8 (same class, IoU > 0.8)
+
+
+@pytest.fixture(scope="module")
+def int8_v1(exported, shared_images, tmp_path_factory):
+    _weights, fp32 = exported["v1"]
+    out = tmp_path_factory.mktemp("int8") / "v1_int8.onnx"
+    return fp32, quantize_int8(fp32, out, shared_images[0].parent)
+
+
+def _float_inputs(model: onnx.ModelProto, op_type: str) -> list[int]:
+    inferred = onnx.shape_inference.infer_shapes(model)
+    types = {v.name: v.type.tensor_type.elem_type for v in
+             list(inferred.graph.value_info) + list(inferred.graph.input) + list(inferred.graph.output)}
+    types.update({i.name: i.data_type for i in inferred.graph.initializer})
+    nodes = [n for n in inferred.graph.node if n.op_type == op_type]
+    assert nodes, f"no {op_type} in the graph"
+    return [types.get(n.input[0]) for n in nodes]
+
+
+def test_int8_graph_quantizes_the_network_only(int8_v1):
+    _fp32, int8 = int8_v1
+    model = onnx.load(str(int8))
+    ops = [n.op_type for n in model.graph.node]
+    backbone_qdq = [n for n in model.graph.node if n.op_type in ("QuantizeLinear", "DequantizeLinear")
+                    and n.name.startswith("/detector/model/backbone/")]
+    assert ops.count("QuantizeLinear") > 50 and ops.count("DequantizeLinear") > 50
+    assert len(backbone_qdq) > 20, "no Q/DQ pairs in the backbone"
+    # Fast NMS, softmax and box decoding see float32 tensors only.
+    for op in ("TopK", "Trilu", "Softmax", "Exp", "ReduceMax"):
+        assert set(_float_inputs(model, op)) == {onnx.TensorProto.FLOAT}, f"{op} has non-float inputs"
+    # Every node outside the network scopes is the fp32 graph's node, unchanged, none quantized.
+    outside = [n for n in model.graph.node if not n.name.startswith(QUANTIZED_SCOPES)
+               and n.op_type not in ("QuantizeLinear", "DequantizeLinear")]
+    assert outside and not any(n.op_type.startswith("QLinear") for n in outside)
+    meta = {p.key: p.value for p in model.metadata_props}
+    assert json.loads(meta["yolact.quantization"])["format"] == "QDQ"
+    assert meta["yolact.contract_version"] == "1"
+
+
+def test_int8_detections_match_fp32(int8_v1, shared_images):
+    fp32, int8 = int8_v1
+    a, b = Yolact(fp32, "cpu"), Yolact(int8, "cpu")
+    raws_a, raws_b = [], []
+    for path in shared_images:
+        batch = a.preprocess([read_image(path)])
+        raws_a += a.infer(batch)
+        raws_b += b.infer(batch)
+    assert all(r.count > 0 for r in raws_b)
+    agreement = top_agreement(raws_a, raws_b, top=10, iou=0.8)
+    assert agreement["of"] == 10 * len(shared_images)
+    assert agreement["fraction"] >= MIN_TOP10_MATCHED, agreement
+
+
+def test_calibration_files_limit_and_errors(tmp_path, shared_images):
+    assert calibration_files(shared_images[0].parent, limit=2) == [shared_images[0], shared_images[-1]]
+    with pytest.raises(QuantizeError, match="no images"):
+        calibration_files(tmp_path)
+
+
+def _cli(*args) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", "from yolact_export.cli import export_main; export_main()", *args],
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_cli_int8_writes_the_int8_graph_only(tmp_path, shared_images):
+    from conftest import _lively_checkpoint
+
+    weights = _lively_checkpoint(tmp_path, "yolact_shapes", 160)
+    out = tmp_path / "shapes_int8.onnx"
+    run = _cli("--weights", str(weights), "--out", str(out), "--int8",
+               "--calibration-images", str(shared_images[0].parent))
+    assert run.returncode == 0, run.stderr
+    assert out.is_file() and sorted(p.name for p in tmp_path.glob("*.onnx")) == [out.name]
+    meta = {p.key: p.value for p in onnx.load(str(out), load_external_data=False).metadata_props}
+    assert "yolact.quantization" in meta
+    assert Yolact(out, "cpu")(read_image(shared_images[0])) is not None
+
+
+def test_cli_int8_needs_calibration_images(tmp_path):
+    run = _cli("--weights", str(tmp_path / "x.pth"), "--out", str(tmp_path / "x.onnx"), "--int8")
+    assert run.returncode == 1 and "--calibration-images" in run.stderr

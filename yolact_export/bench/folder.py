@@ -1,0 +1,90 @@
+"""A folder run as yolact-run does it: decode, preprocess, inference, postprocess, write.
+
+Sequential per-image stage times (one image at a time, nothing overlapped), then the same folder
+through yolact_runtime's pipelined Runner (decode/preprocess and render/write in worker threads
+around the inference), whose images/s is what `yolact-run` achieves.
+"""
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from .stats import StageClock, summarize
+
+STAGES = ("decode", "preprocess", "inference", "postprocess", "write")
+
+
+class _Quiet:
+    def __init__(self) -> None:
+        self.errors: list[str] = []
+
+    def error(self, line: str) -> None:
+        self.errors.append(line)
+
+    def advance(self, count: int) -> None:
+        pass
+
+
+def folder_run(model_path, folder, threads: int | None, score_threshold: float, passes: int = 1,
+               workers: int = 2, work_dir=None) -> dict:
+    from yolact_runtime import Yolact
+    from yolact_runtime.discover import discover
+    from yolact_runtime.io import read_image, write_image, write_json
+    from yolact_runtime.layout import OutputLayout
+    from yolact_runtime.records import image_record
+    from yolact_runtime.runner import RunOptions, Runner
+
+    items, errors = discover([folder])
+    items = [item for item in items if item.kind == "image"]
+    if not items:
+        raise ValueError(f"{folder}: no images found" + (f" ({errors[0]})" if errors else ""))
+    model = Yolact(model_path, "cpu", score_threshold=score_threshold, intra_op_threads=threads)
+    per_stage: dict[str, list[float]] = {s: [] for s in STAGES}
+    totals: list[float] = []
+    with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
+        layout = OutputLayout(Path(tmp) / "sequential", overlays=True, masks=False)
+
+        def one(item) -> StageClock:
+            clock = StageClock()
+            with clock.stage("decode"):
+                image = read_image(item.path)
+            with clock.stage("preprocess"):
+                tensor = model.preprocess([image])
+            with clock.stage("inference"):
+                raw = model.infer(tensor)[0]
+            with clock.stage("postprocess"):
+                result = model.postprocess(raw, image.shape[:2])
+            with clock.stage("write"):
+                write_image(layout.overlay_path(item), result.draw(image))
+                write_json(layout.record_path(item), image_record(item, result))
+            return clock
+
+        one(items[0])  # warm-up
+        for _ in range(passes):
+            for item in items:
+                clock = one(item)
+                totals.append(sum(clock.seconds.values()))
+                for stage in STAGES:
+                    per_stage[stage].append(clock.seconds[stage])
+
+        reporter = _Quiet()
+        runner = Runner(model, RunOptions(out_dir=Path(tmp) / "pipelined", overlays=True, batch_size=1,
+                                          workers=workers), reporter)
+        start = time.perf_counter()
+        summary = runner.run(items * passes if passes > 1 else items)
+        seconds = time.perf_counter() - start
+    medians = {s: float(np.median(v)) for s, v in per_stage.items()}
+    whole = sum(medians.values()) or 1.0
+    done = summary.images
+    return {
+        "folder": str(folder), "images": len(items), "passes": passes, "score_threshold": score_threshold,
+        "sequential": {"total": summarize(totals).to_dict(),
+                       "stages": {s: summarize(v).to_dict() for s, v in per_stage.items()},
+                       "stage_share": {s: round(m / whole, 4) for s, m in medians.items()}},
+        "pipelined": {"workers": workers, "images": done, "seconds": round(seconds, 4),
+                      "images_per_s": round(done / seconds, 4) if seconds > 0 else None,
+                      "errors": reporter.errors[:5]},
+    }

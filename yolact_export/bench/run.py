@@ -1,0 +1,298 @@
+"""One benchmark run: export the variants, measure every path, compare NMS, write JSON, print tables."""
+from __future__ import annotations
+
+import datetime as _dt
+import gc
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import __version__
+from ..detector import NmsSettings
+from . import machine, nms as nms_bench
+from .paths import EnginePath, OrtPath, PathResult, SkipPath, TorchPath, measure, top_agreement
+
+ALL_PATHS = ("pytorch-fp32", "pytorch-bf16", "onnx-fp32", "onnx-fp16", "onnx-int8",
+             "cuda-fp32", "cuda-fp16", "tensorrt-fp32", "tensorrt-fp16")
+BASELINE = "pytorch-fp32"
+_PROVIDER = {"cuda": "CUDAExecutionProvider", "tensorrt": "TensorrtExecutionProvider"}
+
+
+@dataclass
+class BenchOptions:
+    runs: int = 20
+    warmup: int = 3
+    threads: int | None = None
+    batch: int = 1
+    paths: tuple[str, ...] = ALL_PATHS
+    score_threshold: float = 0.3
+    nms_methods: tuple[str, ...] = nms_bench.METHODS
+    nms_scenarios: tuple[str, ...] = tuple(nms_bench.SCENARIOS)
+    nms_runs: int = 20
+    nms_size: int = 550
+    nms_classes: int = 80
+    conv_bench: bool = True
+    budget_s: float | None = 120.0  # per path: fewer runs (>= 1) when `runs` would take longer
+    folder: Path | None = None
+    calibration: Path | Sequence[Path] | None = None
+    models_dir: Path | None = None  # keep the exported graphs here (default: a temporary folder)
+    log: Callable[[str], None] = field(default=lambda _m: None)
+
+
+def _export_all(model, nms: NmsSettings, wanted: set[str], images: Sequence[Path], options: BenchOptions,
+                folder: Path) -> tuple[dict[str, Path], dict]:
+    from ..export import export_onnx
+
+    log = options.log
+    graphs: dict[str, Path] = {}
+    info: dict[str, dict] = {}
+
+    def timed(key: str, fn) -> None:
+        start = time.perf_counter()
+        try:
+            graphs[key] = fn()
+        except Exception as error:  # reported in the JSON, the other paths still run
+            info[key] = {"error": f"{type(error).__name__}: {str(error)[:300]}"}
+            log(f"{key} export failed: {info[key]['error']}")
+            return
+        info[key] = {"seconds": round(time.perf_counter() - start, 2),
+                     "megabytes": round(graphs[key].stat().st_size / 1e6, 2)}
+
+    if options.folder is not None or any(not p.startswith("pytorch") for p in wanted):
+        timed("fp32", lambda: export_onnx(model, folder / "fp32.onnx", nms, log=log))
+    if any(p.endswith("fp16") and not p.startswith("pytorch") for p in wanted):
+        timed("fp16", lambda: export_onnx(model, folder / "fp16.onnx", nms, fp16=True, log=log))
+    if "onnx-int8" in wanted and "fp32" in graphs:
+        from ..quantize import quantize_int8
+
+        calibration = options.calibration if options.calibration is not None else list(images)
+        timed("int8", lambda: quantize_int8(graphs["fp32"], folder / "int8.onnx", calibration, log=log))
+    return graphs, info
+
+
+def _make_path(name: str, model, nms: NmsSettings, graphs: dict[str, Path], options: BenchOptions, info,
+               post) -> EnginePath:
+    import onnxruntime as ort
+
+    engine, precision = name.split("-")
+    if engine == "pytorch":
+        note = "torch.autocast(cpu, bfloat16) around the network; decode/NMS fp32" if precision == "bf16" else ""
+        return TorchPath(name, model, info, nms, False, options.threads, post,
+                         autocast=None if precision == "fp32" else precision, note=note)
+    if precision not in graphs:
+        raise SkipPath(f"no {precision} graph (export failed)")
+    providers = {"onnx": "cpu", "cuda": "cuda", "tensorrt": "tensorrt"}[engine]
+    if providers != "cpu" and _PROVIDER[engine] not in ort.get_available_providers():
+        raise SkipPath(f"{_PROVIDER[engine]} is not available in this onnxruntime build "
+                       f"(available: {', '.join(ort.get_available_providers())}; pip install .[gpu])")
+    note = {"fp16": "network fp16, decode/NMS fp32 (--fp16 export)",
+            "int8": "QDQ int8 network (yolact-export --int8), decode/NMS/softmax fp32"}.get(precision, "")
+    return OrtPath(name, graphs[precision], providers, options.threads, post, note=note)
+
+
+def run_bench(model, source: str, images: Sequence[Path], options: BenchOptions) -> dict:
+    """Everything one `yolact-bench` invocation measures, as the JSON document it writes."""
+    import torch
+    from yolact_runtime.io import read_image
+    from yolact_runtime.metadata import read_model_info
+    from yolact_runtime.postprocess import PostprocessOptions
+
+    log = options.log
+    if options.threads:
+        torch.set_num_threads(options.threads)
+    config = model.config
+    nms = NmsSettings.from_config(config)
+    pixels = [read_image(p) for p in images]
+    wanted = [p for p in ALL_PATHS if p in options.paths]
+    doc: dict = {
+        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+        "yolact_export": __version__,
+        "machine": machine.describe(options.threads),
+        "model": {"config": config.name, "input_size": config.max_size, "source": source,
+                  "classes": config.num_classes - 1, "priors": int(model.priors.shape[0]),
+                  "yolact_plus": bool(config.use_maskiou)},
+        "settings": {"runs": options.runs, "warmup": options.warmup, "batch": options.batch,
+                     "path_budget_s": options.budget_s,
+                     "threads": options.threads, "score_threshold": options.score_threshold,
+                     "masks": "image", "images": [str(p) for p in images],
+                     "nms": {"score_threshold": nms.score_threshold, "iou_threshold": nms.iou_threshold,
+                             "top_k": nms.top_k, "max_detections": nms.max_detections}},
+        "paths": {}, "notes": [],
+    }
+    post = PostprocessOptions(score_threshold=options.score_threshold)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(options.models_dir) if options.models_dir else Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        graphs, exports = _export_all(model, nms, set(wanted), images, options, folder)
+        doc["exports"] = exports
+        info = read_model_info(graphs["fp32"]) if "fp32" in graphs else None
+        if info is None:  # torch-only run: the metadata the export would have written
+            from ..export import build_metadata
+            from ..detector import YolactDetector
+            from yolact_runtime.metadata import parse_metadata
+
+            names = YolactDetector(model, nms).output_names
+            info = parse_metadata(build_metadata(config, nms, names), "bench")
+        results: dict[str, PathResult] = {}
+        for name in wanted:
+            try:
+                path = _make_path(name, model, nms, graphs, options, info, post)
+            except SkipPath as why:
+                log(f"{name}: skipped ({why})")
+                results[name] = PathResult(name, name.split("-")[0], status="skipped", note=str(why))
+                continue
+            log(f"{name}: {options.warmup} warm-up + {options.runs} runs on {path.device}")
+            try:
+                results[name] = measure(path, pixels, options.runs, options.warmup, options.batch,
+                                        options.budget_s)
+                if results[name].total["runs"] < options.runs:
+                    log(f"{name}: {results[name].total['runs']} runs only (--path-budget {options.budget_s:.0f}s)")
+            except Exception as error:  # e.g. an op without a kernel for this provider / dtype
+                message = f"{type(error).__name__}: {str(error).strip().splitlines()[0][:300]}"
+                log(f"{name}: failed ({message})")
+                results[name] = PathResult(name, path.device, status="failed", note=message)
+            finally:
+                path.close()
+                del path
+                gc.collect()
+        base = results.get(BASELINE)
+        reference = results.get("onnx-fp32")
+        for name, result in results.items():
+            entry = result.to_dict()
+            if result.status == "ok" and base is not None and base.status == "ok":
+                entry["speedup_vs_pytorch_fp32"] = round(base.total["median_ms"] / result.total["median_ms"], 3)
+                entry["stage_speedup_vs_pytorch_fp32"] = {
+                    s: round(base.stages[s]["median_ms"] / max(result.stages[s]["median_ms"], 1e-9), 3)
+                    for s in result.stages}
+                entry["agreement_vs_pytorch_fp32"] = top_agreement(base.first_raws, result.first_raws)
+            if name == "onnx-int8" and result.status == "ok" and reference is not None and reference.status == "ok":
+                entry["agreement_vs_onnx_fp32"] = top_agreement(reference.first_raws, result.first_raws)
+            doc["paths"][name] = entry
+        if "int8" in graphs:
+            from .kernels import optimized_op_counts
+
+            counts = optimized_op_counts(graphs["int8"], options.threads)
+            doc["int8"] = {"ort_cpu_ops_after_fusion": {k: v for k, v in sorted(counts.items())
+                                                         if k.startswith(("QLinear", "Quantize", "Dequantize", "Conv",
+                                                                          "QGemm", "MatMulInteger", "ConvInteger",
+                                                                          "FusedConv"))}}
+        if "fp16" in graphs and doc["paths"].get("onnx-fp16", {}).get("status") == "ok":
+            from .kernels import fp16_fallback_casts
+
+            casts = fp16_fallback_casts(graphs["fp16"], options.threads)
+            doc["fp16"] = {"ort_cpu_inserted_fp32_casts": casts, "note": (
+                "onnxruntime has no fp16 kernels for these ops on this CPU: it casts to fp32 and back"
+                if casts else "onnxruntime ran the fp16 nodes natively")}
+        if options.conv_bench:
+            from .kernels import conv_int8_vs_fp32
+
+            log("conv micro-benchmark: fp32 vs int8 (QLinearConv)")
+            doc.setdefault("int8", {})["conv_microbench"] = conv_int8_vs_fp32(options.threads, runs=options.runs,
+                                                                              warmup=options.warmup)
+        if "int8" in doc:
+            doc["int8"]["cpu_int8_kernel"] = doc["machine"]["int8_kernel"]
+        if options.folder is not None and "fp32" in graphs:
+            from .folder import folder_run
+
+            log(f"folder run over {options.folder}")
+            doc["folder"] = folder_run(graphs["fp32"], options.folder, options.threads, options.score_threshold)
+    if options.nms_methods:
+        doc["nms"] = nms_bench.run_nms_comparison(nms, options.nms_runs, min(options.warmup, 3), options.threads,
+                                                  options.nms_size, options.nms_classes, options.nms_methods,
+                                                  options.nms_scenarios, log=log)
+    doc["notes"] += _notes(doc)
+    try:
+        doc["machine"]["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
+    except OSError:
+        pass
+    return doc
+
+
+def _notes(doc: dict) -> list[str]:
+    notes = ["all paths share yolact_runtime's preprocessing and postprocessing (masks upsampled to the image, "
+             "score threshold as in settings); only the engine differs",
+             "timings are wall-clock per batch; images_per_s = batch / median"]
+    if "pytorch-bf16" in doc["paths"] and doc["machine"].get("torch_mkldnn_bf16") is False:
+        notes.append("pytorch-bf16: this CPU has no oneDNN bf16 support (needs avx512bw/avx512_bf16/amx): torch "
+                     "runs bf16 convolutions in aten::_slow_conv2d_forward (naive im2col), not a fast kernel")
+    return notes
+
+
+def write_json(doc: dict, out_dir: Path, name: str) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f"{name}.json"
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def format_report(doc: dict) -> str:
+    lines = []
+    m = doc["machine"]
+    model = doc["model"]
+    lines.append(f"{model['config']} @ {model['input_size']} ({model['source']}), {model['priors']} priors, "
+                 f"{model['classes']} classes")
+    lines.append(f"{m['cpu']}, {m['logical_cores']} logical cores, threads {m['threads'] or 'default'}; "
+                 f"onnxruntime {m['onnxruntime']}, torch {m.get('torch')}; int8 kernel: {m['int8_kernel']}")
+    s = doc["settings"]
+    lines.append(f"{s['runs']} runs after {s['warmup']} warm-up, batch {s['batch']}")
+    lines.append("")
+    header = (f"{'path':<15}{'median ms':>10}{'p90 ms':>9}{'min ms':>9}{'img/s':>8}{'vs pt-fp32':>11}"
+              f"{'pre ms':>8}{'infer ms':>10}{'post ms':>9}{'top10 agree':>12}")
+    lines.append(header)
+    lines.append("-" * len(header))
+    for name, entry in doc["paths"].items():
+        if entry["status"] != "ok":
+            lines.append(f"{name:<15}{entry['status']}: {entry.get('note', '')}")
+            continue
+        t, st = entry["total"], entry["stages"]
+        agree = entry.get("agreement_vs_pytorch_fp32", {}).get("fraction")
+        label = name if t["runs"] == s["runs"] else f"{name}({t['runs']})"
+        lines.append(f"{label:<15}{t['median_ms']:>10.1f}{t['p90_ms']:>9.1f}{t['min_ms']:>9.1f}"
+                     f"{t['images_per_s']:>8.2f}{_fmt(entry.get('speedup_vs_pytorch_fp32'), 2) + 'x':>11}"
+                     f"{st['preprocess']['median_ms']:>8.1f}{st['inference']['median_ms']:>10.1f}"
+                     f"{st['postprocess']['median_ms']:>9.1f}{_fmt(agree, 2):>12}")
+    int8 = doc.get("int8", {})
+    if "agreement_vs_onnx_fp32" in doc["paths"].get("onnx-int8", {}):
+        a = doc["paths"]["onnx-int8"]["agreement_vs_onnx_fp32"]
+        lines.append(f"onnx-int8 vs onnx-fp32: {a['matched']}/{a['of']} top-{a['top']} detections matched at "
+                     f"IoU > {a['iou']} (mean best IoU {a['mean_best_iou']})")
+    if "conv_microbench" in int8:
+        c = int8["conv_microbench"]
+        lines.append(f"conv {c['conv']}: fp32 {c['fp32']['median_ms']:.1f} ms, int8 {c['int8']['median_ms']:.1f} ms "
+                     f"({c['int8_speedup']:.2f}x), u8u8 {c['int8_u8u8']['median_ms']:.1f} ms; "
+                     f"{int8.get('cpu_int8_kernel')}")
+    if "folder" in doc:
+        f = doc["folder"]
+        seq = f["sequential"]
+        stages = ", ".join(f"{k} {v['median_ms']:.1f}" for k, v in seq["stages"].items())
+        lines.append("")
+        lines.append(f"folder run ({f['images']} images, onnx-fp32 CPU): sequential {seq['total']['median_ms']:.1f} "
+                     f"ms/image ({stages} ms); pipelined yolact-run {f['pipelined']['images_per_s']} images/s")
+    if "nms" in doc:
+        lines.append("")
+        for scenario, entry in doc["nms"]["scenarios"].items():
+            i = entry["inputs"]
+            lines.append(f"NMS {scenario}: {i['priors']} priors x {i['classes']} classes, {i['candidates']} candidate "
+                         f"priors, {i['class_scores_above_threshold']} class scores > threshold")
+            for method, r in entry["methods"].items():
+                t = r["timing"]
+                ratio = entry["ratios_median"].get(f"{method} / fast-onnx")
+                lines.append(f"  {method:<13}{t['median_ms']:>9.2f} ms (p90 {t['p90_ms']:.2f}, min {t['min_ms']:.2f})"
+                             f"  x{_fmt(ratio, 2)} of fast-onnx  kept {r['detections']}"
+                             f"  agreement w/ traditional {_fmt(r.get('agreement_with_traditional'), 2)}")
+    for note in doc.get("notes", []):
+        lines.append(f"note: {note}")
+    return "\n".join(lines)
