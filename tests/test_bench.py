@@ -14,6 +14,8 @@ from click.testing import CliRunner
 
 from yolact_export.bench.cli import main
 from yolact_export.bench.nms import METHODS, compare, default_priors, synthetic_outputs
+from yolact_export.bench.paths import SkipPath
+from yolact_export.bench.run import ALL_PATHS, BenchOptions, _make_path
 from yolact_export.bench.stats import summarize
 from yolact_export.detector import NmsSettings
 
@@ -39,7 +41,8 @@ def bench_json(tmp_path_factory):
     result = CliRunner().invoke(main, [
         "--random", "yolact_shapes", "--input-size", "160", "--images", str(EXAMPLES), "--folder", str(EXAMPLES),
         "--runs", "2", "--warmup", "1", "--threads", "1", "--nms-runs", "2", "--nms-size", "160",
-        "--nms-classes", "5", "--name", "tiny", "--out-dir", str(out)], catch_exceptions=False)
+        "--nms-classes", "5", "--name", "tiny", "--out-dir", str(out),
+        "--paths", ",".join(ALL_PATHS)], catch_exceptions=False)  # named: bf16 runs even without oneDNN bf16
     assert result.exit_code == 0, result.output
     assert "pytorch-fp32" in result.output and "NMS typical" in result.output
     return json.loads((out / "tiny.json").read_text())
@@ -103,3 +106,11 @@ def test_nms_graphs_agree_with_traditional(tmp_path):
     assert methods["fast-onnx"]["detections"] == methods["fast-torch"]["detections"]
     assert np.isclose(methods["fast-onnx"]["agreement_with_traditional"],
                       methods["fast-torch"]["agreement_with_traditional"])
+
+
+def test_bf16_is_skipped_by_default_without_onednn_bf16(monkeypatch):
+    import yolact_export.bench.run as run
+
+    monkeypatch.setattr(run, "_mkldnn_bf16", lambda: False)
+    with pytest.raises(SkipPath, match="oneDNN bf16"):
+        _make_path("pytorch-bf16", None, NmsSettings(), {}, BenchOptions(), None, None)

@@ -1,6 +1,7 @@
 """`yolact-bench`: thin click command over run_bench."""
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 import time
@@ -145,7 +146,8 @@ def main(weights, random_config, config, input_size, image_paths, folder, calibr
             source = str(weights)
             log(f"loaded {weights}: {cfg.name} at {cfg.max_size}")
         model.eval()
-        options = BenchOptions(runs=runs, warmup=warmup, budget_s=path_budget or None, threads=threads,
+        explicit_bf16 = bool(path_names) and "pytorch-bf16" in paths
+        options = BenchOptions(runs=runs, warmup=warmup, force_bf16=explicit_bf16, budget_s=path_budget or None, threads=threads,
                                batch=batch, paths=paths, score_threshold=score_threshold, nms_methods=methods,
                                nms_runs=nms_runs, nms_size=nms_size, nms_classes=nms_classes,
                                conv_bench=not no_conv_bench,
@@ -158,6 +160,8 @@ def main(weights, random_config, config, input_size, image_paths, folder, calibr
     except (ValueError, FileNotFoundError, RuntimeError) as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)
+    if not random_config:
+        doc["model"]["sha256"] = hashlib.sha256(Path(weights).read_bytes()).hexdigest()
     result_name = name or (f"{cfg.name}-{cfg.max_size}" + ("-random" if random_config else ""))
     path = write_json(doc, Path(out_dir), result_name)
     click.echo(format_report(doc))

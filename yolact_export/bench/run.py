@@ -37,6 +37,7 @@ class BenchOptions:
     nms_size: int = 550
     nms_classes: int = 80
     conv_bench: bool = True
+    force_bf16: bool = False  # measure pytorch-bf16 even without oneDNN bf16 (very slow)
     budget_s: float | None = 120.0  # per path: fewer runs (>= 1) when `runs` would take longer
     folder: Path | None = None
     calibration: Path | Sequence[Path] | None = None
@@ -75,11 +76,25 @@ def _export_all(model, nms: NmsSettings, wanted: set[str], images: Sequence[Path
     return graphs, info
 
 
+def _mkldnn_bf16() -> bool:
+    import torch
+
+    check = getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", None)
+    try:
+        return bool(check()) if check is not None else True
+    except Exception:
+        return True
+
+
 def _make_path(name: str, model, nms: NmsSettings, graphs: dict[str, Path], options: BenchOptions, info,
                post) -> EnginePath:
     import onnxruntime as ort
 
     engine, precision = name.split("-")
+    if name == "pytorch-bf16" and not options.force_bf16 and not _mkldnn_bf16():
+        raise SkipPath("no oneDNN bf16 on this CPU (needs avx512bw/avx512_bf16/amx): torch would run bf16 "
+                       "convolutions in aten::_slow_conv2d_forward, ~100x slower than fp32; name it in --paths "
+                       "to measure anyway")
     if engine == "pytorch":
         note = "torch.autocast(cpu, bfloat16) around the network; decode/NMS fp32" if precision == "bf16" else ""
         return TorchPath(name, model, info, nms, False, options.threads, post,
