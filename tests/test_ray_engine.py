@@ -31,8 +31,7 @@ def model_path(tmp_path_factory) -> Path:
 def photos(tmp_path_factory) -> Path:
     """24 resized / cropped / flipped variants of the shared photos, PNG and JPEG, some nested."""
     sources = sorted(SHARED_IMAGES.glob("*.png"))
-    if not sources:
-        pytest.skip(f"no images under {SHARED_IMAGES}")
+    assert sources, f"no images under {SHARED_IMAGES}"
     folder = tmp_path_factory.mktemp("photos")
     (folder / "nested").mkdir()
     count = 0

@@ -47,8 +47,7 @@ def _leftovers(out: Path) -> list[Path]:
 
 
 def test_folder_with_a_corrupt_file(tmp_path, model_path, generated) -> None:
-    if not SHARED_IMAGES.is_dir():
-        pytest.skip(f"{SHARED_IMAGES} is not there")
+    assert SHARED_IMAGES.is_dir(), f"{SHARED_IMAGES} is not there"
     photos = sorted(p.name for p in SHARED_IMAGES.glob("*.png"))
     out = tmp_path / "out"
     code, stdout, stderr = _run(SHARED_IMAGES, generated, "--model", model_path, "--out", out,
