@@ -62,8 +62,10 @@ def _choices(values: tuple[str, ...], allowed: tuple[str, ...], what: str) -> tu
               help=f"Comma-separated subset of: {', '.join(ALL_PATHS)} (default: all).")
 @click.option("--runs", type=click.IntRange(min=1), default=20, show_default=True, help="Timed runs per path.")
 @click.option("--warmup", type=click.IntRange(min=0), default=3, show_default=True, help="Untimed runs first.")
-@click.option("--path-budget", type=click.FloatRange(min=0), default=120, show_default=True,
-              help="Seconds per path: a slower path makes fewer runs (at least 1); 0 = no limit.")
+@click.option("--path-budget", type=click.FloatRange(min=0), default=600, show_default=True,
+              help="Seconds per path: a slower path is timed alone, with fewer runs (at least 1); 0 = no limit.")
+@click.option("--sequential", is_flag=True,
+              help="Time the paths one after another instead of interleaved (round-robin).")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="Intra-op threads for torch and onnxruntime (default: one per core).")
 @click.option("--batch", type=click.IntRange(min=1), default=1, show_default=True)
@@ -83,7 +85,7 @@ def _choices(values: tuple[str, ...], allowed: tuple[str, ...], what: str) -> tu
               help="Keep the exported fp32 / fp16 / int8 graphs in this folder.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of --random weights.")
 def main(weights, random_config, config, input_size, image_paths, folder, calibration_images, path_names, runs,
-         warmup, path_budget, threads, batch, score_threshold, nms_names, nms_runs, nms_size, nms_classes,
+         warmup, path_budget, sequential, threads, batch, score_threshold, nms_names, nms_runs, nms_size, nms_classes,
          no_conv_bench, name, out_dir, keep_models, seed) -> None:
     """Latency of PyTorch eager, ONNX Runtime (fp32 / fp16 / int8), CUDA and TensorRT side by side.
 
@@ -118,8 +120,6 @@ def main(weights, random_config, config, input_size, image_paths, folder, calibr
 
     try:
         if random_config:
-            import cv2  # noqa: F401  (decode of the calibration images)
-
             from .. import build_model, get_config
             from ..lively import make_lively
             from ..preprocess import preprocess
@@ -147,10 +147,10 @@ def main(weights, random_config, config, input_size, image_paths, folder, calibr
             log(f"loaded {weights}: {cfg.name} at {cfg.max_size}")
         model.eval()
         explicit_bf16 = bool(path_names) and "pytorch-bf16" in paths
-        options = BenchOptions(runs=runs, warmup=warmup, force_bf16=explicit_bf16, budget_s=path_budget or None, threads=threads,
-                               batch=batch, paths=paths, score_threshold=score_threshold, nms_methods=methods,
-                               nms_runs=nms_runs, nms_size=nms_size, nms_classes=nms_classes,
-                               conv_bench=not no_conv_bench,
+        options = BenchOptions(runs=runs, warmup=warmup, force_bf16=explicit_bf16, interleave=not sequential,
+                               budget_s=path_budget or None, threads=threads, batch=batch, paths=paths,
+                               score_threshold=score_threshold, nms_methods=methods, nms_runs=nms_runs,
+                               nms_size=nms_size, nms_classes=nms_classes, conv_bench=not no_conv_bench,
                                folder=Path(folder) if folder else None,
                                calibration=Path(calibration_images) if calibration_images else None,
                                models_dir=Path(keep_models) if keep_models else None, log=log)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import os
 import tempfile
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from ..detector import NmsSettings
+from .paths import SETTLE_S
 from .stats import summarize, time_calls
 
 SCENARIOS = {
@@ -246,6 +248,7 @@ def compare(inputs: NmsInputs, nms: NmsSettings, runs: int, warmup: int, threads
     feeds = {"loc": inputs.loc, "conf": inputs.conf}
     results: dict[str, dict] = {}
     kept: dict[str, set] = {}
+    runners: dict[str, tuple] = {}
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
         for method in methods:
             if method == "fast-onnx":
@@ -285,10 +288,21 @@ def compare(inputs: NmsInputs, nms: NmsSettings, runs: int, warmup: int, threads
                     return _pairs(out.indices[0, :n].numpy(), out.classes[0, :n].numpy())
             else:
                 raise ValueError(f"unknown NMS method {method!r}: choose from {', '.join(METHODS)}")
-            with torch.inference_mode():
-                seconds = time_calls(run, runs, warmup)
+            runners[method] = (run, pairs)
+        # Interleaved (round-robin, rotating order) so that background load hits every method alike.
+        seconds: dict[str, list[float]] = {m: [] for m in runners}
+        order = list(runners)
+        with torch.inference_mode():
+            for method, (run, pairs) in runners.items():
                 kept[method] = pairs(run(0))
-            results[method] = {"timing": summarize(seconds).to_dict(), "detections": len(kept[method])}
+                time_calls(run, 0, warmup)
+            for i in range(runs):
+                k = i % len(order)
+                for method in order[k:] + order[:k]:
+                    time.sleep(SETTLE_S)  # let the previous engine's worker threads park
+                    seconds[method] += time_calls(runners[method][0], 1, 0)
+        for method in runners:
+            results[method] = {"timing": summarize(seconds[method]).to_dict(), "detections": len(kept[method])}
     if "traditional" in kept:
         reference = kept["traditional"]
         for method, found in kept.items():
@@ -299,7 +313,8 @@ def compare(inputs: NmsInputs, nms: NmsSettings, runs: int, warmup: int, threads
     if base:
         for method, entry in results.items():
             ratios[f"{method} / fast-onnx"] = round(entry["timing"]["median_ms"] / base["timing"]["median_ms"], 3)
-    return {"inputs": inputs.stats(nms.score_threshold), "methods": results, "ratios_median": ratios}
+    return {"inputs": inputs.stats(nms.score_threshold), "methods": results, "ratios_median": ratios,
+            "mode": "interleaved"}
 
 
 def run_nms_comparison(nms: NmsSettings, runs: int, warmup: int, threads: int | None, size: int = 550,

@@ -161,62 +161,96 @@ class PathResult:
         return out
 
 
-def measure(path: EnginePath, images: Sequence[np.ndarray], runs: int, warmup: int, batch: int = 1,
-            budget_s: float | None = None) -> PathResult:
-    """Run i takes images[i*batch ...] (cycling); stage times per run, summed over the batch.
+class _Recorder:
+    """One path's runs: run i takes images[i*batch ...] (cycling); stage times summed over the batch."""
 
-    budget_s: when the first warm-up run shows that warm-up and runs would take longer, the rest
-    of the warm-up is skipped and only the runs that fit are made (at least 1), so that a very slow
-    path (bf16 on a CPU without oneDNN bf16: naive convolutions) does not stall the bench.
-    """
-    totals: list[float] = []
-    per_stage: dict[str, list[float]] = {s: [] for s in STAGES}
-    counts: list[int] = []
-    first: dict[int, RawDetections] = {}
+    def __init__(self, path: EnginePath, images: Sequence[np.ndarray], batch: int) -> None:
+        self.path, self.images, self.batch = path, images, batch
+        self.totals: list[float] = []
+        self.per_stage: dict[str, list[float]] = {s: [] for s in STAGES}
+        self.counts: list[int] = []
+        self.first: dict[int, RawDetections] = {}
+        self.calls = 0
 
-    def one(i: int, record: bool) -> None:
-        picks = [(i * batch + j) % len(images) for j in range(batch)]
-        chosen = [images[p] for p in picks]
-        clock = StageClock()
+    def one(self, record: bool) -> float:
+        i, self.calls = self.calls, self.calls + 1
+        picks = [(i * self.batch + j) % len(self.images) for j in range(self.batch)]
+        chosen = [self.images[p] for p in picks]
+        path, clock = self.path, StageClock()
         with clock.stage("preprocess"):
             tensor = path.preprocess(chosen)
         with clock.stage("inference"):
             raws = path.infer(tensor)
         with clock.stage("postprocess"):
             results = [path.postprocess(raw, image.shape[:2]) for raw, image in zip(raws, chosen)]
+        total = sum(clock.seconds.values())
         if record:
-            totals.append(sum(clock.seconds.values()))
+            self.totals.append(total)
             for stage in STAGES:
-                per_stage[stage].append(clock.seconds[stage])
-            counts.extend(len(r) for r in results)
+                self.per_stage[stage].append(clock.seconds[stage])
+            self.counts.extend(len(r) for r in results)
         for p, raw in zip(picks, raws):
-            first.setdefault(p, raw)
+            self.first.setdefault(p, raw)
+        return total
 
-    done = 0
+    def result(self) -> PathResult:
+        medians = {s: float(np.median(v)) for s, v in self.per_stage.items()}
+        whole = sum(medians.values()) or 1.0
+        return PathResult(
+            name=self.path.name, device=self.path.device, note=self.path.note,
+            total=summarize(self.totals, self.batch).to_dict(),
+            stages={s: summarize(v, self.batch).to_dict() for s, v in self.per_stage.items()},
+            stage_share={s: round(m / whole, 4) for s, m in medians.items()},
+            detections_mean=float(np.mean(self.counts)) if self.counts else 0.0,
+            first_raws=[self.first[k] for k in sorted(self.first)],
+        )
+
+
+def measure(path: EnginePath, images: Sequence[np.ndarray], runs: int, warmup: int, batch: int = 1,
+            budget_s: float | None = None) -> PathResult:
+    """`warmup` untimed runs, then `runs` timed ones, of one path.
+
+    budget_s: when the first warm-up run shows that warm-up and runs would take longer, the rest
+    of the warm-up is skipped and only the runs that fit are made (at least 1), so that a very slow
+    path (bf16 on a CPU without oneDNN bf16: naive convolutions) does not stall the bench.
+    """
+    recorder = _Recorder(path, images, batch)
     if warmup:
-        start = time.perf_counter()
-        one(0, record=False)
-        first_s = time.perf_counter() - start
-        done = 1
+        first_s = recorder.one(record=False)
         if budget_s and first_s * (warmup + runs) > budget_s:
             # Too slow for the budget: no more warm-up; as many runs as fit, at least 1.
             runs = max(1, min(runs, int(budget_s / max(first_s, 1e-9))))
         else:
-            for i in range(1, warmup):
-                one(i, record=False)
-            done = warmup
+            for _ in range(1, warmup):
+                recorder.one(record=False)
+    for _ in range(runs):
+        recorder.one(record=True)
+    return recorder.result()
+
+
+SETTLE_S = 0.25  # idle time before each timed run of another path: lets the previous engine's threads park
+
+
+def measure_interleaved(paths: Sequence[EnginePath], images: Sequence[np.ndarray], runs: int, warmup: int,
+                        batch: int = 1, settle_s: float = SETTLE_S) -> list[PathResult]:
+    """All paths in rounds (one run each per round, the order rotating), so that background load
+    and frequency changes fall on every path alike and the ratios stay fair on a busy machine.
+
+    Engines keep their worker threads spinning for a while after a run (onnxruntime's intra-op
+    pool, torch's OpenMP team); without the settle pause the next path's threads compete with
+    them (measured: PyTorch 2x slower right after an onnxruntime run on 2 cores).
+    """
+    recorders = [_Recorder(p, images, batch) for p in paths]
+    for _ in range(warmup):
+        for recorder in recorders:
+            recorder.one(record=False)
     for i in range(runs):
-        one(done + i, record=True)
-    medians = {s: float(np.median(v)) for s, v in per_stage.items()}
-    whole = sum(medians.values()) or 1.0
-    return PathResult(
-        name=path.name, device=path.device, note=path.note,
-        total=summarize(totals, batch).to_dict(),
-        stages={s: summarize(v, batch).to_dict() for s, v in per_stage.items()},
-        stage_share={s: round(m / whole, 4) for s, m in medians.items()},
-        detections_mean=float(np.mean(counts)) if counts else 0.0,
-        first_raws=[first[k] for k in sorted(first)],
-    )
+        k = i % len(recorders)
+        for recorder in recorders[k:] + recorders[:k]:
+            if settle_s and len(recorders) > 1:
+                time.sleep(settle_s)
+            recorder.one(record=True)
+    return [r.result() for r in recorders]
 
 
 # ---------------------------------------------------------------------------------------------

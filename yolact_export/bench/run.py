@@ -15,7 +15,8 @@ from pathlib import Path
 from .. import __version__
 from ..detector import NmsSettings
 from . import machine, nms as nms_bench
-from .paths import EnginePath, OrtPath, PathResult, SkipPath, TorchPath, measure, top_agreement
+from .paths import (EnginePath, OrtPath, PathResult, SkipPath, TorchPath, measure, measure_interleaved,
+                    top_agreement)
 
 ALL_PATHS = ("pytorch-fp32", "pytorch-bf16", "onnx-fp32", "onnx-fp16", "onnx-int8",
              "cuda-fp32", "cuda-fp16", "tensorrt-fp32", "tensorrt-fp16")
@@ -37,8 +38,9 @@ class BenchOptions:
     nms_size: int = 550
     nms_classes: int = 80
     conv_bench: bool = True
+    interleave: bool = True  # round-robin the paths (fair under background load); False: one after another
     force_bf16: bool = False  # measure pytorch-bf16 even without oneDNN bf16 (very slow)
-    budget_s: float | None = 120.0  # per path: fewer runs (>= 1) when `runs` would take longer
+    budget_s: float | None = 600.0  # per path: fewer runs (>= 1) when `runs` would take longer
     folder: Path | None = None
     calibration: Path | Sequence[Path] | None = None
     models_dir: Path | None = None  # keep the exported graphs here (default: a temporary folder)
@@ -110,6 +112,66 @@ def _make_path(name: str, model, nms: NmsSettings, graphs: dict[str, Path], opti
     return OrtPath(name, graphs[precision], providers, options.threads, post, note=note)
 
 
+def _failure(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {(text[0] if text else '')[:300]}"
+
+
+def _measure_paths(wanted: Sequence[str], model, nms: NmsSettings, graphs: dict[str, Path], options: BenchOptions,
+                   info, post, pixels) -> dict[str, PathResult]:
+    """Open every path, probe it with one run, then time the ordinary ones interleaved (round-robin)
+    and the ones too slow for the budget (or all, with options.interleave off) one after another."""
+    log = options.log
+    results: dict[str, PathResult] = {}
+    ready: list[tuple[str, EnginePath, float]] = []
+    for name in wanted:
+        try:
+            path = _make_path(name, model, nms, graphs, options, info, post)
+        except SkipPath as why:
+            log(f"{name}: skipped ({why})")
+            results[name] = PathResult(name, name.split("-")[0], status="skipped", note=str(why))
+            continue
+        try:
+            start = time.perf_counter()
+            chosen = pixels[:options.batch]
+            for raw, image in zip(path.infer(path.preprocess(chosen)), chosen):
+                path.postprocess(raw, image.shape[:2])
+            ready.append((name, path, time.perf_counter() - start))
+        except Exception as error:  # e.g. an op without a kernel for this provider / dtype
+            log(f"{name}: failed ({_failure(error)})")
+            results[name] = PathResult(name, path.device, status="failed", note=_failure(error))
+            path.close()
+    budget = options.budget_s
+    slow = [r for r in ready if not options.interleave or (budget and r[2] * (options.warmup + options.runs) > budget)]
+    fast = [r for r in ready if r not in slow]
+    if fast:
+        names = ", ".join(name for name, _p, _t in fast)
+        log(f"{names}: {options.warmup} warm-up + {options.runs} runs each, interleaved")
+        try:
+            for (name, _p, _t), result in zip(fast, measure_interleaved([p for _n, p, _t in fast], pixels,
+                                                                          options.runs, options.warmup,
+                                                                          options.batch)):
+                results[name] = result
+        except Exception as error:  # measure them one by one to find the failing one
+            log(f"interleaved measurement failed ({_failure(error)}); measuring one by one")
+            slow, fast = fast + slow, []
+    for name, path, _t in slow:
+        if name in results:
+            continue
+        log(f"{name}: measured alone on {path.device}")
+        try:
+            results[name] = measure(path, pixels, options.runs, options.warmup, options.batch, budget)
+            if results[name].total["runs"] < options.runs:
+                log(f"{name}: {results[name].total['runs']} runs only (--path-budget {budget:.0f}s)")
+        except Exception as error:
+            log(f"{name}: failed ({_failure(error)})")
+            results[name] = PathResult(name, path.device, status="failed", note=_failure(error))
+    for _name, path, _t in ready:
+        path.close()
+    gc.collect()
+    return {name: results[name] for name in wanted if name in results}
+
+
 def run_bench(model, source: str, images: Sequence[Path], options: BenchOptions) -> dict:
     """Everything one `yolact-bench` invocation measures, as the JSON document it writes."""
     import torch
@@ -134,6 +196,7 @@ def run_bench(model, source: str, images: Sequence[Path], options: BenchOptions)
                   "yolact_plus": bool(config.use_maskiou)},
         "settings": {"runs": options.runs, "warmup": options.warmup, "batch": options.batch,
                      "path_budget_s": options.budget_s,
+                     "mode": "interleaved" if options.interleave else "sequential",
                      "threads": options.threads, "score_threshold": options.score_threshold,
                      "masks": "image", "images": [str(p) for p in images],
                      "nms": {"score_threshold": nms.score_threshold, "iou_threshold": nms.iou_threshold,
@@ -154,28 +217,7 @@ def run_bench(model, source: str, images: Sequence[Path], options: BenchOptions)
 
             names = YolactDetector(model, nms).output_names
             info = parse_metadata(build_metadata(config, nms, names), "bench")
-        results: dict[str, PathResult] = {}
-        for name in wanted:
-            try:
-                path = _make_path(name, model, nms, graphs, options, info, post)
-            except SkipPath as why:
-                log(f"{name}: skipped ({why})")
-                results[name] = PathResult(name, name.split("-")[0], status="skipped", note=str(why))
-                continue
-            log(f"{name}: {options.warmup} warm-up + {options.runs} runs on {path.device}")
-            try:
-                results[name] = measure(path, pixels, options.runs, options.warmup, options.batch,
-                                        options.budget_s)
-                if results[name].total["runs"] < options.runs:
-                    log(f"{name}: {results[name].total['runs']} runs only (--path-budget {options.budget_s:.0f}s)")
-            except Exception as error:  # e.g. an op without a kernel for this provider / dtype
-                message = f"{type(error).__name__}: {str(error).strip().splitlines()[0][:300]}"
-                log(f"{name}: failed ({message})")
-                results[name] = PathResult(name, path.device, status="failed", note=message)
-            finally:
-                path.close()
-                del path
-                gc.collect()
+        results = _measure_paths(wanted, model, nms, graphs, options, info, post, pixels)
         base = results.get(BASELINE)
         reference = results.get("onnx-fp32")
         for name, result in results.items():
