@@ -11,7 +11,8 @@ import click
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 
 
-def _images_under(paths: tuple[str, ...]) -> list[Path]:
+def images_under(paths: tuple[str, ...]) -> list[Path]:
+    """Files as given; folders searched recursively for images, sorted."""
     found: list[Path] = []
     for p in map(Path, paths):
         found += sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES) if p.is_dir() else [p]
@@ -82,7 +83,7 @@ def export_main(weights, out, config, input_size, score_threshold, iou_threshold
         try:
             if check_paths:
                 from .parity import check_images
-                report = check_images(model, nms, masks_in_graph, path, _images_under(check_paths))
+                report = check_images(model, nms, masks_in_graph, path, images_under(check_paths))
                 log(report.summary())
                 if not report.ok:
                     sys.exit(2)

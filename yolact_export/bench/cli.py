@@ -9,18 +9,11 @@ from pathlib import Path
 
 import click
 
+from ..cli import images_under
 from . import nms as nms_bench
 from .run import ALL_PATHS
 
 SHIPPED = Path("models/yolact_shapes.pth")
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
-
-
-def _images(paths: tuple[str, ...]) -> list[Path]:
-    found: list[Path] = []
-    for p in map(Path, paths):
-        found += sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES) if p.is_dir() else [p]
-    return found
 
 
 def _default_images(config_name: str) -> list[Path]:
@@ -29,7 +22,7 @@ def _default_images(config_name: str) -> list[Path]:
     photos = Path("..") / "shared" / "images"
     order = [examples, photos] if config_name == "yolact_shapes" else [photos, examples]
     for folder in order:
-        found = _images((str(folder),)) if folder.is_dir() else []
+        found = images_under((str(folder),)) if folder.is_dir() else []
         if found:
             return found
     return []
@@ -127,7 +120,7 @@ def main(weights, random_config, config, input_size, image_paths, folder, calibr
 
             cfg = get_config(random_config)
             cfg = cfg.at_size(input_size) if input_size else cfg
-            images = _images(image_paths) if image_paths else _default_images(cfg.name)
+            images = images_under(image_paths) if image_paths else _default_images(cfg.name)
             if not images:
                 raise click.UsageError("no images: give --images")
             log(f"lively random weights for {cfg.name} at {cfg.max_size} (seed {seed})")
@@ -140,7 +133,7 @@ def main(weights, random_config, config, input_size, image_paths, folder, calibr
             if weights is None:
                 raise click.UsageError(f"no --weights and no {SHIPPED}: give --weights or --random CONFIG")
             model, cfg = load_checkpoint(weights, config=config, input_size=input_size)
-            images = _images(image_paths) if image_paths else _default_images(cfg.name)
+            images = images_under(image_paths) if image_paths else _default_images(cfg.name)
             if not images:
                 raise click.UsageError("no images: give --images")
             source = str(weights)
