@@ -114,3 +114,30 @@ def test_bf16_is_skipped_by_default_without_onednn_bf16(monkeypatch):
     monkeypatch.setattr(run, "_mkldnn_bf16", lambda: False)
     with pytest.raises(SkipPath, match="oneDNN bf16"):
         _make_path("pytorch-bf16", None, NmsSettings(), {}, BenchOptions(), None, None)
+
+
+def test_bench_compute_rates(bench_json):
+    """Network GFLOP counted on the model; rates follow from it and the measured medians."""
+    from yolact_export.bench.flops import conv_gflop, conv_microbench_gflop
+    from yolact_export import build_model, get_config
+
+    compute = bench_json["compute"]
+    # yolact_shapes at 160: 1/4 of the pixels of its 320 input, whose convs are ~1.9 GFLOP.
+    expected = conv_gflop(build_model(get_config("yolact_shapes").at_size(160)))
+    assert compute["network_gflop"] == pytest.approx(expected, abs=0.01) and 0.3 < expected < 0.7
+    conv = bench_json["int8"]["conv_microbench"]
+    assert conv_microbench_gflop(conv) == pytest.approx(2 * 69 * 69 * 256 * 256 * 9 / 1e9)
+    fp32 = bench_json["paths"]["onnx-fp32"]["stages"]["inference"]["median_ms"]
+    row = compute["paths"]["onnx-fp32"]
+    assert row["inference_gflop_s"] == pytest.approx(expected / fp32 * 1e3, rel=0.01)
+    assert row["share_of_conv_ceiling"] == pytest.approx(
+        row["inference_gflop_s"] / compute["conv_ceiling_gflop_s"]["fp32"], rel=0.01)
+    assert compute["fp32_floor_ms"] > 0 and compute["int8_floor_ms"] > 0
+
+
+def test_conv_gflop_of_resnet50_at_550():
+    """The issue quotes ~117 GFLOP for YOLACT R-50@550; the count here is of the same network."""
+    from yolact_export.bench.flops import conv_gflop
+    from yolact_export import build_model, get_config
+
+    assert conv_gflop(build_model(get_config("yolact_resnet50"))) == pytest.approx(118.3, abs=0.2)

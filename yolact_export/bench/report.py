@@ -5,6 +5,8 @@ import json
 import sys
 from pathlib import Path
 
+from .flops import compute_line
+
 
 def _f(value, digits: int = 1) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
@@ -81,6 +83,8 @@ def render(docs: list[dict]) -> str:
                        f"{_f(c['int8']['median_ms'])} ms = {c['int8_speedup']:.2f}×, u8×u8 "
                        f"{_f(c['int8_u8u8']['median_ms'])} ms = {c['int8_u8u8_speedup']:.2f}×; ORT ran "
                        f"{', '.join(f'{k} {v}' for k, v in c['int8_ops'].items())}.")
+        if "compute" in doc:
+            out.append(f"Compute: {compute_line(doc['compute'])}.")
         if "folder" in doc:
             f = doc["folder"]
             seq = f["sequential"]

@@ -15,6 +15,7 @@ from pathlib import Path
 from .. import __version__
 from ..detector import NmsSettings
 from . import machine, nms as nms_bench
+from .flops import compute_line, compute_rates, conv_gflop
 from .paths import (EnginePath, OrtPath, PathResult, SkipPath, TorchPath, measure, measure_interleaved,
                     top_agreement)
 
@@ -252,6 +253,7 @@ def run_bench(model, source: str, images: Sequence[Path], options: BenchOptions)
             log("conv micro-benchmark: fp32 vs int8 (QLinearConv)")
             doc.setdefault("int8", {})["conv_microbench"] = conv_int8_vs_fp32(options.threads, runs=options.runs,
                                                                               warmup=options.warmup)
+        doc["compute"] = compute_rates(conv_gflop(model), doc["paths"], doc.get("int8", {}).get("conv_microbench"))
         if "int8" in doc:
             doc["int8"]["cpu_int8_kernel"] = doc["machine"]["int8_kernel"]
         if options.folder is not None and "fp32" in graphs:
@@ -331,6 +333,8 @@ def format_report(doc: dict) -> str:
         lines.append(f"conv {c['conv']}: fp32 {c['fp32']['median_ms']:.1f} ms, int8 {c['int8']['median_ms']:.1f} ms "
                      f"({c['int8_speedup']:.2f}x), u8u8 {c['int8_u8u8']['median_ms']:.1f} ms; "
                      f"{int8.get('cpu_int8_kernel')}")
+    if "compute" in doc:
+        lines.append(compute_line(doc["compute"]))
     if "folder" in doc:
         f = doc["folder"]
         seq = f["sequential"]
