@@ -141,3 +141,16 @@ def test_conv_gflop_of_resnet50_at_550():
     from yolact_export import build_model, get_config
 
     assert conv_gflop(build_model(get_config("yolact_resnet50"))) == pytest.approx(118.3, abs=0.2)
+
+
+def test_bench_postprocess_under_load(bench_json):
+    """The crowded-frame postprocess: the graph's own detections at 1280x720, each mask mode."""
+    load = bench_json["postprocess_load"]
+    assert load["frame"] == {"height": 720, "width": 1280}
+    assert 1 <= load["detections"] <= 100
+    stages = bench_json["paths"]["onnx-fp32"]["stages"]
+    before = stages["preprocess"]["median_ms"] + stages["inference"]["median_ms"]
+    for mode in ("image", "rle", "proto"):
+        t = load["modes"][mode]
+        _positive(t)
+        assert t["share_of_end_to_end"] == pytest.approx(t["median_ms"] / (before + t["median_ms"]), abs=1e-3)

@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 
 from .flops import compute_line
+from .postload import postload_line
 
 
 def _f(value, digits: int = 1) -> str:
@@ -85,6 +86,8 @@ def render(docs: list[dict]) -> str:
                        f"{', '.join(f'{k} {v}' for k, v in c['int8_ops'].items())}.")
         if "compute" in doc:
             out.append(f"Compute: {compute_line(doc['compute'])}.")
+        if "postprocess_load" in doc:
+            out.append(f"Under load: {postload_line(doc['postprocess_load'])}.")
         if "folder" in doc:
             f = doc["folder"]
             seq = f["sequential"]

@@ -16,6 +16,7 @@ from .. import __version__
 from ..detector import NmsSettings
 from . import machine, nms as nms_bench
 from .flops import compute_line, compute_rates, conv_gflop
+from .postload import postload_line, postprocess_load
 from .paths import (EnginePath, OrtPath, PathResult, SkipPath, TorchPath, measure, measure_interleaved,
                     top_agreement)
 
@@ -232,6 +233,9 @@ def run_bench(model, source: str, images: Sequence[Path], options: BenchOptions)
             if name == "onnx-int8" and result.status == "ok" and reference is not None and reference.status == "ok":
                 entry["agreement_vs_onnx_fp32"] = top_agreement(reference.first_raws, result.first_raws)
             doc["paths"][name] = entry
+        if reference is not None and reference.status == "ok":
+            doc["postprocess_load"] = postprocess_load(reference.first_raws, info.class_names, reference.stages,
+                                                       options.runs, options.warmup)
         if "int8" in graphs:
             from .kernels import optimized_op_counts
 
@@ -335,6 +339,8 @@ def format_report(doc: dict) -> str:
                      f"{int8.get('cpu_int8_kernel')}")
     if "compute" in doc:
         lines.append(compute_line(doc["compute"]))
+    if "postprocess_load" in doc:
+        lines.append(postload_line(doc["postprocess_load"]))
     if "folder" in doc:
         f = doc["folder"]
         seq = f["sequential"]
