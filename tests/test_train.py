@@ -91,6 +91,32 @@ def test_perfect_prediction_has_lower_loss() -> None:
     assert good["B"] == 0 and good["C"] < 1e-3 and good["M"] < 1e-2
 
 
+def test_each_loss_known_values() -> None:
+    """Every loss on a hand-made case whose value is worked out by hand (weights 1.5/1/6.125/1)."""
+    import math
+
+    outputs, targets, priors = _case(True)  # prior 0 is the only positive (IoU 1), 11 negatives
+    delta = torch.tensor([0.5, -2.0, 0.0, 0.25])  # smooth-L1: 0.125 + 1.5 + 0 + 0.03125
+    loc = outputs.loc.clone()
+    loc[0, 0] = encode(targets[0].boxes, priors[:1])[0] + delta
+    conf = torch.zeros(1, 12, 6)
+    conf[0, 0, 2] = 4.0  # the positive, class 1 (+1 for background)
+    for prior, logit in zip((3, 5, 7, 9), (3.0, 2.5, 2.0, 1.0)):  # the hardest negatives, in order
+        conf[0, prior, 1] = logit
+    proto = torch.zeros(1, 32, 32, 1)  # sigmoid(0) = 0.5 everywhere: BCE ln 2 per pixel
+    segm = torch.zeros(1, 5, 32, 32)
+    losses = yolact_loss(RawOutputs(loc, conf, outputs.coeffs, proto, segm), targets, priors)
+
+    assert losses["B"].item() == pytest.approx(1.5 * (0.125 + 1.5 + 0.03125), rel=1e-5)
+    # OHEM keeps 3 negatives per positive: the ones with logits 3, 2.5, 2 (not 1, not the zeros).
+    expected_c = sum(math.log(5 + math.exp(v)) for v in (3.0, 2.5, 2.0)) + math.log(5 + math.exp(4.0)) - 4.0
+    assert losses["C"].item() == pytest.approx(expected_c, rel=1e-5)
+    # Box [0.1, 0.5] at 32 px, padded by a pixel: columns/rows 3..16 (14 x 14) of BCE ln 2,
+    # divided by the box area 12.8 x 12.8 px.
+    assert losses["M"].item() == pytest.approx(6.125 * math.log(2) * 14 * 14 / (12.8 * 12.8), rel=1e-5)
+    assert losses["S"].item() == pytest.approx(5 * math.log(2), rel=1e-5)  # 5 classes, per pixel mean
+
+
 @pytest.fixture(scope="module")
 def tiny_set(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("tiny")
