@@ -45,3 +45,37 @@ def test_the_choice_is_logged_once(tmp_path, caplog) -> None:
         Yolact(path, providers="auto", intra_op_threads=1, inter_op_threads=1)
     lines = [r.getMessage() for r in caplog.records if r.name == "yolact_runtime"]
     assert len(lines) == 1 and lines[0].startswith("providers auto: ")
+
+
+def test_spinning_is_off_only_when_asked(tmp_path) -> None:
+    path = save_fake_model(tmp_path / "m.onnx", random_detections())
+
+    def spinning_entry(model: Yolact) -> str | None:
+        try:
+            return model.session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning")
+        except Exception:  # not set: onnxruntime's default (spin)
+            return None
+
+    assert spinning_entry(Yolact(path, providers="cpu")) in (None, "1")
+    assert spinning_entry(Yolact(path, providers="cpu", spinning=False)) == "0"
+
+
+def test_yolact_run_opens_the_model_without_spinning(tmp_path, monkeypatch) -> None:
+    """yolact-run overlaps loading and rendering with inference, so its session must not spin."""
+    import yolact_runtime.cli as cli
+
+    seen = {}
+
+    class Spy(Yolact):
+        def __init__(self, *args, **kwargs):
+            seen.update(kwargs)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(cli, "Yolact", Spy)
+    path = save_fake_model(tmp_path / "m.onnx", random_detections())
+    from click.testing import CliRunner
+
+    image = tmp_path / "in"
+    image.mkdir()
+    result = CliRunner().invoke(cli.main, [str(image), "--model", str(path), "--out", str(tmp_path / "out")])
+    assert seen.get("spinning") is False, (result.output, seen)

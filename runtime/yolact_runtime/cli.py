@@ -135,8 +135,9 @@ def main(inputs: tuple[str, ...], model_path: Path, out_dir: Path, json_path: Pa
             job = RayJob(model_path, ModelSettings(providers, score_threshold, top_k, threads),
                          RaySettings(address=ray_address, workers=workers, gpus_per_worker=gpus_per_worker))
         else:
+            # The runner overlaps loading and rendering with inference: no spinning (docs/performance.md).
             model = Yolact(model_path, providers, score_threshold=score_threshold, top_k=top_k,
-                           intra_op_threads=threads)
+                           intra_op_threads=threads, spinning=False)
     except YolactRuntimeError as error:
         reporter.error(str(error))
         sys.exit(2)

@@ -24,7 +24,8 @@ class Yolact:
     >>> results = model.predict_batch([img1, img2])        # list[Result]
 
     score_threshold / top_k select detections (default: all valid rows, as COCO eval uses them);
-    masks: "image" | "proto" | "rle" | "none" (see PostprocessOptions).
+    masks: "image" | "proto" | "rle" | "none" (see PostprocessOptions). spinning=False lets idle
+    ONNX Runtime threads sleep: slower single calls, more CPU for your own threads (yolact-run).
     """
 
     def __init__(
@@ -37,10 +38,11 @@ class Yolact:
         masks: MaskMode = "image",
         intra_op_threads: int | None = None,
         inter_op_threads: int | None = None,
+        spinning: bool = True,
     ) -> None:
         self.path = os.fspath(model)
         self.info: ModelInfo = read_model_info(self.path)  # fails fast, before any engine is built
-        self.session = create_session(self.path, providers, intra_op_threads, inter_op_threads)
+        self.session = create_session(self.path, providers, intra_op_threads, inter_op_threads, spinning)
         self.options = PostprocessOptions(score_threshold=score_threshold, top_k=top_k, masks=masks)
         self.output_names = self._check_io()
         self.fixed_batch = self._fixed_batch()

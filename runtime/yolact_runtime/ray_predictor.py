@@ -146,7 +146,7 @@ class YolactPredictor:
         if threads is None and assigned is not None and assigned.get("CPU"):
             threads = max(1, int(assigned["CPU"]))
         self.model = Yolact(local_model(model_path), providers, score_threshold=score_threshold, top_k=top_k,
-                            intra_op_threads=threads)
+                            intra_op_threads=threads, spinning=False)  # a pipelined Runner, as yolact-run
         self.write = out_dir is not None
         self.options = RunOptions(
             out_dir=Path(out_dir) if out_dir is not None else Path("."),

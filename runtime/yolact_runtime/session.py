@@ -66,9 +66,14 @@ def provider_entries(providers: Sequence[str]) -> list[ProviderEntry]:
     return entries
 
 
-def session_options(intra_op_threads: int | None, inter_op_threads: int | None) -> ort.SessionOptions:
+def session_options(intra_op_threads: int | None, inter_op_threads: int | None,
+                    spinning: bool = True) -> ort.SessionOptions:
     options = ort.SessionOptions()
     options.log_severity_level = 3  # errors only: provider-assignment warnings are expected
+    if not spinning:
+        # Idle intra-op threads sleep instead of spinning: slower single calls, but the cores go
+        # to the loader/render threads of a pipelined run.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     if intra_op_threads:
         options.intra_op_num_threads = intra_op_threads
     if inter_op_threads:
@@ -81,6 +86,7 @@ def create_session(
     providers: str = "auto",
     intra_op_threads: int | None = None,
     inter_op_threads: int | None = None,
+    spinning: bool = True,
 ) -> ort.InferenceSession:
     """Open the model with the best available provider and log (once) which one it got."""
     path = Path(model_path)
@@ -90,7 +96,7 @@ def create_session(
     try:
         session = ort.InferenceSession(
             str(path),
-            sess_options=session_options(intra_op_threads, inter_op_threads),
+            sess_options=session_options(intra_op_threads, inter_op_threads, spinning),
             providers=provider_entries(chain),
         )
     except Exception as error:  # onnxruntime raises several unrelated types here

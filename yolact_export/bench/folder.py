@@ -71,6 +71,8 @@ def folder_run(model_path, folder, threads: int | None, score_threshold: float, 
                     per_stage[stage].append(clock.seconds[stage])
 
         reporter = _Quiet()
+        model = Yolact(model_path, "cpu", score_threshold=score_threshold, intra_op_threads=threads,
+                       spinning=False)  # as yolact-run opens it
         runner = Runner(model, RunOptions(out_dir=Path(tmp) / "pipelined", overlays=True, batch_size=1,
                                           workers=workers), reporter)
         start = time.perf_counter()
