@@ -60,6 +60,38 @@ def nms_table(doc: dict) -> list[str]:
     return lines
 
 
+def notes(doc: dict) -> list[str]:
+    """The sentences under a model's table: INT8 agreement, fp16 casts, conv, compute, load, folder."""
+    out: list[str] = []
+    int8 = doc.get("int8", {})
+    a = doc["paths"].get("onnx-int8", {}).get("agreement_vs_onnx_fp32")
+    if a:
+        out.append(f"INT8 vs ONNX fp32: {a['matched']}/{a['of']} top-{a['top']} detections found again "
+                   f"(same class, box IoU > {a['iou']}), mean best box IoU {a['mean_best_iou']}, mean mask IoU "
+                   f"{a.get('mask_iou_mean')}.")
+    if doc.get("fp16", {}).get("ort_cpu_inserted_fp32_casts"):
+        out.append(f"onnx-fp16 on this CPU: {doc['fp16']['note']} "
+                   f"({doc['fp16']['ort_cpu_inserted_fp32_casts']} casts inserted).")
+    if "conv_microbench" in int8:
+        c = int8["conv_microbench"]
+        out.append(f"Single conv ({c['conv']}): fp32 {_f(c['fp32']['median_ms'])} ms, int8 (u8×s8) "
+                   f"{_f(c['int8']['median_ms'])} ms = {c['int8_speedup']:.2f}×, u8×u8 "
+                   f"{_f(c['int8_u8u8']['median_ms'])} ms = {c['int8_u8u8_speedup']:.2f}×; ORT ran "
+                   f"{', '.join(f'{k} {v}' for k, v in c['int8_ops'].items())}.")
+    if "compute" in doc:
+        out.append(f"Compute: {compute_line(doc['compute'])}.")
+    if "postprocess_load" in doc:
+        out.append(f"Under load: {postload_line(doc['postprocess_load'])}.")
+    if "folder" in doc:
+        f = doc["folder"]
+        seq = f["sequential"]
+        stages = ", ".join(f"{k} {_f(v['median_ms'])}" for k, v in seq["stages"].items())
+        out.append(f"Folder run ({f['images']} images, onnx-fp32, CPU): {_f(seq['total']['median_ms'])} ms/image "
+                   f"sequential ({stages} ms, medians); yolact-run's pipelined runner "
+                   f"{_f(f['pipelined']['images_per_s'], 2)} images/s.")
+    return out
+
+
 def render(docs: list[dict]) -> str:
     out: list[str] = []
     for doc in docs:
@@ -69,32 +101,7 @@ def render(docs: list[dict]) -> str:
                 f"{s['runs']} runs after {s['warmup']} warm-up, batch {s['batch']}, {len(s['images'])} images, "
                 f"postprocess score threshold {s['score_threshold']}. Machine: {machine_line(doc)}.", ""]
         out += paths_table(doc) + [""]
-        int8 = doc.get("int8", {})
-        a = doc["paths"].get("onnx-int8", {}).get("agreement_vs_onnx_fp32")
-        if a:
-            out.append(f"INT8 vs ONNX fp32: {a['matched']}/{a['of']} top-{a['top']} detections found again "
-                       f"(same class, box IoU > {a['iou']}), mean best box IoU {a['mean_best_iou']}, mean mask IoU "
-                       f"{a.get('mask_iou_mean')}.")
-        if doc.get("fp16", {}).get("ort_cpu_inserted_fp32_casts"):
-            out.append(f"onnx-fp16 on this CPU: {doc['fp16']['note']} "
-                       f"({doc['fp16']['ort_cpu_inserted_fp32_casts']} casts inserted).")
-        if "conv_microbench" in int8:
-            c = int8["conv_microbench"]
-            out.append(f"Single conv ({c['conv']}): fp32 {_f(c['fp32']['median_ms'])} ms, int8 (u8×s8) "
-                       f"{_f(c['int8']['median_ms'])} ms = {c['int8_speedup']:.2f}×, u8×u8 "
-                       f"{_f(c['int8_u8u8']['median_ms'])} ms = {c['int8_u8u8_speedup']:.2f}×; ORT ran "
-                       f"{', '.join(f'{k} {v}' for k, v in c['int8_ops'].items())}.")
-        if "compute" in doc:
-            out.append(f"Compute: {compute_line(doc['compute'])}.")
-        if "postprocess_load" in doc:
-            out.append(f"Under load: {postload_line(doc['postprocess_load'])}.")
-        if "folder" in doc:
-            f = doc["folder"]
-            seq = f["sequential"]
-            stages = ", ".join(f"{k} {_f(v['median_ms'])}" for k, v in seq["stages"].items())
-            out.append(f"Folder run ({f['images']} images, onnx-fp32, CPU): {_f(seq['total']['median_ms'])} ms/image "
-                       f"sequential ({stages} ms, medians); yolact-run's pipelined runner "
-                       f"{_f(f['pipelined']['images_per_s'], 2)} images/s.")
+        out += notes(doc)
         out.append("")
     nms_docs = [d for d in docs if "nms" in d]
     if nms_docs:

@@ -15,8 +15,9 @@ from pathlib import Path
 from .. import __version__
 from ..detector import NmsSettings
 from . import machine, nms as nms_bench
-from .flops import compute_line, compute_rates, conv_gflop
-from .postload import postload_line, postprocess_load
+from .flops import compute_rates, conv_gflop
+from .postload import postprocess_load
+from .report import notes
 from .paths import (EnginePath, OrtPath, PathResult, SkipPath, TorchPath, measure, measure_interleaved,
                     top_agreement)
 
@@ -327,27 +328,7 @@ def format_report(doc: dict) -> str:
                      f"{t['images_per_s']:>8.2f}{_fmt(entry.get('speedup_vs_pytorch_fp32'), 2) + 'x':>11}"
                      f"{st['preprocess']['median_ms']:>8.1f}{st['inference']['median_ms']:>10.1f}"
                      f"{st['postprocess']['median_ms']:>9.1f}{_fmt(agree, 2):>12}")
-    int8 = doc.get("int8", {})
-    if "agreement_vs_onnx_fp32" in doc["paths"].get("onnx-int8", {}):
-        a = doc["paths"]["onnx-int8"]["agreement_vs_onnx_fp32"]
-        lines.append(f"onnx-int8 vs onnx-fp32: {a['matched']}/{a['of']} top-{a['top']} detections matched at "
-                     f"IoU > {a['iou']} (mean best IoU {a['mean_best_iou']})")
-    if "conv_microbench" in int8:
-        c = int8["conv_microbench"]
-        lines.append(f"conv {c['conv']}: fp32 {c['fp32']['median_ms']:.1f} ms, int8 {c['int8']['median_ms']:.1f} ms "
-                     f"({c['int8_speedup']:.2f}x), u8u8 {c['int8_u8u8']['median_ms']:.1f} ms; "
-                     f"{int8.get('cpu_int8_kernel')}")
-    if "compute" in doc:
-        lines.append(compute_line(doc["compute"]))
-    if "postprocess_load" in doc:
-        lines.append(postload_line(doc["postprocess_load"]))
-    if "folder" in doc:
-        f = doc["folder"]
-        seq = f["sequential"]
-        stages = ", ".join(f"{k} {v['median_ms']:.1f}" for k, v in seq["stages"].items())
-        lines.append("")
-        lines.append(f"folder run ({f['images']} images, onnx-fp32 CPU): sequential {seq['total']['median_ms']:.1f} "
-                     f"ms/image ({stages} ms); pipelined yolact-run {f['pipelined']['images_per_s']} images/s")
+    lines += [""] + notes(doc)
     if "nms" in doc:
         lines.append("")
         for scenario, entry in doc["nms"]["scenarios"].items():
