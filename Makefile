@@ -2,7 +2,6 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-SHARED_IMAGES := $(wildcard ../shared/images)
 DEMO_OUT := demo_out
 DEMO_MODEL := models/yolact_shapes.pth
 
@@ -22,7 +21,7 @@ install: $(VENV)/.installed
 # Export the shipped model (with a PyTorch/ONNX parity check), then segment the examples.
 demo: install
 	$(BIN)/yolact-export --weights $(DEMO_MODEL) --out $(DEMO_OUT)/yolact_shapes.onnx --check examples/shapes/images
-	$(BIN)/yolact-run examples/shapes/images $(SHARED_IMAGES) --model $(DEMO_OUT)/yolact_shapes.onnx \
+	$(BIN)/yolact-run examples/shapes/images --model $(DEMO_OUT)/yolact_shapes.onnx \
 	  --out $(DEMO_OUT) --json $(DEMO_OUT)/results.json --save-masks
 	@echo "overlays, masks and COCO results are in $(DEMO_OUT)/"
 

@@ -212,7 +212,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--yolact-root", type=Path, required=True, help="unpacked original repository")
     ap.add_argument("--out", type=Path, default=ROOT / "tests" / "goldens")
-    ap.add_argument("--images", type=Path, default=ROOT.parent / "shared" / "images")
+    ap.add_argument("--images", type=Path, default=ROOT / "tests" / "data" / "photos")
     ap.add_argument("--original-commit", default="902073d414728280b496c5f0a59a8e8285b3c13c",
                     help="the commit --yolact-root was unpacked from (recorded in the goldens)")
     ap.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))

@@ -4,19 +4,20 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+DATA = ROOT / "tests" / "data"
+PHOTOS = DATA / "photos"
 
 
 @pytest.fixture(scope="session")
 def layouts() -> dict:
-    path = SHARED / "fixtures" / "yolact_checkpoint_layouts.json"
+    path = DATA / "yolact_checkpoint_layouts.json"
     return json.loads(path.read_text())
 
 
 @pytest.fixture(scope="session")
 def shared_images() -> list[Path]:
-    images = sorted((SHARED / "images").glob("*.png"))
-    assert images, f"no images under {SHARED / 'images'}"
+    images = sorted(PHOTOS.glob("*.png"))
+    assert images, f"no images under {PHOTOS}"
     return images
 
 
@@ -38,7 +39,7 @@ def _lively_checkpoint(directory: Path, config: str, size: int) -> Path:
     from yolact_export.preprocess import preprocess
 
     cfg = get_config(config).at_size(size)
-    images = [cv2.imread(str(p)) for p in sorted((SHARED / "images").glob("yolact_example_?.png"))]
+    images = [cv2.imread(str(p)) for p in sorted(PHOTOS.glob("yolact_example_?.png"))]
     model = make_lively(build_model(cfg), preprocess(images, cfg), seed=0)
     path = directory / f"{config}_im{size}_54_800000.pth"  # official naming carries the size
     torch.save(model.state_dict(), path)

@@ -19,7 +19,7 @@ import onnxruntime as ort
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-IMAGES_DIR = Path(__file__).resolve().parents[2] / "shared" / "images"
+IMAGES_DIR = REPO / "tests" / "data" / "photos"
 CLI = REPO / "build" / "cpp" / "build" / "yolact-cpp-run"
 
 

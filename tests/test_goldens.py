@@ -37,7 +37,7 @@ from yolact_export.model.dcn import ModulatedDeformConv2d
 from yolact_export.model.yolact import build_model
 
 GOLDENS = Path(__file__).resolve().parent / "goldens"
-IMAGES = Path(__file__).resolve().parents[2] / "shared" / "images"
+IMAGES = Path(__file__).resolve().parent / "data" / "photos"
 
 SCORE_TOL = 1e-4
 REL_BOX_TOL = 1e-4

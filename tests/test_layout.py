@@ -73,3 +73,18 @@ def test_prior_layout_v1_and_plus():
     got = plus[4]  # scale index 1, ratio index 1
     assert torch.allclose(got[2:], torch.tensor([s1 * ar ** 0.5 / 550, s1 / ar ** 0.5 / 550]), atol=1e-7)
     assert plus.shape[0] == 57744
+
+
+PHOTO_SHA256 = {  # the original repository's data/ images; the goldens were made on these bytes
+    "yolact_example_0.png": "1c3b421f29b654ad1df294a5329beec5c06d69479c51db38fbd000ed71f3e413",
+    "yolact_example_0_crop297x420.png": "4ce41ace5ee5dd335308ff46b22eddabb8d809983df53a974b6c930b621f783f",
+    "yolact_example_1.png": "1cb5638bc87b9b80f0ae0e698f62eb327590538adbb5e5e59a8fc6b25f64f88d",
+    "yolact_example_2.png": "08d18c02473888d18a1514f3934135b812ab1c8f0ae5671caaa959646bc1280d",
+}
+
+
+def test_test_photos_are_the_original_bytes(shared_images):
+    import hashlib
+
+    got = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in shared_images}
+    assert got == PHOTO_SHA256

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from yolact_runtime.cli import main
 from yolact_runtime.testing import random_detections, save_fake_model
 
-SHARED_IMAGES = Path(__file__).resolve().parents[2] / "shared" / "images"
+PHOTOS = Path(__file__).resolve().parent / "data" / "photos"
 CRASH_KEY = "nested/crash_once.png"  # the actor that gets this image dies the first time (test hook)
 
 
@@ -30,8 +30,8 @@ def model_path(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def photos(tmp_path_factory) -> Path:
     """24 resized / cropped / flipped variants of the shared photos, PNG and JPEG, some nested."""
-    sources = sorted(SHARED_IMAGES.glob("*.png"))
-    assert sources, f"no images under {SHARED_IMAGES}"
+    sources = sorted(PHOTOS.glob("*.png"))
+    assert sources, f"no images under {PHOTOS}"
     folder = tmp_path_factory.mktemp("photos")
     (folder / "nested").mkdir()
     count = 0
@@ -118,7 +118,7 @@ def test_ray_gives_the_single_process_outputs(tmp_path, ray_local, model_path, p
 def test_ray_with_a_real_exported_model(tmp_path, ray_local, exported, photos) -> None:
     folder = tmp_path / "few"
     folder.mkdir()
-    for source in sorted(SHARED_IMAGES.glob("*.png")):  # the photos the lively weights see objects in
+    for source in sorted(PHOTOS.glob("*.png")):  # the photos the lively weights see objects in
         image = cv2.imread(str(source))
         cv2.imwrite(str(folder / source.name), image)
         cv2.imwrite(str(folder / f"{source.stem}_flip.jpg"), cv2.resize(image[:, ::-1], None, fx=0.75, fy=0.75))

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from yolact_runtime.cli import main
 from yolact_runtime.testing import make_fake_model, random_detections, save_fake_model
 
-SHARED_IMAGES = Path(__file__).resolve().parents[2] / "shared" / "images"
+PHOTOS = Path(__file__).resolve().parent / "data" / "photos"
 
 
 @pytest.fixture(scope="module")
@@ -47,10 +47,10 @@ def _leftovers(out: Path) -> list[Path]:
 
 
 def test_folder_with_a_corrupt_file(tmp_path, model_path, generated) -> None:
-    assert SHARED_IMAGES.is_dir(), f"{SHARED_IMAGES} is not there"
-    photos = sorted(p.name for p in SHARED_IMAGES.glob("*.png"))
+    assert PHOTOS.is_dir(), f"{PHOTOS} is not there"
+    photos = sorted(p.name for p in PHOTOS.glob("*.png"))
     out = tmp_path / "out"
-    code, stdout, stderr = _run(SHARED_IMAGES, generated, "--model", model_path, "--out", out,
+    code, stdout, stderr = _run(PHOTOS, generated, "--model", model_path, "--out", out,
                                 "--json", out / "results.json", "--save-masks", "--score-threshold", "0",
                                 "--batch-size", "2")
     assert code == 1

@@ -13,13 +13,17 @@ from ..cli import images_under
 from . import nms as nms_bench
 from .run import ALL_PATHS
 
-SHIPPED = Path("models/yolact_shapes.pth")
+# Defaults live in the source checkout, found from this file, never from the working directory.
+# An installed copy (site-packages) has none of them and asks for --weights/--images/--out-dir.
+CHECKOUT = Path(__file__).resolve().parents[2]
+SHIPPED = CHECKOUT / "models" / "yolact_shapes.pth"
+RESULTS = CHECKOUT / "benchmarks" / "results"
 
 
 def _default_images(config_name: str) -> list[Path]:
-    """The shipped examples for the shapes model; real photos (../shared/images) for COCO models."""
-    examples = Path("examples/shapes/images")
-    photos = Path("..") / "shared" / "images"
+    """The shipped examples for the shapes model; the test photos for COCO models."""
+    examples = CHECKOUT / "examples" / "shapes" / "images"
+    photos = CHECKOUT / "tests" / "data" / "photos"
     order = [examples, photos] if config_name == "yolact_shapes" else [photos, examples]
     for folder in order:
         found = images_under((str(folder),)) if folder.is_dir() else []
@@ -46,7 +50,7 @@ def _choices(values: tuple[str, ...], allowed: tuple[str, ...], what: str) -> tu
 @click.option("--config", default=None, help="Config name for --weights (default: inferred).")
 @click.option("--input-size", type=int, default=None, help="Input size S (default: from the config / file name).")
 @click.option("--images", "image_paths", multiple=True, type=click.Path(exists=True),
-              help="Images or folders to run on (default: examples/shapes/images or ../shared/images).")
+              help="Images or folders to run on (default: the checkout's examples/shapes/images or tests/data/photos).")
 @click.option("--folder", type=click.Path(exists=True, file_okay=False), default=None,
               help="Also time a folder run (decode, preprocess, inference, postprocess, write) on it.")
 @click.option("--calibration-images", type=click.Path(exists=True, file_okay=False), default=None,
@@ -73,7 +77,8 @@ def _choices(values: tuple[str, ...], allowed: tuple[str, ...], what: str) -> tu
 @click.option("--nms-classes", type=click.IntRange(min=1), default=80, show_default=True)
 @click.option("--no-conv-bench", is_flag=True, help="Skip the fp32 vs int8 single-conv micro-benchmark.")
 @click.option("--name", default=None, help="Result name: benchmarks/results/<name>.json (default: from the model).")
-@click.option("--out-dir", type=click.Path(file_okay=False), default="benchmarks/results", show_default=True)
+@click.option("--out-dir", type=click.Path(file_okay=False), default=None,
+              help="Where <name>.json goes (default: the checkout's benchmarks/results).")
 @click.option("--keep-models", type=click.Path(file_okay=False), default=None,
               help="Keep the exported fp32 / fp16 / int8 graphs in this folder.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of --random weights.")
@@ -99,6 +104,8 @@ def main(weights, random_config, config, input_size, image_paths, folder, calibr
 
     if weights and random_config:
         raise click.UsageError("give --weights or --random, not both")
+    if out_dir is None and not RESULTS.parent.is_dir():
+        raise click.UsageError("not run from a source checkout: give --out-dir")
     paths = _choices(path_names, ALL_PATHS, "path") if path_names else ALL_PATHS
     if nms_names and [n for v in nms_names for n in v.split(",")] == ["none"]:
         methods: tuple[str, ...] = ()
@@ -122,7 +129,7 @@ def main(weights, random_config, config, input_size, image_paths, folder, calibr
             cfg = cfg.at_size(input_size) if input_size else cfg
             images = images_under(image_paths) if image_paths else _default_images(cfg.name)
             if not images:
-                raise click.UsageError("no images: give --images")
+                raise click.UsageError("no images found in this checkout: give --images")
             log(f"lively random weights for {cfg.name} at {cfg.max_size} (seed {seed})")
             model = make_lively(build_model(cfg), preprocess([read_image(p) for p in images[:8]], cfg), seed=seed)
             source = f"random:{cfg.name}"
@@ -135,7 +142,7 @@ def main(weights, random_config, config, input_size, image_paths, folder, calibr
             model, cfg = load_checkpoint(weights, config=config, input_size=input_size)
             images = images_under(image_paths) if image_paths else _default_images(cfg.name)
             if not images:
-                raise click.UsageError("no images: give --images")
+                raise click.UsageError("no images found in this checkout: give --images")
             source = str(weights)
             log(f"loaded {weights}: {cfg.name} at {cfg.max_size}")
         model.eval()
@@ -156,6 +163,6 @@ def main(weights, random_config, config, input_size, image_paths, folder, calibr
     if not random_config:
         doc["model"]["sha256"] = hashlib.sha256(Path(weights).read_bytes()).hexdigest()
     result_name = name or (f"{cfg.name}-{cfg.max_size}" + ("-random" if random_config else ""))
-    path = write_json(doc, Path(out_dir), result_name)
+    path = write_json(doc, Path(out_dir) if out_dir else RESULTS, result_name)
     click.echo(format_report(doc))
     click.echo(f"wrote {path}")
