@@ -3,6 +3,7 @@
 //   yolact-cpp-run model.onnx img1.jpg img2.jpg --json out.json [--overlay DIR]
 //                  [--provider cpu|cuda[:N]|tensorrt[:N]] [--threads N] [--score-threshold X]
 //
+// --score-threshold defaults to 0.3, as yolact-run's does (0 keeps every row: COCO evaluation).
 // Exit status: 0 all images done; 1 some image could not be read or processed (the others are
 // still processed and written); 2 bad arguments, unusable model, or the JSON could not be written.
 #include <algorithm>
@@ -27,7 +28,12 @@ const char* kUsage =
     "usage: yolact-cpp-run MODEL.onnx IMAGE [IMAGE ...] [--json OUT.json] [--overlay DIR]\n"
     "                      [--provider cpu|cuda[:N]|tensorrt[:N]] [--threads N] [--score-threshold X]\n"
     "Writes COCO results (bbox [x,y,w,h], uncompressed RLE segmentation); image_id is the image's\n"
-    "1-based position among the IMAGE arguments.\n";
+    "1-based position among the IMAGE arguments.\n"
+    "  --score-threshold X  keep detections whose score is at least X (default 0.3, as yolact-run;\n"
+    "                       0 keeps every row the graph returns, for COCO evaluation)\n";
+
+// The command lines' default (yolact-run's too); the library's Options keep every row (0).
+constexpr float kDefaultScoreThreshold = 0.3f;
 
 struct Args {
     std::string model, json, overlay;
@@ -42,6 +48,7 @@ struct Args {
 
 Args parse_args(int argc, char** argv) {
     Args a;
+    a.options.score_threshold = kDefaultScoreThreshold;
     std::vector<std::string> positional;
     for (int i = 1; i < argc; ++i) {
         std::string s = argv[i];
