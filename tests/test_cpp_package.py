@@ -1,6 +1,7 @@
 """The C++ runtime as users meet it, on the shipped model's ONNX and the shapes examples:
 
 - yolact-run and yolact-cpp-run with their default flags keep the same detections;
+- a cut-off image file is refused by both, with the same cause;
 - `cmake --install` into a fresh prefix, then a separate project with find_package(yolact) and
   target_link_libraries(app PRIVATE yolact::yolact) builds the README's snippet
   (`model.predict(cv::imread(...))`), runs, and prints what yolact-cpp-run writes.
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from image_samples import FORMATS, encoded
 from pycocotools import mask as mask_utils
 
 REPO = Path(__file__).resolve().parents[1]
@@ -90,6 +92,21 @@ def test_both_command_lines_keep_the_same_detections_by_default(cli, shipped_onn
     assert kept >= len(SHAPES), "the shipped model should find shapes in every example"
     for command in ([sys.executable, "-m", "yolact_runtime", "--help"], [cli, "--help"]):
         assert "0.3" in _run(command).stdout.replace("\n", " ")
+
+
+@pytest.mark.parametrize("extension", FORMATS)
+def test_a_cut_file_is_refused_with_the_python_runtimes_cause(cli, shipped_onnx, tmp_path, extension):
+    from yolact_runtime.truncation import truncation
+
+    whole = encoded(REPO / "tests" / "data" / "photos" / "yolact_example_1.png", extension)
+    cut, kept = tmp_path / f"cut{extension.split('-')[0]}", tmp_path / f"whole{extension.split('-')[0]}"
+    cut.write_bytes(whole[: len(whole) // 2])
+    kept.write_bytes(whole)
+    proc = subprocess.run([str(cli), str(shipped_onnx), str(cut), str(kept), "--json", str(tmp_path / "o.json")],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines() == [f"yolact-cpp-run: cannot read image {cut}: {truncation(cut.read_bytes())} (skipped)"]
+    assert proc.stdout.startswith(f"{kept}: ") and proc.stdout.count("detections") == 1  # the whole file is read
 
 
 CONSUMER_CMAKE = """cmake_minimum_required(VERSION 3.16)

@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from image_samples import FORMATS, encoded
 
 from yolact_runtime import InputError, Yolact
 from yolact_runtime.cli import main
@@ -24,42 +25,9 @@ PHOTO = ROOT / "tests" / "data" / "photos" / "yolact_example_1.png"
 SHAPES = sorted((ROOT / "examples" / "shapes" / "images").glob("*.jpg"))
 
 
-def _tiff_directory_first(image: np.ndarray, rows_per_strip: int = 16) -> bytes:
-    """An uncompressed RGB TIFF with its directory before the pixels (OpenCV writes it after), so
-    that cutting the file loses strips but keeps the directory."""
-    height, width = image.shape[:2]
-    strips = [image[r : r + rows_per_strip, :, ::-1].tobytes() for r in range(0, height, rows_per_strip)]
-    short = [(256, width), (257, height), (259, 1), (262, 2), (277, 3), (278, rows_per_strip), (284, 1)]
-    count = len(short) + 3
-    tables = 8 + 2 + 12 * count + 4  # BitsPerSample, StripOffsets, StripByteCounts follow the directory
-    offsets_at, sizes_at, data_at = tables + 6, tables + 6 + 4 * len(strips), tables + 6 + 8 * len(strips)
-    starts = np.cumsum([data_at] + [len(s) for s in strips[:-1]]).tolist()
-    entries = [(tag, 3, 1, struct.pack("<HH", value, 0)) for tag, value in short]
-    entries += [(258, 3, 3, struct.pack("<I", tables)), (273, 4, len(strips), struct.pack("<I", offsets_at)),
-                (279, 4, len(strips), struct.pack("<I", sizes_at))]
-    directory = b"".join(struct.pack("<HHI", t, k, n) + v for t, k, n, v in sorted(entries))
-    return (b"II*\x00" + struct.pack("<IH", 8, count) + directory + struct.pack("<I", 0)
-            + struct.pack("<3H", 8, 8, 8) + struct.pack(f"<{len(strips)}I", *starts)
-            + struct.pack(f"<{len(strips)}I", *map(len, strips)) + b"".join(strips))
-
-
-def _encoded(extension: str) -> bytes:
-    if extension == ".png":
-        return PHOTO.read_bytes()
-    image = cv2.imread(str(PHOTO))
-    if extension == ".tif-directory-first":
-        return _tiff_directory_first(image)
-    ok, data = cv2.imencode(extension, image)
-    assert ok, extension
-    return data.tobytes()
-
-
-FORMATS = [".jpg", ".png", ".bmp", ".tif", ".tif-directory-first", ".webp"]
-
-
 @pytest.mark.parametrize("extension", FORMATS)
 def test_whole_files_pass_and_cut_files_are_named(tmp_path, extension) -> None:
-    whole = _encoded(extension)
+    whole = encoded(PHOTO, extension)
     assert truncation(whole) is None
     assert cv2.imdecode(np.frombuffer(whole, np.uint8), cv2.IMREAD_COLOR) is not None
     for cut in (len(whole) // 2, len(whole) - 1):

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "truncation.hpp"
 #include "yolact/yolact.hpp"
 
 namespace fs = std::filesystem;
@@ -128,6 +130,19 @@ std::string rle_counts(const cv::Mat& mask) {
     return out.str();
 }
 
+// cv::imread's decoders on the file's bytes, after the truncation check; empty, with `why`, on failure.
+cv::Mat read_image(const std::string& path, std::string& why) {
+    std::ifstream file(path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    why = bytes.empty() ? "empty file" : truncation::cause(bytes);
+    if (file.bad()) why = "cannot read file";
+    if (!why.empty()) return {};
+    cv::Mat img = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data())),
+                               cv::IMREAD_COLOR);
+    if (img.empty()) why = "not a readable image";
+    return img;
+}
+
 void draw(cv::Mat& img, const std::vector<yolact::Detection>& dets) {
     static const cv::Scalar palette[] = {{244, 67, 54},  {233, 30, 99}, {156, 39, 176}, {63, 81, 181},
                                          {3, 169, 244},  {0, 150, 136}, {139, 195, 74}, {255, 235, 59},
@@ -165,9 +180,10 @@ int main(int argc, char** argv) {
                 status = 1;
                 continue;
             }
-            cv::Mat img = cv::imread(path, cv::IMREAD_COLOR);
+            std::string why;
+            cv::Mat img = read_image(path, why);
             if (img.empty()) {
-                std::cerr << "yolact-cpp-run: cannot read image " << path << ": not a readable image (skipped)\n";
+                std::cerr << "yolact-cpp-run: cannot read image " << path << ": " << why << " (skipped)\n";
                 status = 1;
                 continue;
             }
