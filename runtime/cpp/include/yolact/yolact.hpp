@@ -33,7 +33,8 @@ struct Options {
     // Intra-op threads; 0 lets ONNX Runtime choose.
     int threads = 0;
     // Detections whose (box) score is below this are dropped. 0 keeps every valid row: the
-    // graph's own NMS threshold (metadata yolact.nms) has already been applied.
+    // graph's own NMS threshold (metadata yolact.nms) has already been applied. The command lines
+    // (yolact-cpp-run, yolact-run) default to 0.3 instead; the Python Yolact class, like this, to 0.
     float score_threshold = 0.0f;
 };
 
