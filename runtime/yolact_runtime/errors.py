@@ -19,3 +19,10 @@ class InputError(YolactRuntimeError):
 
 
 NOT_FOUND = "no such file or folder"  # the cause named for a missing input, by yolact-run and the API
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message (its type's name when the message is empty):
+    the cause we show in a one-line error."""
+    text = str(error).strip().splitlines()
+    return text[0] if text else type(error).__name__

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from .discover import InputItem
+from .errors import first_line
 
 
 @dataclass
@@ -53,8 +54,7 @@ END = object()  # the producer has nothing more
 
 
 def failure(item: InputItem, error: BaseException, unit: bool = False) -> Failed:
-    text = str(error).strip().splitlines()
-    cause = text[0] if text else type(error).__name__
+    cause = first_line(error)
     return Failed(item, cause if cause.startswith(str(item.path)) else f"{item.path}: {cause}", unit)
 
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from .discover import InputItem
-from .errors import YolactRuntimeError
+from .errors import YolactRuntimeError, first_line
 from .io import write_json
 from .layout import OutputLayout
 from .metadata import read_model_info
@@ -106,7 +106,7 @@ class RayJob:
         except Exception as error:
             where = f"--ray-address {self.settings.address}: cannot join Ray" if self.settings.address else \
                 "cannot start a local Ray"
-            raise YolactRuntimeError(f"{where} ({_first_line(error)})") from None
+            raise YolactRuntimeError(f"{where} ({first_line(error)})") from None
         self.started_ray = True
 
     def disconnect(self) -> None:
@@ -282,8 +282,3 @@ def _bound_predictor(kwargs: dict[str, Any]) -> type:
 
     BoundYolactPredictor.__name__ = "YolactPredictor"  # how Ray Data names the stage
     return BoundYolactPredictor
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__

@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from .discover import InputItem, discover, kind_of
-from .errors import NOT_FOUND, InputError
+from .errors import NOT_FOUND, InputError, first_line
 
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -45,8 +45,7 @@ def read_uri(uri: str) -> bytes:
         with filesystem.open_input_stream(f"{folder.rstrip('/')}/{name}") as stream:
             return stream.read()
     except (OSError, ValueError) as error:
-        cause = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise InputError(f"{uri}: cannot read file ({cause})") from None
+        raise InputError(f"{uri}: cannot read file ({first_line(error)})") from None
 
 
 def local_model(model_path: str | os.PathLike[str]) -> str:
@@ -74,8 +73,7 @@ def _remote_candidates(uri: str) -> tuple[list[tuple[str, str]], list[str]]:
             return [], [f"{uri}: {NOT_FOUND}"]
         listing = filesystem.get_file_info(fs.FileSelector(root, recursive=True))
     except (OSError, ValueError) as error:
-        cause = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        return [], [f"{uri}: cannot list ({cause})"]
+        return [], [f"{uri}: cannot list ({first_line(error)})"]
     prefix = root.rstrip("/") + "/"
     found = []
     for entry in listing:

@@ -9,7 +9,7 @@ from typing import Any
 
 import onnxruntime as ort
 
-from .errors import ModelError, ProviderError
+from .errors import ModelError, ProviderError, first_line
 
 log = logging.getLogger("yolact_runtime")
 
@@ -100,13 +100,8 @@ def create_session(
             providers=provider_entries(chain),
         )
     except Exception as error:  # onnxruntime raises several unrelated types here
-        raise ModelError(f"{path}: cannot load the model ({_first_line(error)})") from None
+        raise ModelError(f"{path}: cannot load the model ({first_line(error)})") from None
     got = session.get_providers()[0] if session.get_providers() else CPU
     fallback = "" if got == chain[0] else f"; {chain[0]} failed to start, onnxruntime fell back to {got}"
     log.info("%s%s", reason, fallback)
     return session
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0] if text else type(error).__name__
