@@ -1,10 +1,14 @@
-"""Loading original (and our own) checkpoints, inferring the config from the weights alone."""
+"""Checkpoints: loading the original's (and ours) with the config inferred from the weights
+alone, and writing and resuming ours (yolact-train)."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from yolact_runtime.errors import first_line
+from yolact_runtime.io import atomic_path
 
 from .config import COCO_CATEGORY_IDS, COCO_CLASSES, PRESETS, YolactConfig, get_config
 from .config import _plus_scales
@@ -15,21 +19,63 @@ class CheckpointError(ValueError):
     """A checkpoint that cannot be read or does not match a YOLACT layout."""
 
 
-def read_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], dict | None]:
-    """Returns (state_dict, stored config dict or None). Only weights_only loading, ever."""
+def _load(path: str | Path) -> object:
+    """The object stored in a checkpoint file: the one place that calls torch.load (weights_only)."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such file")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt pickles
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({reason[:200]})") from None
-    if isinstance(obj, dict) and "state_dict" in obj and isinstance(obj.get("config"), dict):
+        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({first_line(exc)[:200]})") from None
+
+
+def _is_ours(obj: object) -> bool:
+    return isinstance(obj, dict) and "state_dict" in obj and isinstance(obj.get("config"), dict)
+
+
+def read_state_dict(path: str | Path) -> tuple[dict[str, torch.Tensor], dict | None]:
+    """Returns (state_dict, stored config dict or None)."""
+    obj = _load(path)
+    if _is_ours(obj):
         return dict(obj["state_dict"]), obj["config"]
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise CheckpointError(f"{path}: expected a state_dict (a dict of tensors), got {type(obj).__name__}")
     return dict(obj), None
+
+
+def resume_path(out: Path) -> Path:
+    """Where yolact-train keeps optimizer state and iteration, next to the model checkpoint."""
+    return out.with_name(out.stem + ".resume" + out.suffix)
+
+
+def save_training_state(model: Yolact, optimizer: torch.optim.Optimizer, iteration: int, out: Path) -> None:
+    """Our format: {config, state_dict} at `out` (what load_checkpoint reads), plus optimizer
+    state and iteration at resume_path(out); each written to a temp file, then renamed."""
+    state = {"config": model.config.to_dict(), "state_dict": model.state_dict()}
+    for path, obj in ((out, state), (resume_path(out), dict(state, optimizer=optimizer.state_dict(),
+                                                                  iteration=iteration))):
+        with atomic_path(path) as temp:
+            torch.save(obj, temp)
+
+
+@dataclass(frozen=True)
+class TrainingState:
+    config: YolactConfig
+    state_dict: dict[str, torch.Tensor]
+    optimizer: dict | None
+    iteration: int
+
+
+def read_training_state(path: str | Path, config: YolactConfig | None = None) -> TrainingState:
+    """What save_training_state wrote (a --resume file); `config`, if given, must be the stored one."""
+    obj = _load(path)
+    if not _is_ours(obj):
+        raise CheckpointError(f"{path}: not a yolact-train checkpoint (needs 'config' and 'state_dict')")
+    stored = YolactConfig.from_dict(obj["config"])
+    if config is not None and config.to_dict() != stored.to_dict():
+        raise CheckpointError(f"{path}: stored config {stored.name} differs from --config {config.name}")
+    return TrainingState(stored, obj["state_dict"], obj.get("optimizer"), int(obj.get("iteration", 0)))
 
 
 def _max_index(keys: list[str], prefix: str, position: int) -> int:

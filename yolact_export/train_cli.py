@@ -68,9 +68,9 @@ def train_main(annotations: str, images_dir: str, config_name: str | None, out: 
     """Train YOLACT on a COCO-format instance-segmentation data set."""
     import torch
 
-    from .checkpoint import CheckpointError
+    from .checkpoint import CheckpointError, resume_path
     from .data.coco import DatasetError
-    from .train.loop import TrainOptions, resume_path, train
+    from .train.loop import TrainOptions, train
 
     if threads:
         torch.set_num_threads(threads)
