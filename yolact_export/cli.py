@@ -129,9 +129,9 @@ def eval_main(model, annotations, images, limit, json_path) -> None:
     except Exception as exc:  # the runtime's own errors (bad model file) are one line too
         _fail(f"{model}: {exc}")
     if json_path:
-        from .export import write_atomically
+        from yolact_runtime.io import write_bytes
 
-        write_atomically(Path(json_path), json.dumps(ap, indent=2).encode())
+        write_bytes(json_path, json.dumps(ap, indent=2).encode())
     click.echo(f"{'':6}{'AP':>7}{'AP50':>7}{'AP75':>7}")
     for kind in ("box", "mask"):
         click.echo(f"{kind:6}" + "".join(f"{ap[kind][k]:7.2f}" for k in ("AP", "AP50", "AP75")))

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import warnings
 from pathlib import Path
@@ -10,6 +9,7 @@ from typing import Callable
 
 import onnx
 import torch
+from yolact_runtime.io import atomic_path
 
 from . import __version__
 from .config import YolactConfig
@@ -24,14 +24,6 @@ DEFAULT_OPSET = 19
 
 class ExportError(RuntimeError):
     pass
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """No half-written file: write a temp file beside `path`, then rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False, suffix=".tmp") as tmp:
-        tmp.write(data)
-    os.replace(tmp.name, path)
 
 
 def build_metadata(config: YolactConfig, nms: NmsSettings, output_names: list[str]) -> dict[str, str]:
@@ -146,8 +138,7 @@ def export_onnx(model: Yolact, out: str | Path, nms: NmsSettings | None = None, 
             graph.metadata_props.add(key=key, value=value)
         graph.producer_name, graph.producer_version = "yolact-export", __version__
         onnx.checker.check_model(graph)
-        final = Path(tmp) / "final.onnx"
-        onnx.save(graph, str(final))
-        os.replace(final, out)
+        with atomic_path(out) as final:
+            onnx.save(graph, str(final))
     log(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
     return out

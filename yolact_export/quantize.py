@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+from yolact_runtime.io import atomic_path
 
 QUANTIZED_SCOPES = tuple(f"/detector/model/{m}" for m in ("backbone/", "fpn/", "proto_net/", "prediction_layers."))
 # Ops the quantizer may wrap in Q/DQ inside the network scopes. Tanh (mask coefficients) and the
@@ -180,8 +181,7 @@ def quantize_int8(fp32_model: str | os.PathLike[str], out: str | os.PathLike[str
              "float_scopes": "everything outside " + ", ".join(QUANTIZED_SCOPES) + (
                  "; also " + ", ".join(exclude) if exclude else "")}))
         result.producer_name, result.producer_version = source.producer_name, source.producer_version
-        final = Path(tmp) / "final.onnx"
-        onnx.save(result, os.fspath(final))
-        os.replace(final, out)
+        with atomic_path(out) as final:
+            onnx.save(result, os.fspath(final))
     log(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB, int8)")
     return out

@@ -12,6 +12,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from yolact_runtime.errors import first_line
+from yolact_runtime.io import write_bytes
+
 from .. import __version__
 from ..detector import NmsSettings
 from . import machine, nms as nms_bench
@@ -63,7 +66,7 @@ def _export_all(model, nms: NmsSettings, wanted: set[str], images: Sequence[Path
         try:
             graphs[key] = fn()
         except Exception as error:  # reported in the JSON, the other paths still run
-            info[key] = {"error": f"{type(error).__name__}: {str(error)[:300]}"}
+            info[key] = {"error": _failure(error)}
             log(f"{key} export failed: {info[key]['error']}")
             return
         info[key] = {"seconds": round(time.perf_counter() - start, 2),
@@ -116,8 +119,7 @@ def _make_path(name: str, model, nms: NmsSettings, graphs: dict[str, Path], opti
 
 
 def _failure(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {(text[0] if text else '')[:300]}"
+    return f"{type(error).__name__}: {first_line(error)[:300]}"
 
 
 def _measure_paths(wanted: Sequence[str], model, nms: NmsSettings, graphs: dict[str, Path], options: BenchOptions,
@@ -289,11 +291,8 @@ def _notes(doc: dict) -> list[str]:
 
 
 def write_json(doc: dict, out_dir: Path, name: str) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{name}.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_bytes(path, (json.dumps(doc, indent=2) + "\n").encode("utf-8"))
     return path
 
 
