@@ -8,16 +8,6 @@ from pathlib import Path
 
 import click
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
-
-
-def images_under(paths: tuple[str, ...]) -> list[Path]:
-    """Files as given; folders searched recursively for images, sorted."""
-    found: list[Path] = []
-    for p in map(Path, paths):
-        found += sorted(f for f in p.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES) if p.is_dir() else [p]
-    return found
-
 
 def _fail(message: str) -> None:
     click.echo(f"error: {message}", err=True)
@@ -82,7 +72,10 @@ def export_main(weights, out, config, input_size, score_threshold, iou_threshold
                            fp16=fp16, simplify=simplify, dcn=dcn, log=log)
         try:
             if check_paths:
+                from yolact_runtime.discover import images_under
+
                 from .parity import check_images
+
                 report = check_images(model, nms, masks_in_graph, path, images_under(check_paths))
                 log(report.summary())
                 if not report.ok:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+from yolact_runtime.discover import image_files
 from yolact_runtime.io import atomic_path
 
 QUANTIZED_SCOPES = tuple(f"/detector/model/{m}" for m in ("backbone/", "fpn/", "proto_net/", "prediction_layers."))
@@ -35,7 +36,6 @@ QUANTIZED_SCOPES = tuple(f"/detector/model/{m}" for m in ("backbone/", "fpn/", "
 # shape plumbing of the heads stay float; Relu/Add/MaxPool/Resize/Concat between convs are
 # quantized so that ONNX Runtime can keep whole conv chains in int8.
 OP_TYPES = ("Conv", "Add", "Relu", "MaxPool", "Resize", "Concat", "Transpose", "Reshape")
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 CALIBRATION_METHODS = ("minmax", "entropy", "percentile")
 
 
@@ -62,7 +62,7 @@ def calibration_files(source: str | os.PathLike[str] | Sequence[str | os.PathLik
         root = Path(source)
         if not root.is_dir():
             raise QuantizeError(f"--calibration-images {root}: not a directory")
-        files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+        files = image_files(root)
         if not files:
             raise QuantizeError(f"--calibration-images {root}: no images found")
     else:

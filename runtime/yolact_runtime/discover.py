@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -42,6 +43,19 @@ def _walk(folder: Path, exclude: Path | None) -> list[Path]:
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not _inside(Path(root, d).resolve(), exclude))
         found.extend(Path(root, f) for f in files if not f.startswith(".") and kind_of(Path(f)))
     return sorted(found)
+
+
+def image_files(folder: Path) -> list[Path]:
+    """The images under a folder, found as yolact-run finds them (recursive, sorted, no hidden names)."""
+    return [path for path in _walk(folder, None) if kind_of(path) == "image"]
+
+
+def images_under(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
+    """Files as given, folders replaced by their image_files."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        found += image_files(path) if path.is_dir() else [path]
+    return found
 
 
 def discover(inputs: list[str | os.PathLike[str]], exclude: Path | None = None) -> tuple[list[InputItem], list[str]]:

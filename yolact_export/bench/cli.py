@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 import click
+from yolact_runtime.discover import images_under
 
-from ..cli import images_under
 from . import nms as nms_bench
 from .run import ALL_PATHS
 
