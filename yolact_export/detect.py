@@ -1,4 +1,4 @@
-"""Detection post-processing: box decoding, IoU, Fast NMS (traceable) and traditional NMS.
+"""Detection post-processing: Fast NMS (traceable) and traditional NMS (box coding: detection/boxes.py).
 
 `fast_nms` uses fixed-shape tensor ops only (topk, gather, triu, max, where), so the ONNX
 exporter traces it unchanged: no boolean-mask indexing, no `.item()`, no branching on values.
@@ -14,7 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-VARIANCES = (0.1, 0.2)
+from .detection.boxes import box_iou
+
 # Below every softmax score (which may underflow to exactly 0), so never a real candidate.
 SENTINEL = -1.0
 
@@ -25,29 +26,6 @@ class NmsResult(NamedTuple):
     classes: Tensor  # [B, D] int64, 0-based foreground class
     indices: Tensor  # [B, D] int64, prior index (to gather mask coefficients)
     num_detections: Tensor  # [B] int64
-
-
-def decode_boxes(loc: Tensor, priors: Tensor) -> Tensor:
-    """loc [..., N, 4] offsets, priors [N, 4] (cx, cy, w, h) -> [..., N, 4] (x1, y1, x2, y2)."""
-    p_xy, p_wh = priors[..., :2], priors[..., 2:]
-    # Same float op order as the original: prior + (loc * var0) * prior_wh.
-    cxcy = p_xy + loc[..., :2] * VARIANCES[0] * p_wh
-    wh = p_wh * torch.exp(loc[..., 2:] * VARIANCES[1])
-    x1y1 = cxcy - wh / 2
-    return torch.cat([x1y1, x1y1 + wh], dim=-1)  # x2 = x1 + w, as in the original
-
-
-def box_iou(a: Tensor, b: Tensor) -> Tensor:
-    """Jaccard overlap of a [..., n, 4] and b [..., m, 4] -> [..., n, m]."""
-    # Per-coordinate [..., n, m] ops: much faster than broadcasting [..., n, m, 2] slices.
-    ax1, ay1, ax2, ay2 = (t[..., :, None] for t in a.unbind(-1))
-    bx1, by1, bx2, by2 = (t[..., None, :] for t in b.unbind(-1))
-    iw = (torch.min(ax2, bx2) - torch.max(ax1, bx1)).clamp(min=0)
-    ih = (torch.min(ay2, by2) - torch.max(ay1, by1)).clamp(min=0)
-    inter = iw * ih
-    area_a = (ax2 - ax1) * (ay2 - ay1)
-    area_b = (bx2 - bx1) * (by2 - by1)
-    return inter / (area_a + area_b - inter)
 
 
 def _gather_boxes(boxes: Tensor, idx: Tensor) -> Tensor:

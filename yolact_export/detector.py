@@ -6,7 +6,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .detect import decode_boxes, fast_nms
+from .detect import fast_nms
+from .detection.boxes import decode_boxes
 from .masks import assemble_masks, crop_masks, rescore_batched
 from .model.yolact import Yolact
 

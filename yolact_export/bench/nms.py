@@ -25,7 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
+from ..detection.boxes import box_iou, encode, point_form
 from ..detector import NmsSettings
 from .paths import SETTLE_S
 from .stats import summarize, time_calls
@@ -71,18 +73,6 @@ def default_priors(size: int = 550, config: str = "yolact_base") -> np.ndarray:
                        cfg.max_size, cfg.use_square_anchors).numpy()
 
 
-def _corners(cxcywh: np.ndarray) -> np.ndarray:
-    return np.concatenate([cxcywh[:, :2] - cxcywh[:, 2:] / 2, cxcywh[:, :2] + cxcywh[:, 2:] / 2], axis=1)
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(-1)
-    area = lambda z: (z[:, 2:] - z[:, :2]).prod(-1)  # noqa: E731
-    return inter / (area(a)[:, None] + area(b)[None] - inter)
-
-
 def synthetic_outputs(name: str, priors: np.ndarray, num_classes: int = 80, objects: int = 8,
                       background_logit: float = 6.0, seed: int = 0) -> NmsInputs:
     """Detector-like loc/conf for `objects` random objects (seeded)."""
@@ -100,7 +90,7 @@ def synthetic_outputs(name: str, priors: np.ndarray, num_classes: int = 80, obje
     logits[:, 0] = rng.normal(background_logit, 1.0, n)
     loc = rng.normal(0.0, 1.0, (n, 4))
     if objects:
-        overlap = _iou(_corners(priors), _corners(gt))  # [N, objects]
+        overlap = box_iou(point_form(torch.from_numpy(priors)), point_form(torch.from_numpy(gt))).numpy()
         best = overlap.argmax(1)
         best_iou = overlap[np.arange(n), best]
         on = np.nonzero(best_iou > 0.2)[0]
@@ -109,8 +99,8 @@ def synthetic_outputs(name: str, priors: np.ndarray, num_classes: int = 80, obje
         logits[on, 1 + classes[j]] = obj
         logits[on, 1 + confused[j]] = np.maximum(logits[on, 1 + confused[j]], obj - 2.5)
         p, g = priors[on], gt[j]
-        loc[on, :2] = (g[:, :2] - p[:, :2]) / (0.1 * p[:, 2:]) + rng.normal(0.0, 0.5, (on.size, 2))
-        loc[on, 2:] = np.log(g[:, 2:] / p[:, 2:]) / 0.2 + rng.normal(0.0, 0.5, (on.size, 2))
+        noise = np.concatenate([rng.normal(0.0, 0.5, (on.size, 2)), rng.normal(0.0, 0.5, (on.size, 2))], axis=1)
+        loc[on] = encode(point_form(torch.from_numpy(g)), torch.from_numpy(p)).numpy() + noise
     logits -= logits.max(1, keepdims=True)
     conf = np.exp(logits)
     conf /= conf.sum(1, keepdims=True)
@@ -134,7 +124,8 @@ def export_fast_nms(inputs: NmsInputs, nms: NmsSettings, path: Path) -> Path:
     """decode + fast_nms exactly as the detector graph has them, alone in one ONNX graph."""
     import torch
 
-    from ..detect import decode_boxes, fast_nms
+    from ..detect import fast_nms
+    from ..detection.boxes import decode_boxes
 
     class FastNms(torch.nn.Module):
         def __init__(self) -> None:
@@ -161,7 +152,7 @@ def export_onnx_nms(inputs: NmsInputs, nms: NmsSettings, path: Path) -> Path:
     import torch
     from onnx import TensorProto, helper
 
-    from ..detect import decode_boxes
+    from ..detection.boxes import decode_boxes
 
     class Decode(torch.nn.Module):
         def __init__(self) -> None:
@@ -241,7 +232,8 @@ def compare(inputs: NmsInputs, nms: NmsSettings, runs: int, warmup: int, threads
     """Time each method on `inputs`; detections kept and agreement with traditional NMS."""
     import torch
 
-    from ..detect import decode_boxes, fast_nms, traditional_nms
+    from ..detect import fast_nms, traditional_nms
+    from ..detection.boxes import decode_boxes
 
     loc_t, conf_t = torch.from_numpy(inputs.loc), torch.from_numpy(inputs.conf)
     priors_t = torch.from_numpy(inputs.priors)

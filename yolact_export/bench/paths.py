@@ -254,13 +254,13 @@ def measure_interleaved(paths: Sequence[EnginePath], images: Sequence[np.ndarray
 
 
 # ---------------------------------------------------------------------------------------------
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(-1)
-    area = lambda z: np.clip(z[:, 2:] - z[:, :2], 0, None).prod(-1)  # noqa: E731
-    union = area(a)[:, None] + area(b)[None] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+def _box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The box coder's IoU on numpy boxes; 0 where both boxes are empty."""
+    import torch
+
+    from ..detection.boxes import box_iou
+
+    return np.nan_to_num(box_iou(torch.from_numpy(a), torch.from_numpy(b)).numpy(), nan=0.0)
 
 
 def _proto_masks(raw: RawDetections, rows: np.ndarray) -> np.ndarray:
@@ -287,7 +287,7 @@ def top_agreement(reference: Sequence[RawDetections], other: Sequence[RawDetecti
         n_ref, n_oth = min(ref.count, top), oth.count
         if n_ref == 0:
             continue
-        overlap = box_iou(ref.boxes[:n_ref], oth.boxes[:n_oth]) if n_oth else np.zeros((n_ref, 0))
+        overlap = _box_iou(ref.boxes[:n_ref], oth.boxes[:n_oth]) if n_oth else np.zeros((n_ref, 0))
         same = ref.classes[:n_ref, None] == oth.classes[None, :n_oth]
         scored = np.where(same, overlap, 0.0)
         best = scored.max(axis=1) if n_oth else np.zeros(n_ref)
