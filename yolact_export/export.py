@@ -16,7 +16,7 @@ from .config import YolactConfig
 from .detector import NmsSettings, YolactDetector
 from .fp16 import convert_network_to_fp16
 from .model.yolact import Yolact
-from .onnx_ops import MIN_OPSET, dcn_mode, exporter_kwargs
+from .onnx_ops import MIN_OPSET, dcn_mode
 
 CONTRACT_VERSION = "1"
 DEFAULT_OPSET = 19
@@ -63,13 +63,12 @@ def _trace_to_onnx(detector: YolactDetector, path: Path, batch: int | None, opse
     names = detector.output_names
     dummy = torch.zeros(batch or 1, 3, size, size)
     dynamic = None if batch else {name: {0: "batch"} for name in ["images", *names]}
-    kwargs = exporter_kwargs(dynamo=False, opset_version=opset) if dcn == "native" else {}
     with dcn_mode(detector.model, dcn), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer and deprecation chatter, not actionable for users
         # .eval(): the exporter restores the wrapper's mode onto every submodule afterwards.
         torch.onnx.export(_TupleOutputs(detector).eval(), (dummy,), str(path), dynamo=False, opset_version=opset,
                           input_names=["images"], output_names=names, dynamic_axes=dynamic,
-                          do_constant_folding=True, **kwargs)
+                          do_constant_folding=True)
 
 
 def _output_shapes(detector: YolactDetector, batch: int | None) -> dict[str, list]:

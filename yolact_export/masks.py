@@ -65,16 +65,6 @@ def boxes_to_pixels(boxes: Tensor, width: int, height: int) -> Tensor:
     return torch.stack([x1, y1, x2, y2], dim=-1).long()  # .long() truncates, not rounds
 
 
-def rescore(maskiou_net: Callable[[Tensor], Tensor], cropped_masks: Tensor, classes: Tensor,
-            scores: Tensor) -> Tensor:
-    """YOLACT++: scores * predicted mask IoU of each mask's class.
-
-    cropped_masks [n, h, w] soft, at prototype resolution; classes [n] int64; scores [n].
-    """
-    iou = maskiou_net(cropped_masks.unsqueeze(1))  # [n, C-1]
-    return scores * torch.gather(iou, 1, classes.unsqueeze(1)).squeeze(1)
-
-
 def rescore_batched(maskiou_net: Callable[[Tensor], Tensor], cropped_masks: Tensor,
                     classes: Tensor, scores: Tensor) -> Tensor:
     """Traceable batch form: masks [B, D, h, w], classes [B, D], scores [B, D] -> [B, D].

@@ -1,16 +1,12 @@
-"""ONNX export forms of DCNv2 (`ModulatedDeformConv2d`).
+"""ONNX export forms of DCNv2 (`ModulatedDeformConv2d`), chosen with `dcn_mode`.
 
 - "decomposed": the pure-torch `deform_conv2d` is traced into plain ONNX ops (Gather, MatMul...).
-- "native": the layer calls the custom op `yolact::deform_conv2d`, translated to ONNX
-  `DeformConv` (opset >= 19) by either torch exporter.
+- "native": the layer calls the custom op `yolact::deform_conv2d`, which the TorchScript exporter
+  (the one export.py uses) writes as ONNX `DeformConv` (opset >= 19).
 
 ONNX `DeformConv` reads offset as [N, offset_group, kh, kw, 2(y, x), Ho, Wo] and mask as
 [N, offset_group, kh, kw, Ho, Wo] (see onnx.reference op_deform_conv), which is exactly the
 DCNv2 layout, so offset and mask are passed through unpermuted.
-
-Usage:
-    use_native_dcn(model, True)
-    torch.onnx.export(model, args, f, opset_version=19, **exporter_kwargs(dynamo=True))
 """
 from __future__ import annotations
 
@@ -35,14 +31,6 @@ def deform_conv2d_op(x: torch.Tensor, weight: torch.Tensor, offset: torch.Tensor
     """Opaque DCNv2 op (eager: the pure-torch implementation; groups are implied by mask)."""
     return deform_conv2d(x, offset, mask, weight, bias, tuple(stride), tuple(padding),
                          tuple(dilation))
-
-
-@deform_conv2d_op.register_fake
-def _deform_conv2d_fake(x: torch.Tensor, weight: torch.Tensor, offset: torch.Tensor,
-                        mask: torch.Tensor, bias: torch.Tensor, stride: Sequence[int],
-                        padding: Sequence[int], dilation: Sequence[int],
-                        deformable_groups: int) -> torch.Tensor:
-    return x.new_empty((x.shape[0], weight.shape[0], offset.shape[2], offset.shape[3]))
 
 
 def _deform_attrs(weight_shape: Sequence[Any] | None, stride: Sequence[int],
@@ -70,28 +58,12 @@ def _torchscript_symbolic(g: Any, x: Any, weight: Any, offset: Any, mask: Any, b
                 **{f"{k}_i": v for k, v in attrs.items()})
 
 
-def _onnxscript_translation(x: Any, weight: Any, offset: Any, mask: Any, bias: Any,
-                            stride: Sequence[int], padding: Sequence[int],
-                            dilation: Sequence[int], deformable_groups: int) -> Any:
-    from onnxscript import opset19 as op
-
-    attrs = _deform_attrs(_static_shape(weight), stride, padding, dilation, deformable_groups)
-    return op.DeformConv(x, weight, offset, bias, mask, **attrs)
-
-
-def _static_shape(value: Any) -> list[Any] | None:
-    shape = getattr(value, "shape", None)
-    if shape is None:
-        return None
-    return [d if isinstance(d, int) else None for d in shape]
-
-
 _symbolic_registered = False
 
 
 def register_torchscript_symbolic() -> None:
-    """Make the TorchScript exporter (dynamo=False) emit DeformConv for opset >= 19;
-    idempotent. Exporting at a lower opset then fails with an unsupported-op error."""
+    """Make the TorchScript exporter emit DeformConv for opset >= 19; idempotent. Exporting a
+    native layer at a lower opset then fails with an unsupported-op error."""
     global _symbolic_registered
     if not _symbolic_registered:
         torch.onnx.register_custom_op_symbolic("yolact::deform_conv2d", _torchscript_symbolic,
@@ -99,44 +71,18 @@ def register_torchscript_symbolic() -> None:
         _symbolic_registered = True
 
 
-def custom_translation_table() -> dict[Any, Any]:
-    """`custom_translation_table` for torch.onnx.export(..., dynamo=True)."""
-    return {torch.ops.yolact.deform_conv2d.default: _onnxscript_translation}
-
-
-def exporter_kwargs(dynamo: bool, opset_version: int = MIN_OPSET) -> dict[str, Any]:
-    """Extra torch.onnx.export kwargs for native DeformConv with the chosen exporter
-    (registers the TorchScript symbolic as a side effect when dynamo=False)."""
-    if opset_version < MIN_OPSET:
-        raise ValueError(f"native DeformConv needs opset >= {MIN_OPSET}, got {opset_version}")
-    if dynamo:
-        return {"custom_translation_table": custom_translation_table()}
-    register_torchscript_symbolic()
-    return {}
-
-
-def use_native_dcn(model: nn.Module, enabled: bool = True) -> int:
-    """Switch every ModulatedDeformConv2d in model to the custom op (native) or the pure-torch
-    form (decomposed). Returns how many layers were switched."""
-    layers = [m for m in model.modules() if isinstance(m, ModulatedDeformConv2d)]
-    for layer in layers:
-        layer.native = enabled
-    return len(layers)
-
-
-def set_dcn_mode(model: nn.Module, mode: DcnMode) -> int:
-    """Same as use_native_dcn, by name: "native" or "decomposed"."""
-    if mode not in ("native", "decomposed"):
-        raise ValueError(f"unknown DCN mode {mode!r}; expected 'native' or 'decomposed'")
-    return use_native_dcn(model, mode == "native")
-
-
 @contextlib.contextmanager
 def dcn_mode(model: nn.Module, mode: DcnMode) -> Iterator[nn.Module]:
-    """Temporarily set the DCN mode of every layer in model (restores each layer's flag)."""
+    """Inside the block, every ModulatedDeformConv2d of `model` runs (and exports) as `mode`;
+    each layer's flag is restored afterwards."""
+    if mode not in ("native", "decomposed"):
+        raise ValueError(f"unknown DCN mode {mode!r}; expected 'native' or 'decomposed'")
+    if mode == "native":
+        register_torchscript_symbolic()
     layers = [m for m in model.modules() if isinstance(m, ModulatedDeformConv2d)]
     saved = [layer.native for layer in layers]
-    set_dcn_mode(model, mode)
+    for layer in layers:
+        layer.native = mode == "native"
     try:
         yield model
     finally:

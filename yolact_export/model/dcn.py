@@ -105,7 +105,7 @@ def _bilinear_gather(src: torch.Tensor, rows: torch.Tensor, ly: torch.Tensor, lx
 class ModulatedDeformConv2d(nn.Module):
     """DCNv2 layer with the parameter names of the original `DCN` (weight, bias,
     conv_offset_mask). `native=True` routes through the `yolact::deform_conv2d` custom op
-    (registered by `yolact_export.onnx_ops`; set it with `onnx_ops.use_native_dcn`, which
+    (registered by `yolact_export.onnx_ops`; set it with `onnx_ops.dcn_mode`, which
     guarantees the registration) so that it exports as ONNX `DeformConv`."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Pair = 3,
