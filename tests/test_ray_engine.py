@@ -13,11 +13,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
+import ray_faults
+from yolact_runtime import ray_engine
 from yolact_runtime.cli import main
 from yolact_runtime.testing import random_detections, save_fake_model
 
 PHOTOS = Path(__file__).resolve().parent / "data" / "photos"
-CRASH_KEY = "nested/crash_once.png"  # the actor that gets this image dies the first time (test hook)
+CRASH_KEY = "nested/crash_once.png"  # the actor that gets this image dies the first time (ray_faults)
 
 
 @pytest.fixture(scope="module")
@@ -59,7 +61,9 @@ def ray_local(tmp_path_factory):
     marker = tmp_path_factory.mktemp("crash") / "crashed"
     patch = pytest.MonkeyPatch()
     patch.setenv("RAY_USAGE_STATS_ENABLED", "0")
-    patch.setenv("YOLACT_RAY_TEST_CRASH_ONCE", f"{CRASH_KEY}|{marker}")  # workers inherit the env
+    patch.setenv(ray_faults.CRASH_ONCE_ENV, f"{CRASH_KEY}|{marker}")  # workers inherit the env
+    ray.cloudpickle.register_pickle_by_value(ray_faults)  # the actors cannot import tests/
+    patch.setattr(ray_engine, "YolactPredictor", ray_faults.CrashingPredictor)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
              object_store_memory=200 * 1024 * 1024)
     try:

@@ -10,12 +10,13 @@ import click
 import cv2
 from tqdm import tqdm
 
-from .discover import InputItem, discover
+from .discover import InputItem
 from .errors import YolactRuntimeError
+from .job import Engine, RunOptions, RunSummary, run_job
 from .layout import OutputLayout
 from .model import Yolact
 from .overview import MAX_TILES, write_overview
-from .runner import RunOptions, RunSummary, run
+from .runner import LocalEngine
 from .session import PROVIDER_CHOICES
 
 
@@ -135,33 +136,27 @@ def main(inputs: tuple[str, ...], model_path: Path, out_dir: Path, json_path: Pa
         raise click.UsageError("--overview is made of the overlays: drop --no-overlays")
     _setup_logging(quiet)
     reporter = _Reporter(quiet)
-    job = None
     try:
+        runs_on: Engine
         if engine == "ray":
-            from .ray_engine import ModelSettings, RayJob, RaySettings
+            from .ray_engine import ModelSettings, RayEngine, RaySettings
 
-            job = RayJob(model_path, ModelSettings(providers, score_threshold, top_k, threads),
-                         RaySettings(address=ray_address, workers=workers, gpus_per_worker=gpus_per_worker))
+            runs_on = RayEngine(model_path, ModelSettings(providers, score_threshold, top_k, threads),
+                                RaySettings(address=ray_address, workers=workers, gpus_per_worker=gpus_per_worker))
         else:
             # The runner overlaps loading and rendering with inference: no spinning (docs/performance.md).
-            model = Yolact(model_path, providers, score_threshold=score_threshold, top_k=top_k,
-                           intra_op_threads=threads, spinning=False)
+            runs_on = LocalEngine(Yolact(model_path, providers, score_threshold=score_threshold, top_k=top_k,
+                                         intra_op_threads=threads, spinning=False))
     except YolactRuntimeError as error:
         reporter.error(str(error))
         sys.exit(2)
-    if job is not None:
-        items, input_errors = job.discover(list(inputs), exclude=out_dir)
-    else:
-        items, input_errors = discover(list(inputs), exclude=out_dir)
+    items, input_errors = runs_on.discover(list(inputs), exclude=out_dir)
     for line in input_errors:
         reporter.error(line)
     options = RunOptions(out_dir=out_dir, json_path=json_path, save_masks=save_masks, overlays=not no_overlays,
                          batch_size=batch_size, resume=resume)
     try:
-        if job is not None:
-            summary = job.run(items, options, reporter, on_total=reporter.start)
-        else:
-            summary = run(model, items, options, reporter, on_total=reporter.start)
+        summary = run_job(runs_on, items, options, reporter, on_total=reporter.start)
     except YolactRuntimeError as error:  # --engine ray: the cluster cannot be started or joined
         reporter.close()
         reporter.error(str(error))

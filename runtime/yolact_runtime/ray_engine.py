@@ -11,7 +11,8 @@ driver; at the end the driver assembles the --json file from the per-image recor
 order, with the single-process code (records.coco_results), so the file is the same.
 
 A bad image becomes an error line naming it (the run goes on); an actor that dies is restarted by
-Ray and its batch retried; rows lost for good become error lines too.
+Ray and its batch retried; rows lost for good become error lines too. `RayEngine` is a job engine
+(job.py): resume, failure accounting and the --json file are the single-process run's.
 
 Ray is optional (`pip install yolact-export[ray]`): this module imports it only when used.
 `YolactPredictor` needs Ray only inside actors; it also runs as a plain callable.
@@ -21,7 +22,6 @@ from __future__ import annotations
 import logging
 import math
 import os
-import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -31,19 +31,16 @@ from typing import Any
 
 from .discover import InputItem
 from .errors import YolactRuntimeError, first_line
-from .io import write_json
-from .layout import OutputLayout
+from .job import RunOptions, Tally
 from .metadata import read_model_info
-from .ray_predictor import YolactPredictor, _text
-from .records import coco_results, read_record
+from .ray_predictor import YolactPredictor, text
 from .remote import discover_inputs, is_uri
-from .runner import Reporter, RunOptions, RunSummary
 
 log = logging.getLogger("yolact_runtime")
 
 RAY_EXTRA = "pip install yolact-export[ray]"
-
-
+MAX_TASK_RETRIES = 2  # a batch whose actor died is retried this many times
+MAX_ROWS_PER_TASK = 32
 
 class RayUnavailable(YolactRuntimeError):
     """Ray (with Ray Data) is not installed."""
@@ -64,12 +61,11 @@ def import_ray():
 
 @dataclass(frozen=True)
 class RaySettings:
+    """The command line's --ray-address, --workers and --gpus-per-worker."""
+
     address: str | None = None  # None: start a local Ray (or join $RAY_ADDRESS); "auto"; "ray://host:port"
     workers: int | None = None  # actors; None: as many as the cluster's CPUs (GPUs) allow
     gpus_per_worker: float = 0.0
-    cpus_per_worker: float | None = None  # None: threads, else 1
-    rows_per_task: int | None = None  # rows per map_batches call; None: chosen from the input count
-    max_task_retries: int = 2  # a batch whose actor died is retried this many times
 
 
 @dataclass(frozen=True)
@@ -80,8 +76,8 @@ class ModelSettings:
     threads: int | None = None
 
 
-class RayJob:
-    """yolact-run's work on Ray: discover(), then run() (which writes the --json file as run() does)."""
+class RayEngine:
+    """yolact-run's engine on Ray: inputs may be URIs; images only; the work spread over actors."""
 
     def __init__(self, model_path: str | os.PathLike[str], model: ModelSettings, settings: RaySettings) -> None:
         self.ray = import_ray()
@@ -91,9 +87,21 @@ class RayJob:
         self.settings = settings
         self.started_ray = False
 
-    @staticmethod
-    def discover(inputs: Sequence[str | os.PathLike[str]], exclude: Path | None = None):
+    def discover(self, inputs: Sequence[str | os.PathLike[str]],
+                 exclude: Path | None = None) -> tuple[list[InputItem], list[str]]:
         return discover_inputs(inputs, exclude=exclude)
+
+    def total(self, items: list[InputItem]) -> int | None:
+        return sum(item.kind == "image" for item in items)
+
+    @contextmanager
+    def started(self) -> Iterator[None]:
+        """Ray up (started here, or joined) for the block; a Ray started here is shut down after it."""
+        self.connect()
+        try:
+            yield
+        finally:
+            self.disconnect()
 
     # ---- Ray ----
     def connect(self) -> None:
@@ -128,55 +136,28 @@ class RayJob:
         return int(max(1, min(fit, tasks)))
 
     # ---- the run ----
-    def run(self, items: list[InputItem], options: RunOptions, reporter: Reporter,
-            on_total: Callable[[int | None], None] | None = None) -> RunSummary:
-        summary = RunSummary()
-        layout = OutputLayout(options.out_dir, overlays=options.overlays, masks=options.save_masks)
-        failed: set[InputItem] = set()
-
-        def fail(item: InputItem, message: str) -> None:
-            failed.add(item)
-            summary.failed += 1
-            summary.errors.append(message)
-            reporter.error(message)
-
+    def process(self, items: list[InputItem], options: RunOptions, tally: Tally) -> None:
         images = []
         for item in items:
             if item.kind == "video":
-                fail(item, f"{item.path}: videos are not processed with --engine ray (run them without it)")
+                tally.fail(item, f"{item.path}: videos are not processed with --engine ray (run them without it)")
             else:
                 images.append(item)
-        todo = [item for item in images if not layout.is_done(item)] if options.resume else images
-        summary.skipped = len(images) - len(todo)
-        if on_total is not None:
-            on_total(len(todo))
-        if todo:
-            self.connect()
-            start = time.perf_counter()  # as the single-process run: from the models' loading, not Ray's start
-            try:
-                self._execute(todo, options, reporter, summary, fail)
-            finally:
-                summary.seconds = time.perf_counter() - start
-                self.disconnect()
-        if options.json_path is not None:  # as runner.run: every item with a record, in input order
-            finished = [item for item in items if item not in failed]
-            records = [r for r in (read_record(layout.record_path(i)) for i in finished) if r is not None]
-            write_json(options.json_path, coco_results(records))
-        return summary
+        if images:
+            self._execute(images, options, tally)
 
     def _plan(self, count: int, batch_size: int, cpus: float) -> tuple[int, int]:
         """(workers, rows per map_batches call): ~4 calls per worker, at most 32 rows, whole model batches."""
         workers = self._workers(math.ceil(count / batch_size), cpus)
-        rows = self.settings.rows_per_task or max(batch_size, min(32, math.ceil(count / (4 * workers))))
+        rows = max(batch_size, min(MAX_ROWS_PER_TASK, math.ceil(count / (4 * workers))))
         rows = math.ceil(rows / batch_size) * batch_size
         return max(1, min(workers, math.ceil(count / rows))), rows
 
-    def _execute(self, todo: list[InputItem], options: RunOptions, reporter: Reporter, summary: RunSummary,
-                 fail: Callable[[InputItem, str], None]) -> None:
+    def _execute(self, todo: list[InputItem], options: RunOptions, tally: Tally) -> None:
         import ray.data as rd
 
-        settings = self.settings
-        cpus = settings.cpus_per_worker or self.model.threads or 1
+        summary, reporter = tally.summary, tally.reporter
+        cpus = self.model.threads or 1
         size = max(1, options.batch_size)
         workers, rows = self._plan(len(todo), size, cpus)
         names = [os.fspath(item.path) for item in todo]
@@ -185,7 +166,7 @@ class RayJob:
         predictor = _bound_predictor(dict(
             model_path=self.model_path, out_dir=os.path.abspath(options.out_dir), providers=self.model.providers,
             score_threshold=self.model.score_threshold, top_k=self.model.top_k, overlays=options.overlays,
-            save_masks=options.save_masks, batch_size=size, threads=self.model.threads or max(1, int(cpus)),
+            save_masks=options.save_masks, batch_size=size, threads=self.model.threads or 1,
             return_records=False, io_threads=options.workers))
 
         def row_done(index: int, status: str, error: str) -> None:
@@ -194,7 +175,7 @@ class RayJob:
             elif status == "skipped":
                 summary.skipped += 1
             else:
-                fail(todo[index], _as_given(error, located[index], names[index]))
+                tally.fail(todo[index], _as_given(error, located[index], names[index]))
             reporter.advance(1)
 
         with _quiet_ray_data(rd):
@@ -204,21 +185,20 @@ class RayJob:
                 seen |= self._pass(rd, lost, 1, min(workers, len(lost)), cpus, predictor, row_done)
         for index, item in enumerate(todo):
             if index not in seen:
-                fail(item, f"{names[index]}: not processed: the Ray workers failed on it "
-                           f"(an actor died {settings.max_task_retries + 1} times, or the batch raised)")
+                tally.fail(item, f"{names[index]}: not processed: the Ray workers failed on it "
+                                 f"(an actor died {MAX_TASK_RETRIES + 1} times, or the batch raised)")
                 reporter.advance(1)
 
     def _pass(self, rd, table: list[dict[str, Any]], rows: int, workers: int, cpus: float, predictor: type,
               row_done: Callable[[int, str, str], None]) -> set[int]:
         """One Dataset run over `table`; the indices that came back (a failed batch's rows do not)."""
-        settings = self.settings
         dataset = _map(rd, _from_items(rd, table, math.ceil(len(table) / rows)), predictor, rows, workers, cpus,
-                       settings.gpus_per_worker, settings.max_task_retries)
+                       self.settings.gpus_per_worker, MAX_TASK_RETRIES)
         seen: set[int] = set()
         for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
             for index, status, error in zip(batch["index"], batch["status"], batch["error"]):
                 seen.add(int(index))
-                row_done(int(index), _text(status), _text(error))
+                row_done(int(index), text(status), text(error))
         return seen
 
 

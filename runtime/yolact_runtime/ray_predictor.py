@@ -9,74 +9,35 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import numpy as np
 
 from .discover import InputItem
-from .events import Failed, ImageDone, Loaded, failure
 from .io import decode_image
+from .job import NullReporter, RunOptions, Tally, pending
 from .model import Yolact
 from .preprocess import as_bgr
-from .raw import RawDetections
-from .records import image_record, read_record
+from .records import read_record
 from .remote import is_uri, local_model, read_uri
-from .runner import RunOptions, Runner
+from .runner import Reader, Runner, read_file
 
-# Test hook: "<key>|<marker file>" makes an actor exit hard the first time it is handed that key
-# (it creates the marker first), so that tests can check that Ray restarts it and retries the batch.
-CRASH_ONCE_ENV = "YOLACT_RAY_TEST_CRASH_ONCE"
+def _reader(sources: dict[InputItem, Any]) -> Reader:
+    """Runner's reader for a batch: given bytes or arrays, URIs through pyarrow, else the file."""
 
-
-class _Quiet:
-    def error(self, line: str) -> None:
-        pass
-
-    def advance(self, count: int) -> None:
-        pass
-
-
-class _BatchRunner(Runner):
-    """The single-process Runner on one batch, also reading URIs and given bytes or arrays, and
-    keeping each failed item's message (and, without an output folder, each item's record)."""
-
-    def __init__(self, model: Yolact, options: RunOptions, sources: dict[InputItem, Any], write: bool) -> None:
-        super().__init__(model, options, _Quiet())
-        self.sources = sources
-        self.write = write
-        self.messages: dict[InputItem, str] = {}
-        self.records: dict[InputItem, dict[str, Any]] = {}
-
-    def _load_image(self, item: InputItem) -> Loaded | Failed:
-        source = self.sources.get(item)
+    def read(item: InputItem) -> np.ndarray:
+        source = sources.get(item)
         if source is None and not is_uri(item.path):
-            return super()._load_image(item)  # cv2.imread, as the single-process run
-        try:
-            if source is None:
-                image = decode_image(read_uri(os.fspath(item.path)), os.fspath(item.path))
-            elif isinstance(source, bytes):
-                image = decode_image(source, os.fspath(item.path))
-            else:
-                image = as_bgr(source)
-            return Loaded(item, None, image, self.model.preprocess_one(image))
-        except Exception as error:
-            return failure(item, error, unit=True)
+            return read_file(item)  # cv2's decoders on the file, as the single-process run
+        if source is None:
+            return decode_image(read_uri(os.fspath(item.path)), os.fspath(item.path))
+        if isinstance(source, bytes):
+            return decode_image(source, os.fspath(item.path))
+        return as_bgr(source)
 
-    def _render(self, loaded: Loaded, raw: RawDetections) -> ImageDone | Failed:
-        if self.write:
-            return super()._render(loaded, raw)
-        try:  # no output folder: the record is the output
-            result = self.model.postprocess(raw, loaded.image.shape[:2], self.post_options)
-            self.records[loaded.item] = image_record(loaded.item, result)
-            return ImageDone(loaded.item)
-        except Exception as error:
-            return failure(loaded.item, error, unit=True)
-
-    def _fail(self, event: Failed) -> None:
-        self.messages.setdefault(event.item, event.message)
-        super()._fail(event)
+    return read
 
 
 def _columns(batch: Any) -> dict[str, Any]:
@@ -89,7 +50,8 @@ def _columns(batch: Any) -> dict[str, Any]:
     raise TypeError(f"YolactPredictor: unsupported batch type {type(batch).__name__}")
 
 
-def _text(value: Any) -> str:
+def text(value: Any) -> str:
+    """A string cell of a Ray Data batch (numpy object arrays may hold bytes)."""
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
@@ -167,8 +129,8 @@ class YolactPredictor:
         items: list[InputItem] = []
         sources: dict[InputItem, Any] = {}
         for row in range(count):
-            path = _text(columns["path"][row]) if "path" in columns else None
-            key = _text(columns["key"][row]) if "key" in columns else PurePosixPath(path.partition("?")[0]).name
+            path = text(columns["path"][row]) if "path" in columns else None
+            key = text(columns["key"][row]) if "key" in columns else PurePosixPath(path.partition("?")[0]).name
             name = path if path is not None else key
             item = InputItem(name if is_uri(name) else Path(name), key, "image")
             if "bytes" in columns:
@@ -177,20 +139,21 @@ class YolactPredictor:
                 image = np.asarray(columns["image"][row], dtype=np.uint8)
                 sources[item] = image[..., ::-1].copy() if image.ndim == 3 and image.shape[2] == 3 else image
             items.append(item)
-        _crash_hook(items)
-
-        runner = _BatchRunner(self.model, self.options, sources, self.write)
-        todo = set(runner.pending(items))
+        tally = Tally(NullReporter())  # the messages go back in the rows
+        kept: dict[InputItem, dict[str, Any]] = {}  # no output folder: the records are the output
+        runner = Runner(self.model, self.options, tally, read=_reader(sources),
+                        on_record=None if self.write else kept.__setitem__)
+        todo = set(pending(items, runner.layout, self.options.resume))
         runner.run([item for item in items if item in todo])
 
         out = {name: value for name, value in columns.items() if name not in ("bytes", "image")}
         status, errors, records = [], [], []
         for item in items:
-            message = runner.messages.get(item)
+            message = tally.messages.get(item)
             status.append("skipped" if item not in todo else "failed" if message else "ok")
             errors.append(message or "")
             if self.return_records:
-                record = runner.records.get(item) if not self.write else read_record(runner.layout.record_path(item))
+                record = kept.get(item) if not self.write else read_record(runner.layout.record_path(item))
                 records.append("" if message or record is None else _dumps(record))
         out["key"] = np.array([item.key for item in items], dtype=object)
         out["status"] = np.array(status, dtype=object)
@@ -205,12 +168,3 @@ def _dumps(value: Any) -> str:
 
     return json.dumps(value, separators=(",", ":"))
 
-
-def _crash_hook(items: Iterable[InputItem]) -> None:
-    spec = os.environ.get(CRASH_ONCE_ENV)
-    if not spec:
-        return
-    key, _, marker = spec.partition("|")
-    if any(item.key == key for item in items) and marker and not os.path.exists(marker):
-        Path(marker).write_text("crashed once\n")
-        os._exit(70)

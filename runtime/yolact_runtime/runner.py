@@ -1,58 +1,42 @@
-"""yolact-run's work: decode and preprocess ahead, infer in batches, render and write behind.
+"""yolact-run's work in this process: decode and preprocess ahead, infer in batches, render and write behind.
 
 A producer thread reads inputs in order and hands decoding plus preprocessing to a small pool;
 the calling thread batches and runs the model; a render pool postprocesses, draws and writes
 each image's outputs. Events are committed in input order, so video frames reach their writer
 in sequence. Every failure becomes one error line naming the file; nothing stops the run.
+`LocalEngine` is this pipeline as a job engine (job.py does resume, failures and the --json file).
 """
 from __future__ import annotations
 
+import contextlib
+import os
 import queue
 import threading
-import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from .discover import InputItem
+from .discover import InputItem, discover
 from .events import END, Failed, FrameDone, ImageDone, Loaded, VideoEnd, VideoStart, done, failure
 from .io import read_image, write_image, write_json
+from .job import RunOptions, RunSummary, Tally
 from .layout import OutputLayout
 from .model import Yolact
 from .raw import RawDetections
-from .records import coco_results, detections, image_record, read_record, video_record
+from .records import detections, image_record, video_record
 from .video import VideoReader, VideoSink, frame_count
 
-
-@dataclass(frozen=True)
-class RunOptions:
-    out_dir: Path
-    json_path: Path | None = None
-    save_masks: bool = False
-    overlays: bool = True
-    batch_size: int = 1
-    resume: bool = False
-    workers: int = 2
+Reader = Callable[[InputItem], np.ndarray]  # an input's BGR pixels
+RecordSink = Callable[[InputItem, dict[str, Any]], None]  # where an image's record goes
 
 
-@dataclass
-class RunSummary:
-    images: int = 0
-    frames: int = 0
-    skipped: int = 0
-    failed: int = 0
-    seconds: float = 0.0
-    errors: list[str] = field(default_factory=list)
-
-
-class Reporter(Protocol):
-    def error(self, line: str) -> None: ...
-    def advance(self, count: int) -> None: ...
+def read_file(item: InputItem) -> np.ndarray:
+    return read_image(item.path)
 
 
 @dataclass
@@ -65,42 +49,32 @@ class _VideoState:
 
 
 class Runner:
-    def __init__(self, model: Yolact, options: RunOptions, reporter: Reporter) -> None:
+    """The pipeline over a list of items; counts and failures go to `tally`.
+
+    read: how an image item becomes pixels (default: the file); on_record: where each image's
+    record goes (default: OUT/detections/<key>.json).
+    """
+
+    def __init__(self, model: Yolact, options: RunOptions, tally: Tally, read: Reader = read_file,
+                 on_record: RecordSink | None = None) -> None:
         self.model = model
         self.options = options
-        self.reporter = reporter
+        self.tally = tally
+        self.summary = tally.summary
+        self.reporter = tally.reporter
+        self.read = read
         self.layout = OutputLayout(options.out_dir, overlays=options.overlays, masks=options.save_masks)
-        self.summary = RunSummary()
+        self.on_record = on_record or self._write_record
         self.videos: dict[InputItem, _VideoState] = {}
-        self.failed_items: set[InputItem] = set()
         self.stop = threading.Event()
         # Overlays and instance maps need dense masks; without them RLEs are made directly (cheaper).
         dense = options.overlays or options.save_masks
         self.post_options = replace(model.options, masks="image" if dense else "rle")
 
-    # ---- planning ----------------------------------------------------------------------------
-    def pending(self, items: list[InputItem]) -> list[InputItem]:
-        if not self.options.resume:
-            return items
-        todo = [item for item in items if not self.layout.is_done(item)]
-        self.summary.skipped = len(items) - len(todo)
-        return todo
-
-    @staticmethod
-    def total(items: Iterable[InputItem]) -> int | None:
-        """Images plus video frames, or None when a video does not tell its length."""
-        count = 0
-        for item in items:
-            frames = frame_count(item.path) if item.kind == "video" else 1
-            if frames <= 0:
-                return None
-            count += frames
-        return count
-
     # ---- producer ----------------------------------------------------------------------------
     def _load_image(self, item: InputItem) -> Loaded | Failed:
         try:
-            image = read_image(item.path)
+            image = self.read(item)
             return Loaded(item, None, image, self.model.preprocess_one(image))
         except Exception as error:
             return failure(item, error, unit=True)
@@ -160,10 +134,13 @@ class Runner:
                 return FrameDone(item, overlay, detections(result), image.shape[:2])
             if overlay is not None:
                 write_image(self.layout.overlay_path(item), overlay)
-            write_json(self.layout.record_path(item), image_record(item, result))
+            self.on_record(item, image_record(item, result))
             return ImageDone(item)
         except Exception as error:
             return failure(loaded.item, error, unit=True)
+
+    def _write_record(self, item: InputItem, record: dict[str, Any]) -> None:
+        write_json(self.layout.record_path(item), record)
 
     # ---- commit (calling thread, input order) ---------------------------------------------------
     def _fail(self, event: Failed) -> None:
@@ -172,11 +149,7 @@ class Runner:
             state.failed = True
             if state.sink is not None:
                 state.sink.abort()
-        if event.item not in self.failed_items:
-            self.failed_items.add(event.item)
-            self.summary.failed += 1
-            self.summary.errors.append(event.message)
-            self.reporter.error(event.message)
+        self.tally.fail(event.item, event.message)
 
     def _commit(self, event: Any) -> None:
         if isinstance(event, Failed):
@@ -251,7 +224,6 @@ class Runner:
             self._commit(commits.popleft().result())
 
     def run(self, items: list[InputItem]) -> RunSummary:
-        start = time.perf_counter()
         size = self.options.batch_size
         workers = max(1, self.options.workers)
         events: queue.Queue = queue.Queue(maxsize=2 * size + 2)
@@ -282,28 +254,35 @@ class Runner:
             for state in self.videos.values():
                 if state.sink is not None and not state.failed:
                     state.sink.abort()
-        self.summary.seconds = time.perf_counter() - start
         return self.summary
 
-    # ---- the run's JSON ----------------------------------------------------------------------
-    def write_results_json(self, items: list[InputItem]) -> int:
-        """COCO results for every item with a record (processed now or by an earlier run)."""
-        records = [r for r in (read_record(self.layout.record_path(i)) for i in items) if r is not None]
-        results = coco_results(records)
-        assert self.options.json_path is not None
-        write_json(self.options.json_path, results)
-        return len(results)
+
+def total(items: Iterable[InputItem]) -> int | None:
+    """Images plus video frames, or None when a video does not tell its length."""
+    count = 0
+    for item in items:
+        frames = frame_count(item.path) if item.kind == "video" else 1
+        if frames <= 0:
+            return None
+        count += frames
+    return count
 
 
-def run(model: Yolact, items: list[InputItem], options: RunOptions, reporter: Reporter,
-        on_total: Callable[[int | None], None] | None = None) -> RunSummary:
-    """Process the items that still need it, then (with json_path) write the run's results JSON."""
-    runner = Runner(model, options, reporter)
-    todo = runner.pending(items)
-    if on_total is not None:
-        on_total(runner.total(todo))
-    summary = runner.run(todo)
-    if options.json_path is not None:
-        finished = [item for item in items if item not in runner.failed_items]
-        runner.write_results_json(finished)
-    return summary
+class LocalEngine:
+    """yolact-run's engine in this process: local files and folders, the pipelined Runner."""
+
+    def __init__(self, model: Yolact) -> None:
+        self.model = model
+
+    def discover(self, inputs: Sequence[str | os.PathLike[str]],
+                 exclude: Path | None = None) -> tuple[list[InputItem], list[str]]:
+        return discover(list(inputs), exclude=exclude)
+
+    def total(self, items: list[InputItem]) -> int | None:
+        return total(items)
+
+    def started(self) -> contextlib.AbstractContextManager[object]:
+        return contextlib.nullcontext()
+
+    def process(self, items: list[InputItem], options: RunOptions, tally: Tally) -> None:
+        Runner(self.model, options, tally).run(items)

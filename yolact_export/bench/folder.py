@@ -35,7 +35,8 @@ def folder_run(model_path, folder, threads: int | None, score_threshold: float, 
     from yolact_runtime.io import read_image, write_image, write_json
     from yolact_runtime.layout import OutputLayout
     from yolact_runtime.records import image_record
-    from yolact_runtime.runner import RunOptions, Runner
+    from yolact_runtime.job import RunOptions, Tally
+    from yolact_runtime.runner import Runner
 
     items, errors = discover([folder])
     items = [item for item in items if item.kind == "image"]
@@ -74,7 +75,7 @@ def folder_run(model_path, folder, threads: int | None, score_threshold: float, 
         model = Yolact(model_path, "cpu", score_threshold=score_threshold, intra_op_threads=threads,
                        spinning=False)  # as yolact-run opens it
         runner = Runner(model, RunOptions(out_dir=Path(tmp) / "pipelined", overlays=True, batch_size=1,
-                                          workers=workers), reporter)
+                                          workers=workers), Tally(reporter))
         start = time.perf_counter()
         summary = runner.run(items * passes if passes > 1 else items)
         seconds = time.perf_counter() - start
