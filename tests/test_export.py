@@ -18,6 +18,7 @@ from yolact_export.detector import NmsSettings, YolactDetector
 from yolact_export.export import export_onnx
 from yolact_export.parity import check_parity, match_detections
 from yolact_export.preprocess import preprocess
+from yolact_runtime.metadata import NETWORK_SCOPES
 
 # Tolerances for fp32 ONNX Runtime vs PyTorch eager on the same input (measured: boxes 1e-6,
 # scores 6e-5, coefficients 1.7e-4, soft masks 5e-4, mask scores 4e-5).
@@ -52,6 +53,17 @@ def test_graph_holds_fast_nms_not_host_nms(exported, key):
     for op in ("NonMaxSuppression", "Loop", "If", "Scan"):
         assert ops[op] == 0, f"unexpected {op}"
     assert (ops["DeformConv"] > 0) == (key == "plus")
+
+
+@pytest.mark.parametrize("key", ["v1", "plus"])
+def test_the_network_lies_in_the_contracts_scopes(exported, key):
+    """fp16 and int8 convert the nodes under NETWORK_SCOPES: the traced module names must give them."""
+    nodes = onnx.load(str(exported[key][1]), load_external_data=False).graph.node
+    for scope in NETWORK_SCOPES:
+        assert any(n.op_type == "Conv" and n.name.startswith(scope) for n in nodes), f"no Conv under {scope}"
+    outside = {n.name for n in nodes if n.op_type in ("Conv", "DeformConv") and not n.name.startswith(NETWORK_SCOPES)}
+    assert all("/maskiou_net/" in name for name in outside), sorted(outside)[:5]  # YOLACT++ re-scoring stays fp32
+    assert ("plus" == key) == bool(outside)
 
 
 @pytest.mark.parametrize("key", ["v1", "plus"])

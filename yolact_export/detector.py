@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from yolact_runtime import metadata as contract
 
 from .detect import fast_nms
 from .detection.boxes import decode_boxes
@@ -27,7 +28,11 @@ class NmsSettings:
 
 
 class YolactDetector(nn.Module):
-    """images [B,3,S,S] -> dict of the output contract (see README), fixed shapes throughout."""
+    """images [B,3,S,S] -> dict of the output contract (see README), fixed shapes throughout.
+
+    Traced as `detector` (export.py), its network `model` gives the node scopes of
+    contract.NETWORK_SCOPES, which the fp16 and int8 converters rely on.
+    """
 
     def __init__(self, model: Yolact, nms: NmsSettings | None = None, masks_in_graph: bool = False):
         super().__init__()
@@ -38,11 +43,11 @@ class YolactDetector(nn.Module):
 
     @property
     def output_names(self) -> list[str]:
-        names = ["boxes", "scores", "classes", "coefficients", "prototypes", "num_detections"]
+        names = list(contract.REQUIRED_OUTPUTS)
         if self.masks_in_graph:
-            names.append("masks")
+            names.append(contract.MASKS)
         if self.model.config.use_maskiou:
-            names.append("mask_scores")
+            names.append(contract.MASK_SCORES)
         return names
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -55,11 +60,13 @@ class YolactDetector(nn.Module):
         coeffs = torch.gather(raw.coeffs, 1, det.indices.unsqueeze(-1).expand(-1, -1, k))
         valid = (torch.arange(det.scores.shape[1], device=images.device) < det.num_detections[:, None])
         coeffs = coeffs * valid.unsqueeze(-1).to(coeffs.dtype)
-        out = {"boxes": det.boxes, "scores": det.scores, "classes": det.classes,
-               "coefficients": coeffs, "prototypes": raw.proto, "num_detections": det.num_detections}
+        out = {contract.BOXES: det.boxes, contract.SCORES: det.scores, contract.CLASSES: det.classes,
+               contract.COEFFICIENTS: coeffs, contract.PROTOTYPES: raw.proto,
+               contract.NUM_DETECTIONS: det.num_detections}
         if self.masks_in_graph:
             masks = crop_masks(assemble_masks(raw.proto, coeffs), det.boxes)
-            out["masks"] = masks * valid[..., None, None].to(masks.dtype)
+            out[contract.MASKS] = masks * valid[..., None, None].to(masks.dtype)
             if self.model.config.use_maskiou:
-                out["mask_scores"] = rescore_batched(self.model.maskiou_net, out["masks"], det.classes, det.scores)
+                out[contract.MASK_SCORES] = rescore_batched(self.model.maskiou_net, out[contract.MASKS],
+                                                            det.classes, det.scores)
         return out

@@ -1,7 +1,6 @@
 """Export a YOLACT model to one self-describing ONNX graph (decoding and Fast NMS included)."""
 from __future__ import annotations
 
-import json
 import tempfile
 import warnings
 from pathlib import Path
@@ -9,6 +8,7 @@ from typing import Callable
 
 import onnx
 import torch
+from yolact_runtime import metadata as contract
 from yolact_runtime.io import atomic_path
 
 from . import __version__
@@ -18,7 +18,6 @@ from .fp16 import convert_network_to_fp16
 from .model.yolact import Yolact
 from .onnx_ops import MIN_OPSET, dcn_mode
 
-CONTRACT_VERSION = "1"
 DEFAULT_OPSET = 19
 
 
@@ -27,23 +26,16 @@ class ExportError(RuntimeError):
 
 
 def build_metadata(config: YolactConfig, nms: NmsSettings, output_names: list[str]) -> dict[str, str]:
-    """Everything the runtimes need, as ONNX metadata_props (strings, JSON where structured)."""
-    preprocess = {"transform": config.transform, "mean_bgr": list(config.mean_bgr),
-                  "std_bgr": list(config.std_bgr), "channel_order": config.channel_order, "resize": "bilinear"}
-    return {
-        "yolact.contract_version": CONTRACT_VERSION,
-        "yolact.exporter_version": __version__,
-        "yolact.config": config.name,
-        "yolact.class_names": json.dumps(list(config.class_names)),
-        "yolact.category_ids": json.dumps(None if config.category_ids is None else list(config.category_ids)),
-        "yolact.input_size": str(config.max_size),
-        "yolact.preprocess": json.dumps(preprocess),
-        "yolact.nms": json.dumps({"score_threshold": nms.score_threshold, "iou_threshold": nms.iou_threshold,
-                                  "top_k": nms.top_k, "max_detections": nms.max_detections,
-                                  "cross_class": nms.cross_class}),
-        "yolact.mask_dim": str(config.mask_dim),
-        "yolact.outputs": json.dumps(output_names),
-    }
+    """Everything the runtimes need, as ONNX metadata_props (the contract's writer)."""
+    preprocess = contract.PreprocessSpec(config.transform, tuple(config.mean_bgr), tuple(config.std_bgr),
+                                         config.channel_order)
+    return contract.write_metadata(contract.ModelInfo(
+        contract_version=contract.CONTRACT_VERSION, class_names=tuple(config.class_names),
+        input_size=config.max_size, preprocess=preprocess, outputs=tuple(output_names),
+        category_ids=None if config.category_ids is None else tuple(config.category_ids),
+        exporter_version=__version__, config=config.name, mask_dim=config.mask_dim,
+        nms={"score_threshold": nms.score_threshold, "iou_threshold": nms.iou_threshold, "top_k": nms.top_k,
+             "max_detections": nms.max_detections, "cross_class": nms.cross_class}))
 
 
 class _TupleOutputs(torch.nn.Module):
@@ -62,12 +54,12 @@ def _trace_to_onnx(detector: YolactDetector, path: Path, batch: int | None, opse
     size = detector.model.config.max_size
     names = detector.output_names
     dummy = torch.zeros(batch or 1, 3, size, size)
-    dynamic = None if batch else {name: {0: "batch"} for name in ["images", *names]}
+    dynamic = None if batch else {name: {0: "batch"} for name in [contract.INPUT, *names]}
     with dcn_mode(detector.model, dcn), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer and deprecation chatter, not actionable for users
         # .eval(): the exporter restores the wrapper's mode onto every submodule afterwards.
         torch.onnx.export(_TupleOutputs(detector).eval(), (dummy,), str(path), dynamo=False, opset_version=opset,
-                          input_names=["images"], output_names=names, dynamic_axes=dynamic,
+                          input_names=[contract.INPUT], output_names=names, dynamic_axes=dynamic,
                           do_constant_folding=True)
 
 
@@ -75,9 +67,9 @@ def _output_shapes(detector: YolactDetector, batch: int | None) -> dict[str, lis
     cfg, d = detector.model.config, detector.nms.max_detections
     h = w = 2 * ((cfg.max_size + 7) // 8)  # prototypes: twice the P3 grid
     b = batch or "batch"
-    shapes = {"boxes": [b, d, 4], "scores": [b, d], "classes": [b, d], "coefficients": [b, d, cfg.mask_dim],
-              "prototypes": [b, h, w, cfg.mask_dim], "num_detections": [b], "masks": [b, d, h, w],
-              "mask_scores": [b, d]}
+    shapes = {contract.BOXES: [b, d, 4], contract.SCORES: [b, d], contract.CLASSES: [b, d],
+              contract.COEFFICIENTS: [b, d, cfg.mask_dim], contract.PROTOTYPES: [b, h, w, cfg.mask_dim],
+              contract.NUM_DETECTIONS: [b], contract.MASKS: [b, d, h, w], contract.MASK_SCORES: [b, d]}
     return {name: shapes[name] for name in detector.output_names}
 
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+from yolact_runtime.metadata import NETWORK_SCOPES
 
-_FP16_SCOPES = tuple(f"/detector/model/{m}" for m in ("backbone/", "fpn/", "proto_net/", "prediction_layers."))
 _FP32_PARAMS = {"Resize": (1, 2)}  # float inputs that are parameters (roi, scales), not data
 _KEEP_FP32_OPS = {"DeformConv"}  # no fp16 kernel in ONNX Runtime CPU
 
 
 def _is_half(node: onnx.NodeProto) -> bool:
-    return node.name.startswith(_FP16_SCOPES) and node.op_type not in _KEEP_FP32_OPS
+    return node.name.startswith(NETWORK_SCOPES) and node.op_type not in _KEEP_FP32_OPS
 
 
 def _float_tensors(model: onnx.ModelProto) -> set[str]:

@@ -1,7 +1,7 @@
 """Static INT8 quantization (QDQ) of an exported YOLACT graph with onnxruntime.quantization.
 
-Only the network is quantized: the nodes under /detector/model/{backbone,fpn,proto_net,
-prediction_layers.} (the scopes the fp16 converter uses too). Everything else, the softmax, box
+Only the network is quantized: the nodes under the contract's NETWORK_SCOPES (/detector/model/
+{backbone,fpn,proto_net,prediction_layers.}, the scopes the fp16 converter uses too). Everything else, the softmax, box
 decoding, Fast NMS, coefficient gathering and in-graph masks, stays float32, so scores near the
 thresholds and IoUs near the NMS threshold are computed as in the fp32 graph. Weights are
 quantized per output channel (int8, symmetric), activations per tensor (uint8, asymmetric),
@@ -30,8 +30,8 @@ import numpy as np
 import onnx
 from yolact_runtime.discover import image_files
 from yolact_runtime.io import atomic_path
+from yolact_runtime.metadata import KEY_QUANTIZATION, NETWORK_SCOPES
 
-QUANTIZED_SCOPES = tuple(f"/detector/model/{m}" for m in ("backbone/", "fpn/", "proto_net/", "prediction_layers."))
 # Ops the quantizer may wrap in Q/DQ inside the network scopes. Tanh (mask coefficients) and the
 # shape plumbing of the heads stay float; Relu/Add/MaxPool/Resize/Concat between convs are
 # quantized so that ONNX Runtime can keep whole conv chains in int8.
@@ -104,7 +104,7 @@ def _fixed_batch(model_path: str | os.PathLike[str]) -> int | None:
 
 def float_nodes(model: onnx.ModelProto) -> list[str]:
     """Names of the nodes that must stay float: everything outside the network scopes."""
-    return [n.name for n in model.graph.node if not n.name.startswith(QUANTIZED_SCOPES)]
+    return [n.name for n in model.graph.node if not n.name.startswith(NETWORK_SCOPES)]
 
 
 def quantize_int8(fp32_model: str | os.PathLike[str], out: str | os.PathLike[str],
@@ -113,7 +113,7 @@ def quantize_int8(fp32_model: str | os.PathLike[str], out: str | os.PathLike[str
                   reduce_range: bool = True, weight_type: str = "int8", exclude: Sequence[str] = (),
                   log: Callable[[str], None] = lambda _m: None) -> Path:
     """Write `out`: the QDQ int8 version of the exported `fp32_model` (metadata kept, plus
-    `yolact.quantization`).
+    the metadata key KEY_QUANTIZATION).
 
     calibration_images: a folder (searched recursively) or a list of image files; at most `limit`
     are used, spread evenly. exclude: extra node-name prefixes to keep in float (e.g.
@@ -175,10 +175,10 @@ def quantize_int8(fp32_model: str | os.PathLike[str], out: str | os.PathLike[str
         del result.metadata_props[:]
         for prop in source.metadata_props:
             result.metadata_props.add(key=prop.key, value=prop.value)
-        result.metadata_props.add(key="yolact.quantization", value=json.dumps(
+        result.metadata_props.add(key=KEY_QUANTIZATION, value=json.dumps(
             {"format": "QDQ", "weights": weight_type, "per_channel": per_channel, "reduce_range": reduce_range,
              "activations": "uint8", "calibration": method, "calibration_images": len(files),
-             "float_scopes": "everything outside " + ", ".join(QUANTIZED_SCOPES) + (
+             "float_scopes": "everything outside " + ", ".join(NETWORK_SCOPES) + (
                  "; also " + ", ".join(exclude) if exclude else "")}))
         result.producer_name, result.producer_version = source.producer_name, source.producer_version
         with atomic_path(out) as final:

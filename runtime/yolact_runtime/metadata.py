@@ -1,13 +1,15 @@
-"""The ONNX output contract (version 1): tensor names, metadata keys, and their parsing.
+"""The ONNX output contract (version 1): tensor names, metadata keys, their writer and reader,
+and the node scopes of the network that the graph converters (fp16, int8) work on.
 
-This is the one module that knows the names; everything else asks it.
+This is the one module that knows the names; everything else asks it (the exporter too).
+The C++ runtime keeps its own copy (runtime/cpp/include/yolact/yolact.hpp); a test checks them.
 """
 from __future__ import annotations
 
 import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .errors import ModelError
@@ -38,6 +40,12 @@ KEY_PREPROCESS = PREFIX + "preprocess"
 KEY_NMS = PREFIX + "nms"
 KEY_MASK_DIM = PREFIX + "mask_dim"
 KEY_OUTPUTS = PREFIX + "outputs"
+KEY_QUANTIZATION = PREFIX + "quantization"  # written by yolact-export --int8; informative, not read
+
+# Node-name prefixes of the network (backbone, FPN, protonet, prediction heads) in an exported graph:
+# the traced module path detector.model.<part> (export.py, detector.py). Everything else (softmax,
+# decoding, NMS, mask assembly and re-scoring) stays fp32 in the --fp16 and --int8 graphs.
+NETWORK_SCOPES = tuple(f"/detector/model/{part}" for part in ("backbone/", "fpn/", "proto_net/", "prediction_layers."))
 
 TRANSFORMS = ("normalize", "to_float")
 
@@ -80,10 +88,24 @@ class ModelInfo:
     def has_mask_scores(self) -> bool:
         return MASK_SCORES in self.outputs
 
-    @classmethod
-    def from_metadata(cls, metadata: Mapping[str, str], source: str = "model") -> ModelInfo:
-        """Parse `metadata_props`; raise ModelError with one line naming `source` and the cause."""
-        return parse_metadata(metadata, source)
+
+def write_metadata(info: ModelInfo) -> dict[str, str]:
+    """The metadata_props that say `info`: the inverse of parse_metadata (strings, JSON where structured)."""
+    props = {
+        KEY_CONTRACT_VERSION: str(info.contract_version),
+        KEY_EXPORTER_VERSION: info.exporter_version,
+        KEY_CONFIG: info.config,
+        KEY_CLASS_NAMES: json.dumps(list(info.class_names)),
+        KEY_CATEGORY_IDS: json.dumps(None if info.category_ids is None else list(info.category_ids)),
+        KEY_INPUT_SIZE: str(info.input_size),
+        KEY_PREPROCESS: json.dumps(asdict(info.preprocess)),
+        KEY_NMS: json.dumps(dict(info.nms)),
+        KEY_MASK_DIM: str(info.mask_dim),
+        KEY_OUTPUTS: json.dumps(list(info.outputs)),
+    }
+    if info.mask_dim is None:
+        del props[KEY_MASK_DIM]
+    return props
 
 
 def read_model_info(path: str | os.PathLike[str]) -> ModelInfo:

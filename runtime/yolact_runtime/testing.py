@@ -4,7 +4,6 @@ Needs the `onnx` package (the export extra); the runtime itself never imports th
 """
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 
@@ -61,23 +60,13 @@ def default_metadata(
     mask_dim: int = 4,
     max_detections: int = 10,
 ) -> dict[str, str]:
-    preprocess = {"transform": transform, "channel_order": "RGB", "resize": "bilinear"}
-    if transform == "normalize":
-        preprocess |= {"mean_bgr": [103.94, 116.78, 123.68], "std_bgr": [57.38, 57.12, 58.4]}
-    nms = {"score_threshold": 0.05, "iou_threshold": 0.5, "top_k": 200,
-           "max_detections": max_detections, "cross_class": False}
-    return {
-        names.KEY_CONTRACT_VERSION: "1",
-        names.KEY_EXPORTER_VERSION: "0.1.0",
-        names.KEY_CONFIG: "fake",
-        names.KEY_CLASS_NAMES: json.dumps(list(class_names)),
-        names.KEY_CATEGORY_IDS: json.dumps(category_ids),
-        names.KEY_INPUT_SIZE: str(input_size),
-        names.KEY_PREPROCESS: json.dumps(preprocess),
-        names.KEY_NMS: json.dumps(nms),
-        names.KEY_MASK_DIM: str(mask_dim),
-        names.KEY_OUTPUTS: json.dumps(list(outputs)),
-    }
+    return names.write_metadata(names.ModelInfo(
+        contract_version=names.CONTRACT_VERSION, class_names=tuple(class_names), input_size=input_size,
+        preprocess=names.PreprocessSpec(transform=transform), outputs=tuple(outputs),
+        category_ids=None if category_ids is None else tuple(category_ids), exporter_version="0.1.0",
+        config="fake", mask_dim=mask_dim,
+        nms={"score_threshold": 0.05, "iou_threshold": 0.5, "top_k": 200, "max_detections": max_detections,
+             "cross_class": False}))
 
 
 def make_fake_model(
