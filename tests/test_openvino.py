@@ -110,3 +110,10 @@ def test_the_int8_graph_runs_on_openvino(exported, shared_images, tmp_path) -> N
     assert model.providers[0] == OPENVINO
     result = model(read_image(shared_images[0]))
     assert len(result) > 0 and result.masks.shape[1:] == read_image(shared_images[0]).shape[:2]
+
+
+def test_the_graph_says_how_dcn_is_in_it(exported) -> None:
+    from yolact_runtime.metadata import read_model_info
+
+    assert read_model_info(exported["plus"][1]).dcn == "native"  # what OpenVINO's line warns about
+    assert read_model_info(exported["v1"][1]).dcn is None

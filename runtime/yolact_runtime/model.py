@@ -45,7 +45,8 @@ class Yolact:
     ) -> None:
         self.path = os.fspath(model)
         self.info: ModelInfo = read_model_info(self.path)  # fails fast, before any engine is built
-        self.session = create_session(self.path, providers, intra_op_threads, inter_op_threads, spinning, precision)
+        self.session = create_session(self.path, providers, intra_op_threads, inter_op_threads, spinning, precision,
+                                      native_dcn=self.info.dcn == "native")
         self.options = PostprocessOptions(score_threshold=score_threshold, top_k=top_k, masks=masks)
         self.output_names = self._check_io()
         self.fixed_batch = self._fixed_batch()

@@ -21,6 +21,9 @@ from .errors import ProviderError
 OPENVINO = "OpenVINOExecutionProvider"
 PRECISIONS = ("default", "f32")
 EXTRA = "pip install 'yolact-export[openvino]'"
+# OpenVINO has no conversion rule for ONNX DeformConv-19: those nodes fall back to ONNX Runtime's CPU.
+NATIVE_DCN = ("its DeformConv nodes run on ONNX Runtime's CPU (OpenVINO cannot convert them): "
+              "export with --dcn decomposed to run the whole graph in OpenVINO")
 
 
 def _registered() -> str:

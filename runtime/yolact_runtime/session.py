@@ -108,10 +108,12 @@ def create_session(
     inter_op_threads: int | None = None,
     spinning: bool = True,
     precision: str = "default",
+    native_dcn: bool = False,
 ) -> ort.InferenceSession:
     """Open the model with the best available provider and log (once) which one it got.
 
     precision applies to OpenVINO: "default" (its choice: bf16 on native-bf16 CPUs) or "f32".
+    native_dcn: the graph has ONNX DeformConv nodes, which OpenVINO cannot convert (the line says so).
     """
     path = Path(model_path)
     if not path.is_file():
@@ -123,7 +125,7 @@ def create_session(
     try:
         if chain[0] == OPENVINO:
             openvino.add_to(options, precision, intra_op_threads)
-            reason += f", {openvino.describe(precision)}"
+            reason += f", {openvino.describe(precision)}" + (f"; {openvino.NATIVE_DCN}" if native_dcn else "")
             session = ort.InferenceSession(str(path), sess_options=options)
         else:
             session = ort.InferenceSession(str(path), sess_options=options, providers=provider_entries(chain))
