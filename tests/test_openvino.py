@@ -117,3 +117,21 @@ def test_the_graph_says_how_dcn_is_in_it(exported) -> None:
 
     assert read_model_info(exported["plus"][1]).dcn == "native"  # what OpenVINO's line warns about
     assert read_model_info(exported["v1"][1]).dcn is None
+
+
+def test_auto_falls_back_to_cpu_when_openvino_fails_to_start(tmp_path, monkeypatch, caplog) -> None:
+    import logging
+
+    from yolact_runtime import ModelError, session
+
+    def broken(*_args):
+        raise RuntimeError("compile failed")
+
+    monkeypatch.setattr(session, "available_providers", lambda _choice: ([CPU, OPENVINO], ""))
+    monkeypatch.setattr(session, "_openvino_session", broken)
+    path = save_fake_model(tmp_path / "m.onnx", random_detections())
+    with caplog.at_level(logging.INFO, logger="yolact_runtime"):
+        assert Yolact(path, providers="auto").providers[0] == CPU
+    assert any("OpenVINO failed to start: compile failed" in r.getMessage() for r in caplog.records)
+    with pytest.raises(ModelError, match="compile failed"):
+        Yolact(path, providers="openvino")

@@ -124,10 +124,15 @@ def create_session(
     options = session_options(intra_op_threads, inter_op_threads, spinning)
     try:
         if chain[0] == OPENVINO:
-            openvino.add_to(options, precision, intra_op_threads)
-            reason += f", {openvino.describe(precision)}" + (f"; {openvino.NATIVE_DCN}" if native_dcn else "")
-            session = ort.InferenceSession(str(path), sess_options=options)
-        else:
+            try:
+                session = _openvino_session(path, options, precision, intra_op_threads)
+                reason += f", {openvino.describe(precision)}" + (f"; {openvino.NATIVE_DCN}" if native_dcn else "")
+            except Exception as error:  # auto moves on to CPU; an explicit choice reports it
+                if providers != "auto":
+                    raise
+                chain, reason = [CPU], f"providers auto: {CPU} (OpenVINO failed to start: {_first_line(error)})"
+                options = session_options(intra_op_threads, inter_op_threads, spinning)
+        if chain[0] != OPENVINO:
             session = ort.InferenceSession(str(path), sess_options=options, providers=provider_entries(chain))
     except ProviderError:
         raise
@@ -137,6 +142,12 @@ def create_session(
     fallback = "" if got == chain[0] else f"; {chain[0]} failed to start, onnxruntime fell back to {got}"
     log.info("%s%s", reason, fallback)
     return session
+
+
+def _openvino_session(path: Path, options: ort.SessionOptions, precision: str,
+                      threads: int | None) -> ort.InferenceSession:
+    openvino.add_to(options, precision, threads)
+    return ort.InferenceSession(str(path), sess_options=options)
 
 
 def _first_line(error: BaseException) -> str:
