@@ -90,9 +90,9 @@ def test_openvino_f32_matches_ort_cpu(exported, shared_images, key) -> None:
 
 
 def test_openvino_bf16_finds_the_top10_again(exported, shared_images) -> None:
-    _require_device()
-    if not cpu.bf16_flags():
+    if not cpu.bf16_flags():  # /proc/cpuinfo
         pytest.skip(f"this CPU has none of {', '.join(cpu.BF16_FLAGS)}: OpenVINO runs f32 whatever the hint")
+    _require_device()
     images = [read_image(p) for p in shared_images]
     ours, theirs = _raws(exported["v1"][1], "default", images)
     for path, image, a, b in zip(shared_images, images, ours, theirs):
