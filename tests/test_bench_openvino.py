@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from yolact_export.bench import run as bench_run
+from yolact_export.bench.openvino_paths import openvino_path
 from yolact_export.bench.paths import SkipPath
 from yolact_export.bench.postload import FRAME, postload_line, postprocess_load, whole_frame_masks
 from yolact_export.bench.report import _keeps_up
@@ -50,12 +51,11 @@ def test_round_robin_times_each_call_once_a_round() -> None:
 
 
 def test_openvino_paths_say_why_they_cannot_run(monkeypatch) -> None:
-    options = bench_run.BenchOptions()
     with pytest.raises(SkipPath, match="no int8 graph"):
-        bench_run._openvino_path("openvino-int8", "int8", {"fp32": Path("fp32.onnx")}, options, None)
+        openvino_path("int8", {"fp32": Path("fp32.onnx")}, None, None)
     monkeypatch.setattr(cpu, "bf16_flags", lambda: [])
     with pytest.raises(SkipPath, match="OpenVINO's default here is f32"):
-        bench_run._openvino_path("openvino-bf16", "bf16", {"fp32": Path("fp32.onnx")}, options, None)
+        openvino_path("bf16", {"fp32": Path("fp32.onnx")}, None, None)
     assert {"openvino-fp32", "openvino-bf16", "openvino-int8"} <= set(bench_run.ALL_PATHS)
 
 

@@ -17,6 +17,7 @@ from ..detector import NmsSettings
 from . import machine, nms as nms_bench
 from .flops import compute_rates, conv_gflop
 from .postload import postprocess_load
+from .openvino_paths import openvino_path
 from .report import notes
 from .paths import (EnginePath, OrtPath, PathResult, SkipPath, TorchPath, measure, measure_interleaved,
                     top_agreement)
@@ -106,7 +107,7 @@ def _make_path(name: str, model, nms: NmsSettings, graphs: dict[str, Path], opti
         return TorchPath(name, model, info, nms, False, options.threads, post,
                          autocast=None if precision == "fp32" else precision, note=note)
     if engine == "openvino":
-        return _openvino_path(name, precision, graphs, options, post)
+        return openvino_path(precision, graphs, options.threads, post)
     if precision not in graphs:
         raise SkipPath(f"no {precision} graph (export failed)")
     providers = {"onnx": "cpu", "cuda": "cuda", "tensorrt": "tensorrt"}[engine]
@@ -116,22 +117,6 @@ def _make_path(name: str, model, nms: NmsSettings, graphs: dict[str, Path], opti
     note = {"fp16": "network fp16, decode/NMS fp32 (--fp16 export)",
             "int8": "QDQ int8 network (yolact-export --int8), decode/NMS/softmax fp32"}.get(precision, "")
     return OrtPath(name, graphs[precision], providers, options.threads, post, note=note)
-
-
-def _openvino_path(name: str, precision: str, graphs: dict[str, Path], options: BenchOptions, post) -> EnginePath:
-    """openvino-fp32: the fp32 graph, f32 pinned; -bf16: OpenVINO's default (bf16 where the CPU has it);
-    -int8: the QDQ graph, OpenVINO's default for the rest."""
-    from yolact_runtime import cpu, openvino
-
-    graph = "int8" if precision == "int8" else "fp32"
-    if graph not in graphs:
-        raise SkipPath(f"no {graph} graph (export failed)")
-    if precision == "bf16" and not cpu.bf16_flags():
-        raise SkipPath(f"this CPU has none of {', '.join(cpu.BF16_FLAGS)}: OpenVINO's default here is f32, "
-                       "which openvino-fp32 measures")
-    hint = "f32" if precision == "fp32" else "default"
-    note = f"OpenVINO ran {openvino.describe(hint)}" + (", QDQ int8 network" if graph == "int8" else "")
-    return OrtPath(name, graphs[graph], "openvino", options.threads, post, note=note, precision=hint)
 
 
 def _failure(error: BaseException) -> str:
