@@ -8,6 +8,9 @@ from pathlib import Path
 
 import click
 
+from yolact_runtime.openvino import PRECISIONS
+from yolact_runtime.session import PROVIDER_CHOICES
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"}
 
 
@@ -103,7 +106,11 @@ def export_main(weights, out, config, input_size, score_threshold, iou_threshold
 @click.option("--images", required=True, type=click.Path(file_okay=False), help="Folder of the images.")
 @click.option("--limit", type=int, default=None, help="Evaluate the first N images only.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None, help="Also write the APs here.")
-def eval_main(model, annotations, images, limit, json_path) -> None:
+@click.option("--providers", type=click.Choice(PROVIDER_CHOICES), default="cpu", show_default=True,
+              help="Execution provider for an .onnx MODEL (as yolact-run's).")
+@click.option("--precision", type=click.Choice(PRECISIONS), default="default", show_default=True,
+              help="OpenVINO's precision: default (bf16 on AMX / AVX512-BF16 CPUs) or f32.")
+def eval_main(model, annotations, images, limit, json_path, providers, precision) -> None:
     """Box and mask AP of MODEL on a COCO-format data set (pycocotools).
 
     \b
@@ -123,7 +130,8 @@ def eval_main(model, annotations, images, limit, json_path) -> None:
         if not Path(path).is_file():
             _fail(f"{path}: no such file")
     try:
-        ap = evaluate(model, annotations, images, limit, progress=lambda ids: tqdm(ids, unit="img", leave=False))
+        ap = evaluate(model, annotations, images, limit, progress=lambda ids: tqdm(ids, unit="img", leave=False),
+                      providers=providers, precision=precision)
     except (CheckpointError, ValueError, KeyError, OSError) as exc:
         _fail(str(exc))
     except Exception as exc:  # the runtime's own errors (bad model file) are one line too

@@ -34,8 +34,12 @@ def write_atomically(path: Path, data: bytes) -> None:
     os.replace(tmp.name, path)
 
 
-def build_metadata(config: YolactConfig, nms: NmsSettings, output_names: list[str]) -> dict[str, str]:
-    """Everything the runtimes need, as ONNX metadata_props (strings, JSON where structured)."""
+def build_metadata(config: YolactConfig, nms: NmsSettings, output_names: list[str],
+                   dcn: str | None = None) -> dict[str, str]:
+    """Everything the runtimes need, as ONNX metadata_props (strings, JSON where structured).
+
+    dcn (YOLACT++ only): how DCNv2 is in the graph, so a runtime can say what it means there.
+    """
     preprocess = {"transform": config.transform, "mean_bgr": list(config.mean_bgr),
                   "std_bgr": list(config.std_bgr), "channel_order": config.channel_order, "resize": "bilinear"}
     return {
@@ -51,6 +55,7 @@ def build_metadata(config: YolactConfig, nms: NmsSettings, output_names: list[st
                                   "cross_class": nms.cross_class}),
         "yolact.mask_dim": str(config.mask_dim),
         "yolact.outputs": json.dumps(output_names),
+        **({"yolact.dcn": dcn} if config.has_dcn and dcn else {}),
     }
 
 
@@ -140,7 +145,7 @@ def export_onnx(model: Yolact, out: str | Path, nms: NmsSettings | None = None, 
             log("simplifying with onnxsim")
             graph = _simplify(graph, log)
         _set_output_shapes(graph, _output_shapes(detector, batch))
-        meta = build_metadata(model.config, detector.nms, detector.output_names)
+        meta = build_metadata(model.config, detector.nms, detector.output_names, dcn)
         del graph.metadata_props[:]
         for key, value in meta.items():
             graph.metadata_props.add(key=key, value=value)

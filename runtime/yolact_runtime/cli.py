@@ -16,6 +16,7 @@ from .layout import OutputLayout
 from .model import Yolact
 from .overview import MAX_TILES, write_overview
 from .runner import RunOptions, RunSummary, run
+from .openvino import PRECISIONS
 from .session import PROVIDER_CHOICES
 
 
@@ -104,7 +105,9 @@ def _setup_logging(quiet: bool) -> None:
                    "0 keeps every row the graph returns, for COCO evaluation).")
 @click.option("--top-k", type=click.IntRange(min=1), default=None, help="Keep at most this many detections per image.")
 @click.option("--providers", type=click.Choice(PROVIDER_CHOICES), default="auto", show_default=True,
-              help="Execution provider: auto prefers TensorRT, then CUDA, then CPU.")
+              help="Execution provider: auto prefers TensorRT, then CUDA, then OpenVINO (the openvino extra), then CPU.")
+@click.option("--precision", type=click.Choice(PRECISIONS), default="default", show_default=True,
+              help="OpenVINO's precision: default (its choice: bf16 on AMX / AVX512-BF16 CPUs) or f32 (exact).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="ONNX Runtime intra-op threads.")
 @click.option("--resume", is_flag=True, help="Skip inputs whose outputs already exist.")
@@ -120,9 +123,9 @@ def _setup_logging(quiet: bool) -> None:
 @click.option("--gpus-per-worker", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="--engine ray: GPUs Ray reserves per actor (0: CPU actors, --providers auto then means cpu).")
 def main(inputs: tuple[str, ...], model_path: Path, out_dir: Path, json_path: Path | None, save_masks: bool,
-         no_overlays: bool, overview_path: Path | None, score_threshold: float, top_k: int | None, providers: str, batch_size: int,
-         threads: int | None, resume: bool, quiet: bool, files_from: Path | None, engine: str,
-         ray_address: str | None, workers: int | None, gpus_per_worker: float) -> None:
+         no_overlays: bool, overview_path: Path | None, score_threshold: float, top_k: int | None, providers: str,
+         batch_size: int, precision: str, threads: int | None, resume: bool, quiet: bool, files_from: Path | None,
+         engine: str, ray_address: str | None, workers: int | None, gpus_per_worker: float) -> None:
     """Segment INPUTS (images, folders searched recursively, videos) with a YOLACT ONNX model.
 
     With --engine ray, INPUTS may also be URIs that pyarrow reads (s3://, gs://, hdfs://, file://).
@@ -140,12 +143,12 @@ def main(inputs: tuple[str, ...], model_path: Path, out_dir: Path, json_path: Pa
         if engine == "ray":
             from .ray_engine import ModelSettings, RayJob, RaySettings
 
-            job = RayJob(model_path, ModelSettings(providers, score_threshold, top_k, threads),
+            job = RayJob(model_path, ModelSettings(providers, score_threshold, top_k, threads, precision),
                          RaySettings(address=ray_address, workers=workers, gpus_per_worker=gpus_per_worker))
         else:
             # The runner overlaps loading and rendering with inference: no spinning (docs/performance.md).
             model = Yolact(model_path, providers, score_threshold=score_threshold, top_k=top_k,
-                           intra_op_threads=threads, spinning=False)
+                           intra_op_threads=threads, spinning=False, precision=precision)
     except YolactRuntimeError as error:
         reporter.error(str(error))
         sys.exit(2)

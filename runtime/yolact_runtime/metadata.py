@@ -38,6 +38,7 @@ KEY_PREPROCESS = PREFIX + "preprocess"
 KEY_NMS = PREFIX + "nms"
 KEY_MASK_DIM = PREFIX + "mask_dim"
 KEY_OUTPUTS = PREFIX + "outputs"
+KEY_DCN = PREFIX + "dcn"  # YOLACT++: "native" (ONNX DeformConv) or "decomposed"
 
 TRANSFORMS = ("normalize", "to_float")
 
@@ -67,6 +68,7 @@ class ModelInfo:
     config: str = ""
     mask_dim: int | None = None
     nms: Mapping[str, Any] = field(default_factory=dict)
+    dcn: str | None = None
 
     @property
     def num_classes(self) -> int:
@@ -128,6 +130,7 @@ def parse_metadata(metadata: Mapping[str, str], source: str = "model") -> ModelI
         config=str(metadata.get(KEY_CONFIG, "")),
         mask_dim=None if mask_dim is None else _positive_int(mask_dim, KEY_MASK_DIM, source),
         nms=nms if isinstance(nms, dict) else {},
+        dcn=metadata.get(KEY_DCN),
     )
 
 

@@ -78,6 +78,7 @@ class ModelSettings:
     score_threshold: float = 0.3
     top_k: int | None = None
     threads: int | None = None
+    precision: str = "default"  # OpenVINO's: "default" or "f32"
 
 
 class RayJob:
@@ -184,7 +185,7 @@ class RayJob:
         table = [{"index": i, "path": located[i], "key": item.key} for i, item in enumerate(todo)]
         predictor = _bound_predictor(dict(
             model_path=self.model_path, out_dir=os.path.abspath(options.out_dir), providers=self.model.providers,
-            score_threshold=self.model.score_threshold, top_k=self.model.top_k, overlays=options.overlays,
+            precision=self.model.precision, score_threshold=self.model.score_threshold, top_k=self.model.top_k, overlays=options.overlays,
             save_masks=options.save_masks, batch_size=size, threads=self.model.threads or max(1, int(cpus)),
             return_records=False, io_threads=options.workers))
 

@@ -54,22 +54,22 @@ class OrtPath(EnginePath):
     """An exported graph through yolact_runtime.Yolact (its session and provider selection)."""
 
     def __init__(self, name: str, model_path, providers: str, threads: int | None,
-                 options: PostprocessOptions, note: str = "") -> None:
+                 options: PostprocessOptions, note: str = "", precision: str = "default") -> None:
         from yolact_runtime import Yolact
         from yolact_runtime.errors import YolactRuntimeError
 
         try:
-            self.model = Yolact(model_path, providers, intra_op_threads=threads)
+            self.model = Yolact(model_path, providers, intra_op_threads=threads, precision=precision)
         except YolactRuntimeError as error:
             raise SkipPath(str(error)) from None
         wanted = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider",
-                  "tensorrt": "TensorrtExecutionProvider"}[providers]
+                  "tensorrt": "TensorrtExecutionProvider", "openvino": "OpenVINOExecutionProvider"}[providers]
         got = self.model.providers[0] if self.model.providers else "none"
         if got != wanted:
             raise SkipPath(f"{wanted} did not start (onnxruntime fell back to {got})")
         super().__init__(self.model.info, options)
         self.name, self.note = name, note
-        self.device = {"cpu": "cpu", "cuda": "cuda", "tensorrt": "tensorrt"}[providers]
+        self.device = providers
         self.provider = got
 
     def infer(self, batch: np.ndarray) -> list[RawDetections]:
