@@ -70,6 +70,8 @@ def export_main(weights, out, config, input_size, score_threshold, iou_threshold
 
     if int8 and (fp16 or not calibration_images):
         _fail("--int8 needs --calibration-images DIR" if not fp16 else "--int8 and --fp16 exclude each other")
+    from yolact_runtime.errors import YolactRuntimeError
+
     from .quantize import QuantizeError
 
     try:
@@ -93,7 +95,7 @@ def export_main(weights, out, config, input_size, score_threshold, iou_threshold
         finally:
             if int8:
                 Path(fp32_out).unlink(missing_ok=True)
-    except (CheckpointError, ExportError, QuantizeError, ValueError, FileNotFoundError) as exc:
+    except (CheckpointError, ExportError, QuantizeError, YolactRuntimeError, ValueError, OSError) as exc:
         _fail(str(exc))
 
 
