@@ -95,7 +95,7 @@ def _setup_logging(quiet: bool) -> None:
 @click.option("--save-masks", is_flag=True, help="Write per-image PNG instance maps (0 = none, i+1 = detection i).")
 @click.option("--no-overlays", is_flag=True, help="Do not write overlay images and videos.")
 @click.option("--score-threshold", type=click.FloatRange(0.0, 1.0), default=0.3, show_default=True,
-              help="Keep detections scoring at least this (all outputs; use 0 for COCO evaluation).")
+              help="Keep detections whose box score is above this (all outputs; use 0 for COCO evaluation).")
 @click.option("--top-k", type=click.IntRange(min=1), default=None, help="Keep at most this many detections per image.")
 @click.option("--providers", type=click.Choice(PROVIDER_CHOICES), default="auto", show_default=True,
               help="Execution provider: auto prefers TensorRT, then CUDA, then CPU.")
