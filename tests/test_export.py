@@ -190,3 +190,50 @@ def test_cli_bad_weights_one_line_error(tmp_path, content, cause):
 def test_cli_help_shows_examples():
     run = _cli("--help")
     assert run.returncode == 0 and "yolact-export --weights" in run.stdout and "--masks-in-graph" in run.stdout
+
+
+@pytest.fixture(scope="module")
+def small_weights(tmp_path_factory):
+    """The small config (yolact_shapes) at 160 px: for the tests that check the CLI's flags."""
+    from conftest import _lively_checkpoint
+
+    return _lively_checkpoint(tmp_path_factory.mktemp("small"), "yolact_shapes", 160)
+
+
+def test_cli_cross_class_nms_defaults_d_to_top_k(small_weights, tmp_path):
+    """The original's cc_fast_nms returns every survivor of its top_k: D = --top-k, not 100."""
+    out = tmp_path / "cc.onnx"
+    run = _cli("--weights", str(small_weights), "--out", str(out), "--cross-class-nms", "--top-k", "150")
+    assert run.returncode == 0, run.stderr
+    meta = {p.key: p.value for p in onnx.load(str(out), load_external_data=False).metadata_props}
+    assert json.loads(meta["yolact.nms"])["max_detections"] == 150
+    assert json.loads(meta["yolact.nms"])["cross_class"] is True
+    assert _session(out).get_outputs()[0].shape == ["batch", 150, 4]
+    assert NmsSettings(cross_class=True).max_detections == 200 and NmsSettings().max_detections == 100
+
+
+def test_cli_check_exits_2_on_a_real_mismatch(small_weights, shared_images, tmp_path, monkeypatch):
+    """--check compares PyTorch with the written graph: a weight changed after export fails it."""
+    from click.testing import CliRunner
+
+    import yolact_export.export as export_module
+    from yolact_export.cli import export_main
+
+    real_export = export_module.export_onnx
+
+    def export_then_perturb(model, *args, **kwargs):
+        path = real_export(model, *args, **kwargs)
+        with torch.no_grad():
+            model.prediction_layers[0].bbox_layer.bias.add_(0.5)  # the graph keeps the old one
+        return path
+
+    monkeypatch.setattr(export_module, "export_onnx", export_then_perturb)
+    out = tmp_path / "m.onnx"
+    result = CliRunner().invoke(export_main, ["--weights", str(small_weights), "--out", str(out),
+                                              "--check", str(shared_images[0])])
+    assert result.exit_code == 2, result.output
+    assert "parity OK" not in result.output
+    monkeypatch.setattr(export_module, "export_onnx", real_export)
+    result = CliRunner().invoke(export_main, ["--weights", str(small_weights), "--out", str(out),
+                                              "--check", str(shared_images[0])])
+    assert result.exit_code == 0 and "parity OK" in result.output, result.output
