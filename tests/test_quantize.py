@@ -95,7 +95,10 @@ def test_cli_int8_writes_the_int8_graph_only(tmp_path, shared_images):
     assert out.is_file() and sorted(p.name for p in tmp_path.glob("*.onnx")) == [out.name]
     meta = {p.key: p.value for p in onnx.load(str(out), load_external_data=False).metadata_props}
     assert "yolact.quantization" in meta
-    assert Yolact(out, "cpu")(read_image(shared_images[0])) is not None
+    image = read_image(shared_images[0])
+    result = Yolact(out, "cpu", score_threshold=0)(image)
+    assert len(result) > 0 and result.masks.shape == (len(result), *image.shape[:2])
+    assert result.boxes.min() >= 0 and (result.boxes[:, 2:] <= [image.shape[1], image.shape[0]]).all()
 
 
 def test_cli_int8_needs_calibration_images(tmp_path):

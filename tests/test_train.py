@@ -171,7 +171,7 @@ def test_cli_reports_one_line_error(tiny_set: Path, tmp_path: Path) -> None:
         args = ["--annotations", str(annotations), "--images", str(tiny_set / "images"), "--config",
                 "yolact_shapes", "--out", str(tmp_path / "x.pth"), "--iterations", "1"]
         result = CliRunner().invoke(train_main, args)
-        assert result.exit_code != 0
+        assert result.exit_code == 1  # click.ClickException
         lines = result.output.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("Error:") and "Traceback" not in result.output
 
