@@ -129,14 +129,15 @@ def test_sigint_exits_130_with_one_line_and_no_temp_files(model_path, tmp_path):
     assert 0 < done < 400
 
 
-def test_an_unreachable_ray_address_is_one_line_exit_2(model_path, folder, tmp_path):
+@pytest.mark.parametrize("address", ["ray://127.0.0.1:1", "127.0.0.1:1"])  # Ray Client; a GCS address
+def test_an_unreachable_ray_address_is_one_line_exit_2(model_path, folder, tmp_path, address):
     pytest.importorskip("ray", reason="the ray extra is not installed")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "RAY_USAGE_STATS_ENABLED": "0"}
     env.pop("RAY_ADDRESS", None)
     run = subprocess.run([sys.executable, "-m", "yolact_runtime", str(folder), "--model", str(model_path),
-                          "--out", str(tmp_path / "out"), "--engine", "ray", "--ray-address", "ray://127.0.0.1:1",
-                          "--quiet"], capture_output=True, text=True, timeout=300, env=env)
+                          "--out", str(tmp_path / "out"), "--engine", "ray", "--ray-address", address,
+                          "--quiet"], capture_output=True, text=True, timeout=120, env=env)
     assert run.returncode == 2, run.stderr
     lines = run.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: --ray-address ray://127.0.0.1:1: cannot join Ray"), lines
+    assert len(lines) == 1 and lines[0].startswith(f"error: --ray-address {address}: cannot join Ray"), lines
     assert not (tmp_path / "out" / "detections").exists()

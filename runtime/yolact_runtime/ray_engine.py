@@ -34,6 +34,7 @@ from .errors import YolactRuntimeError
 from .io import write_json
 from .layout import OutputLayout
 from .metadata import read_model_info
+from .ray_address import check_reachable
 from .ray_predictor import YolactPredictor, _text
 from .records import coco_results, read_record
 from .remote import discover_inputs, is_uri
@@ -100,6 +101,7 @@ class RayJob:
         ray = self.ray
         if ray.is_initialized():
             return
+        check_reachable(self.settings.address)
         try:
             ray.init(address=self.settings.address, include_dashboard=False, log_to_driver=False,
                      logging_level=logging.ERROR)
