@@ -20,7 +20,8 @@ import numpy as np
 import onnx
 import pytest
 
-from test_cpp_runtime import cli, images, make_contract_model, mask_iou, reference_results, rle_decode, run_cli  # noqa: F401
+from test_cpp_runtime import (cli, images, make_contract_model, mask_iou, reference_results,  # noqa: F401
+                              rle_decode, run_cli)
 from yolact_runtime.result import decode_rles
 
 SCORE_TOL = 1e-5
@@ -165,3 +166,26 @@ def test_unwritable_json_is_exit_2_and_names_it(cli, contract_models, images, tm
     assert proc.returncode == 2, proc.stderr
     assert f"cannot write {target}" in proc.stderr
     assert not target.parent.exists()
+
+
+@pytest.mark.parametrize("key", ["v1", "plus"])
+def test_cli_keeps_the_python_runtimes_order_on_exported_models(cli, exported, images, tmp_path, key):  # noqa: F811
+    """Real exported YOLACT / YOLACT++: yolact-cpp-run's entries come in yolact-run's order (box
+    scores, or mask scores for ++), image by image; both run the same graph, so only scores that
+    are tied within 1e-5 may swap."""
+    model = exported[key][1]
+    py = _yolact_run(model, images, tmp_path / "py", "--score-threshold", "0.1")
+    assert py.returncode == 0, py.stderr
+    proc = run_cli(cli, model, *images, "--json", tmp_path / "cpp.json", "--score-threshold", "0.1")
+    assert proc.returncode == 0, proc.stderr
+    python_entries = json.loads((tmp_path / "py" / "coco.json").read_text())
+    cpp_entries = json.loads((tmp_path / "cpp.json").read_text())
+    assert len(python_entries) == len(cpp_entries) > 0
+    for i, (a, e) in enumerate(zip(cpp_entries, python_entries)):
+        assert a["file_name"] == e["file_name"], i
+        assert abs(a["score"] - e["score"]) <= 1e-4, (i, a["score"], e["score"])
+        if a["category_id"] != e["category_id"] or np.abs(np.subtract(a["bbox"], e["bbox"])).max() > 1:
+            tied = [o for o in python_entries if o["file_name"] == e["file_name"]
+                    and abs(o["score"] - a["score"]) <= 1e-5 and o["category_id"] == a["category_id"]]
+            assert tied, f"entry {i}: C++ has {a['category_id']} {a['bbox']} where yolact-run has " \
+                         f"{e['category_id']} {e['bbox']} (scores {a['score']:.6f} / {e['score']:.6f})"
