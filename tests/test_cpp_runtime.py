@@ -350,7 +350,7 @@ def test_cli_matches_contract_reference(cli, models, images, tmp_path, name):
     actual = json.loads(out.read_text())
     expected = reference_results(models[name], images)
     assert len(expected) > 0
-    compare_coco_results(actual, expected)
+    compare_coco_results(actual, expected, box_tol=0)  # the same float32 products, truncated: equal
     assert {e["file_name"] for e in actual} == {p.name for p in images}
     assert sorted(p.name for p in overlay.iterdir()) == sorted(p.stem + ".png" for p in images)
 
