@@ -18,12 +18,13 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 
 install: $(VENV)/.installed
 
-# Export the shipped model (with a PyTorch/ONNX parity check), then segment the examples.
+# Export the shipped model (with a PyTorch/ONNX parity check), then segment the shapes examples (what
+# it was trained on); yolact-run's first closing line names the one picture to open: the overview.
 demo: install
 	$(BIN)/yolact-export --weights $(DEMO_MODEL) --out $(DEMO_OUT)/yolact_shapes.onnx --check examples/shapes/images
 	$(BIN)/yolact-run examples/shapes/images --model $(DEMO_OUT)/yolact_shapes.onnx \
-	  --out $(DEMO_OUT) --json $(DEMO_OUT)/results.json --save-masks
-	@echo "overlays, masks and COCO results are in $(DEMO_OUT)/"
+	  --out $(DEMO_OUT) --json $(DEMO_OUT)/results.json --save-masks --overview $(DEMO_OUT)/overview.png
+	@echo "per image: overlays/, masks/, detections/ and the COCO results.json are in $(DEMO_OUT)/"
 
 test: install cpp
 	$(BIN)/python -m pytest -q tests

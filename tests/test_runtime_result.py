@@ -84,3 +84,19 @@ def test_draw_keeps_the_image_and_colours_the_masks() -> None:
     assert (out != image).any(axis=2).sum() > 0
     proto = _result(masks="proto").draw(image)
     assert proto.shape == image.shape
+
+
+def test_repr_is_a_short_summary() -> None:
+    result = _result()
+    names = [f"{n} {s:.2f}" for n, s in zip(result.class_names[:3], result.scores[:3].tolist())]
+    assert repr(result) == f"Result(5 detections: {', '.join(names)}, …; masks 60×90)"
+    plus = _result(mask_scores=True, masks="proto")
+    assert repr(plus).startswith(f"Result(5 detections: {plus.class_names[0]} {plus.mask_scores[0]:.2f}, ")
+    assert repr(plus).endswith("; masks 16×16 (prototype size; image 60×90))")
+    assert repr(_result(masks="rle")).endswith("; RLE masks 60×90)")
+    none = _result(masks="none")
+    empty = Result(none.boxes[:0], none.scores[:0], none.class_ids[:0], [], none.category_ids[:0], (60, 90))
+    assert repr(empty) == "Result(0 detections; no masks; image 60×90)"
+    one = Result(none.boxes[:1], none.scores[:1], none.class_ids[:1], none.class_names[:1], none.category_ids[:1],
+                 (60, 90))
+    assert repr(one) == f"Result(1 detection: {none.class_names[0]} {none.scores[0]:.2f}; no masks; image 60×90)"

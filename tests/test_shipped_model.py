@@ -64,12 +64,20 @@ def test_yolact_eval_missing_annotations_is_one_line(shipped_onnx, tmp_path):
 
 
 def test_demo_steps_give_overlays_with_visible_masks(shipped_onnx, tmp_path):
-    """What `make demo` runs after exporting: yolact-run on the examples."""
+    """What `make demo` runs after exporting: yolact-run on the examples, with the overview."""
     out = tmp_path / "demo"
     run = subprocess.run([sys.executable, "-m", "yolact_runtime", str(EXAMPLES / "images"), "--model",
                           str(shipped_onnx), "--out", str(out), "--json", str(out / "results.json"),
-                          "--save-masks", "--quiet"], capture_output=True, text=True, timeout=600)
+                          "--save-masks", "--overview", str(out / "overview.png")],
+                         capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
+    closing = run.stdout.splitlines()
+    assert closing[0] == f"yolact-run: overview of 6 overlays: {out / 'overview.png'}" and len(closing) == 2
+    overview = cv2.imread(str(out / "overview.png"))
+    assert overview.shape == (2 * (320 + 22 + 6), 3 * (320 + 6), 3)  # 3 x 2 tiles, captions, gaps
+    for index, overlay in enumerate(sorted((out / "overlays").glob("*"))):
+        top, left = 3 + (index // 3) * (320 + 22 + 6), 3 + (index % 3) * (320 + 6)
+        assert np.array_equal(overview[top : top + 320, left : left + 320], cv2.imread(str(overlay))), overlay
     overlays = sorted((out / "overlays").glob("*"))
     assert len(overlays) == 6
     results = json.loads((out / "results.json").read_text())

@@ -10,9 +10,11 @@ import click
 import cv2
 from tqdm import tqdm
 
-from .discover import discover
+from .discover import InputItem, discover
 from .errors import YolactRuntimeError
+from .layout import OutputLayout
 from .model import Yolact
+from .overview import MAX_TILES, write_overview
 from .runner import RunOptions, RunSummary, run
 from .session import PROVIDER_CHOICES
 
@@ -94,8 +96,12 @@ def _setup_logging(quiet: bool) -> None:
               help="Write COCO results (RLE masks, image ids, file names) for all inputs here.")
 @click.option("--save-masks", is_flag=True, help="Write per-image PNG instance maps (0 = none, i+1 = detection i).")
 @click.option("--no-overlays", is_flag=True, help="Do not write overlay images and videos.")
+@click.option("--overview", "overview_path", type=click.Path(path_type=Path, dir_okay=False),
+              help=f"Also write one picture here: the image overlays in a grid (the first {MAX_TILES}); "
+                   "its path is printed first.")
 @click.option("--score-threshold", type=click.FloatRange(0.0, 1.0), default=0.3, show_default=True,
-              help="Keep detections whose box score is above this (all outputs; use 0 for COCO evaluation).")
+              help="Keep detections whose box score is above this (all outputs; yolact-cpp-run has the same "
+                   "default; 0 keeps every row the graph returns, for COCO evaluation).")
 @click.option("--top-k", type=click.IntRange(min=1), default=None, help="Keep at most this many detections per image.")
 @click.option("--providers", type=click.Choice(PROVIDER_CHOICES), default="auto", show_default=True,
               help="Execution provider: auto prefers TensorRT, then CUDA, then CPU.")
@@ -114,7 +120,7 @@ def _setup_logging(quiet: bool) -> None:
 @click.option("--gpus-per-worker", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="--engine ray: GPUs Ray reserves per actor (0: CPU actors, --providers auto then means cpu).")
 def main(inputs: tuple[str, ...], model_path: Path, out_dir: Path, json_path: Path | None, save_masks: bool,
-         no_overlays: bool, score_threshold: float, top_k: int | None, providers: str, batch_size: int,
+         no_overlays: bool, overview_path: Path | None, score_threshold: float, top_k: int | None, providers: str, batch_size: int,
          threads: int | None, resume: bool, quiet: bool, files_from: Path | None, engine: str,
          ray_address: str | None, workers: int | None, gpus_per_worker: float) -> None:
     """Segment INPUTS (images, folders searched recursively, videos) with a YOLACT ONNX model.
@@ -125,6 +131,8 @@ def main(inputs: tuple[str, ...], model_path: Path, out_dir: Path, json_path: Pa
         inputs = (*inputs, *_listed(files_from))
     if not inputs:
         raise click.UsageError("give at least one input (or --files-from)")
+    if overview_path is not None and no_overlays:
+        raise click.UsageError("--overview is made of the overlays: drop --no-overlays")
     _setup_logging(quiet)
     reporter = _Reporter(quiet)
     job = None
@@ -173,10 +181,26 @@ def main(inputs: tuple[str, ...], model_path: Path, out_dir: Path, json_path: Pa
         reporter.error(f"internal error: {type(error).__name__}: {error} (set YOLACT_RUN_DEBUG=1 for details)")
         sys.exit(1)
     reporter.close()
+    overview_failed = overview_path is not None and not _overview(overview_path, items, out_dir, reporter, quiet)
     if not quiet:
         click.echo(_summary(summary, out_dir, len(input_errors)))
-    if summary.failed or input_errors:
+    if summary.failed or input_errors or overview_failed:
         sys.exit(1)
+
+
+def _overview(path: Path, items: list[InputItem], out_dir: Path, reporter: _Reporter, quiet: bool) -> bool:
+    """Write the overview of the image overlays there are; say where (or why not)."""
+    layout = OutputLayout(out_dir)
+    overlays = [(item.key, layout.overlay_path(item)) for item in items if item.kind == "image"]
+    overlays = [(key, file) for key, file in overlays if file.is_file()]
+    try:
+        tiles = write_overview(path, overlays)
+    except (OSError, ValueError) as error:
+        reporter.error(f"{path}: no overview written ({getattr(error, 'strerror', None) or error})")
+        return False
+    if not quiet:
+        click.echo(f"yolact-run: overview of {tiles} overlay{'s' if tiles != 1 else ''}: {path}")
+    return True
 
 
 if __name__ == "__main__":

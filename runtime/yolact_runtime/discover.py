@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from .errors import NOT_FOUND
+
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".jp2"})
 VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"})
 
@@ -62,7 +64,7 @@ def discover(inputs: list[str | os.PathLike[str]], exclude: Path | None = None) 
         elif path.is_file():
             candidates = [(path, path.name)]
         else:
-            errors.append(f"{path}: no such file or folder")
+            errors.append(f"{path}: {NOT_FOUND}")
             continue
         for file, key in candidates:
             stem = str(Path(key).with_suffix(""))

@@ -45,6 +45,7 @@ def _blend_masks(image: np.ndarray, result: Result, alpha: float) -> np.ndarray:
 def _label(out: np.ndarray, text: str, x: int, y: int, color: tuple[int, int, int], scale: float) -> None:
     (tw, th), base = cv2.getTextSize(text, FONT, scale, 1)
     top = max(y - th - base - 2, 0)
+    x = max(min(x, out.shape[1] - tw - 2), 0)  # a box at the right edge keeps its label in the picture
     cv2.rectangle(out, (x, top), (x + tw + 2, top + th + base + 2), color, -1)
     cv2.putText(out, text, (x + 1, top + th + 1), FONT, scale, (255, 255, 255), 1, cv2.LINE_AA)
 

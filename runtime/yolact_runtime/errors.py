@@ -16,3 +16,6 @@ class ProviderError(YolactRuntimeError):
 
 class InputError(YolactRuntimeError):
     """An input image or video cannot be found, read or decoded."""
+
+
+NOT_FOUND = "no such file or folder"  # the cause named for a missing input, by yolact-run and the API

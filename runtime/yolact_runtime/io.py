@@ -12,21 +12,33 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .errors import InputError
+from .errors import NOT_FOUND, InputError
+from .truncation import truncation
 
 
 def read_image(path: str | os.PathLike[str]) -> np.ndarray:
-    """BGR uint8 HxWx3 via cv2.imread (as the original); InputError naming the file and the cause."""
+    """BGR uint8 HxWx3 from a file; InputError naming the file and the cause."""
     try:
         with open(path, "rb") as file:
-            empty = not file.read(1)
+            data = file.read()
+    except FileNotFoundError:
+        raise InputError(f"{path}: {NOT_FOUND}") from None
     except OSError as error:
         raise InputError(f"{path}: cannot read file ({error.strerror or error})") from None
-    if empty:
-        raise InputError(f"{path}: empty file")
-    image = cv2.imread(os.fspath(path), cv2.IMREAD_COLOR)
+    return decode_image(data, os.fspath(path))
+
+
+def decode_image(data: bytes, name: str) -> np.ndarray:
+    """BGR uint8 HxWx3 from encoded bytes (cv2.imdecode: cv2.imread's decoders, EXIF orientation
+    applied); a cut-off file is an InputError too, not a partial picture (truncation.py)."""
+    if not data:
+        raise InputError(f"{name}: empty file")
+    cause = truncation(data)
+    if cause is not None:
+        raise InputError(f"{name}: {cause}")
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
     if image is None:
-        raise InputError(f"{path}: cannot decode image (corrupt or unsupported format)")
+        raise InputError(f"{name}: cannot decode image (corrupt or unsupported format)")
     return image
 
 

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import Union
 
 import numpy as np
 
 from . import metadata as names
 from .errors import ModelError
+from .io import read_image
 from .metadata import ModelInfo, read_model_info
 from .postprocess import MaskMode, PostprocessOptions, postprocess
 from .preprocess import as_bgr, preprocess_batch, preprocess_image
@@ -15,13 +17,15 @@ from .raw import RawDetections, split_batch
 from .result import Result
 from .session import create_session
 
+ImageInput = Union[np.ndarray, str, os.PathLike]  # a BGR uint8 array, or an image file to read
+
 
 class Yolact:
     """A YOLACT / YOLACT++ model exported with yolact-export.
 
     >>> model = Yolact("yolact_base.onnx", providers="auto")
-    >>> result = model(cv2.imread("photo.jpg"))          # Result
-    >>> results = model.predict_batch([img1, img2])        # list[Result]
+    >>> result = model("photo.jpg")                        # Result; or a BGR uint8 array
+    >>> results = model.predict_batch(["a.jpg", frame])    # list[Result]
 
     score_threshold / top_k select detections (default: all valid rows, as COCO eval uses them);
     masks: "image" | "proto" | "rle" | "none" (see PostprocessOptions). spinning=False lets idle
@@ -55,11 +59,15 @@ class Yolact:
     def class_names(self) -> tuple[str, ...]:
         return self.info.class_names
 
-    def __call__(self, image: np.ndarray) -> Result:
+    def __call__(self, image: ImageInput) -> Result:
         return self.predict_batch([image])[0]
 
-    def predict_batch(self, images: Sequence[np.ndarray]) -> list[Result]:
-        images = [as_bgr(image) for image in images]
+    def predict_batch(self, images: Sequence[ImageInput]) -> list[Result]:
+        """Images as BGR uint8 arrays or file paths (read as yolact-run reads them: InputError
+        naming the file and the cause for one that is missing, cut off or not an image)."""
+        if isinstance(images, (str, os.PathLike)):
+            raise TypeError("predict_batch takes a list of images or paths; for one, call the model")
+        images = [as_bgr(_pixels(image)) for image in images]
         raws = self.infer(self.preprocess(images))
         return [self.postprocess(raw, image.shape[:2]) for raw, image in zip(raws, images)]
 
@@ -112,3 +120,7 @@ class Yolact:
             if isinstance(dim, int) and dim != size:
                 raise ModelError(f"{self.path}: input is {shape[2:]} but metadata input_size is {size}")
         return shape[0] if isinstance(shape[0], int) and shape[0] > 0 else None
+
+
+def _pixels(image: ImageInput) -> np.ndarray:
+    return read_image(image) if isinstance(image, (str, os.PathLike)) else image

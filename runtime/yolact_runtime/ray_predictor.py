@@ -17,11 +17,12 @@ import numpy as np
 
 from .discover import InputItem
 from .events import Failed, ImageDone, Loaded, failure
+from .io import decode_image
 from .model import Yolact
 from .preprocess import as_bgr
 from .raw import RawDetections
 from .records import image_record, read_record
-from .remote import decode_image, is_uri, local_model, read_uri
+from .remote import is_uri, local_model, read_uri
 from .runner import RunOptions, Runner
 
 # Test hook: "<key>|<marker file>" makes an actor exit hard the first time it is handed that key

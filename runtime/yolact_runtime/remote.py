@@ -11,11 +11,8 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
-import cv2
-import numpy as np
-
 from .discover import InputItem, discover, kind_of
-from .errors import InputError
+from .errors import NOT_FOUND, InputError
 
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -52,16 +49,6 @@ def read_uri(uri: str) -> bytes:
         raise InputError(f"{uri}: cannot read file ({cause})") from None
 
 
-def decode_image(data: bytes, name: str) -> np.ndarray:
-    """BGR uint8 HxWx3 from encoded bytes (cv2.imdecode: the decoder cv2.imread uses)."""
-    if not data:
-        raise InputError(f"{name}: empty file")
-    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-    if image is None:
-        raise InputError(f"{name}: cannot decode image (corrupt or unsupported format)")
-    return image
-
-
 def local_model(model_path: str | os.PathLike[str]) -> str:
     """A local file for the model: URIs are copied once per process into a temporary folder."""
     path = os.fspath(model_path)
@@ -84,7 +71,7 @@ def _remote_candidates(uri: str) -> tuple[list[tuple[str, str]], list[str]]:
         if info.type == fs.FileType.File:
             return [(uri, _split_uri(uri)[1])], []
         if info.type != fs.FileType.Directory:
-            return [], [f"{uri}: no such file or folder"]
+            return [], [f"{uri}: {NOT_FOUND}"]
         listing = filesystem.get_file_info(fs.FileSelector(root, recursive=True))
     except (OSError, ValueError) as error:
         cause = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

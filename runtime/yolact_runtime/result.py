@@ -58,6 +58,25 @@ class Result:
     def __len__(self) -> int:
         return int(self.scores.shape[0])
 
+    def __repr__(self) -> str:
+        """`Result(3 detections: person 0.98, dog 0.91, …; masks 480×640)`: the best three."""
+        count = len(self)
+        text = f"{count} detection{'' if count == 1 else 's'}"
+        if count:
+            best = [f"{name} {float(score):.2f}" for name, score in zip(self.class_names[:3], self.ranking_scores)]
+            text += ": " + ", ".join(best + (["…"] if count > 3 else []))
+        return f"Result({text}; {self._masks_summary()})"
+
+    def _masks_summary(self) -> str:
+        height, width = self.image_size
+        if self.masks is not None:
+            mask_h, mask_w = self.masks.shape[1:]
+            prototype = (mask_h, mask_w) != (height, width)
+            return f"masks {mask_h}×{mask_w}" + (f" (prototype size; image {height}×{width})" if prototype else "")
+        if self.rles is not None:
+            return f"RLE masks {height}×{width}"
+        return f"no masks; image {height}×{width}"
+
     @property
     def ranking_scores(self) -> np.ndarray:
         """The scores detections are ranked by: mask_scores for YOLACT++, else scores."""

@@ -3,6 +3,7 @@
 //   yolact-cpp-run model.onnx img1.jpg img2.jpg --json out.json [--overlay DIR]
 //                  [--provider cpu|cuda[:N]|tensorrt[:N]] [--threads N] [--score-threshold X]
 //
+// --score-threshold defaults to 0.3, as yolact-run's does (0 keeps every row: COCO evaluation).
 // Exit status: 0 all images done; 1 some image could not be read or processed (the others are
 // still processed and written); 2 bad arguments, unusable model, or the JSON could not be written.
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -17,6 +19,7 @@
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
+#include "truncation.hpp"
 #include "yolact/yolact.hpp"
 
 namespace fs = std::filesystem;
@@ -27,7 +30,12 @@ const char* kUsage =
     "usage: yolact-cpp-run MODEL.onnx IMAGE [IMAGE ...] [--json OUT.json] [--overlay DIR]\n"
     "                      [--provider cpu|cuda[:N]|tensorrt[:N]] [--threads N] [--score-threshold X]\n"
     "Writes COCO results (bbox [x,y,w,h], uncompressed RLE segmentation); image_id is the image's\n"
-    "1-based position among the IMAGE arguments.\n";
+    "1-based position among the IMAGE arguments.\n"
+    "  --score-threshold X  keep detections whose score is at least X (default 0.3, as yolact-run;\n"
+    "                       0 keeps every row the graph returns, for COCO evaluation)\n";
+
+// The command lines' default (yolact-run's too); the library's Options keep every row (0).
+constexpr float kDefaultScoreThreshold = 0.3f;
 
 struct Args {
     std::string model, json, overlay;
@@ -42,6 +50,7 @@ struct Args {
 
 Args parse_args(int argc, char** argv) {
     Args a;
+    a.options.score_threshold = kDefaultScoreThreshold;
     std::vector<std::string> positional;
     for (int i = 1; i < argc; ++i) {
         std::string s = argv[i];
@@ -121,6 +130,19 @@ std::string rle_counts(const cv::Mat& mask) {
     return out.str();
 }
 
+// cv::imread's decoders on the file's bytes, after the truncation check; empty, with `why`, on failure.
+cv::Mat read_image(const std::string& path, std::string& why) {
+    std::ifstream file(path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    why = bytes.empty() ? "empty file" : truncation::cause(bytes);
+    if (file.bad()) why = "cannot read file";
+    if (!why.empty()) return {};
+    cv::Mat img = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data())),
+                               cv::IMREAD_COLOR);
+    if (img.empty()) why = "not a readable image";
+    return img;
+}
+
 void draw(cv::Mat& img, const std::vector<yolact::Detection>& dets) {
     static const cv::Scalar palette[] = {{244, 67, 54},  {233, 30, 99}, {156, 39, 176}, {63, 81, 181},
                                          {3, 169, 244},  {0, 150, 136}, {139, 195, 74}, {255, 235, 59},
@@ -158,9 +180,10 @@ int main(int argc, char** argv) {
                 status = 1;
                 continue;
             }
-            cv::Mat img = cv::imread(path, cv::IMREAD_COLOR);
+            std::string why;
+            cv::Mat img = read_image(path, why);
             if (img.empty()) {
-                std::cerr << "yolact-cpp-run: cannot read image " << path << ": not a readable image (skipped)\n";
+                std::cerr << "yolact-cpp-run: cannot read image " << path << ": " << why << " (skipped)\n";
                 status = 1;
                 continue;
             }

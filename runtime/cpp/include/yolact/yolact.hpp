@@ -34,7 +34,8 @@ struct Options {
     int threads = 0;
     // Detections whose box score is not above this are dropped (before YOLACT++ re-scoring, as
     // the original's postprocess). 0 keeps every valid row: the graph's own NMS threshold
-    // (metadata yolact.nms) has already been applied.
+    // (metadata yolact.nms) has already been applied. The command lines (yolact-cpp-run,
+    // yolact-run) default to 0.3 instead; the Python Yolact class, like this, to 0.
     float score_threshold = 0.0f;
 };
 
