@@ -35,7 +35,8 @@ def _fail(message: str) -> None:
 @click.option("--score-threshold", type=float, default=0.05, show_default=True, help="Candidate score threshold.")
 @click.option("--iou-threshold", type=float, default=0.5, show_default=True, help="Fast NMS IoU threshold.")
 @click.option("--top-k", type=int, default=200, show_default=True, help="Candidates per class entering NMS.")
-@click.option("--max-detections", type=int, default=100, show_default=True, help="D, rows per image in the outputs.")
+@click.option("--max-detections", type=int, default=None,
+              help="D, rows per image in the outputs (default: 100; --cross-class-nms: --top-k, as the original).")
 @click.option("--cross-class-nms", is_flag=True, help="One NMS over all classes instead of per class.")
 @click.option("--batch", type=int, default=None, help="Fixed batch size (default: dynamic).")
 @click.option("--opset", type=int, default=19, show_default=True)
@@ -73,6 +74,8 @@ def export_main(weights, out, config, input_size, score_threshold, iou_threshold
 
     if int8 and (fp16 or not calibration_images):
         _fail("--int8 needs --calibration-images DIR" if not fp16 else "--int8 and --fp16 exclude each other")
+    from yolact_runtime.errors import YolactRuntimeError
+
     from .quantize import QuantizeError
 
     try:
@@ -96,7 +99,7 @@ def export_main(weights, out, config, input_size, score_threshold, iou_threshold
         finally:
             if int8:
                 Path(fp32_out).unlink(missing_ok=True)
-    except (CheckpointError, ExportError, QuantizeError, ValueError, FileNotFoundError) as exc:
+    except (CheckpointError, ExportError, QuantizeError, YolactRuntimeError, ValueError, OSError) as exc:
         _fail(str(exc))
 
 

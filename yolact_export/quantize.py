@@ -75,8 +75,15 @@ def calibration_files(source: str | os.PathLike[str] | Sequence[str | os.PathLik
     return files
 
 
-def calibration_batches(model_path: str | os.PathLike[str], files: Sequence[Path]) -> Iterator[np.ndarray]:
-    """Each file preprocessed by yolact_runtime (the graph's own metadata), as [B, 3, S, S] batches."""
+def calibration_batches(model_path: str | os.PathLike[str], files: Sequence[Path],
+                        warn: Callable[[str], None] = lambda _m: None) -> Iterator[np.ndarray]:
+    """Each file preprocessed by yolact_runtime (the graph's own metadata), as [B, 3, S, S] batches.
+
+    An unreadable image is skipped with a warning, as yolact-run does: calibration only needs
+    typical activations, and one bad file in a folder of real images should not stop an export.
+    None readable is an error (QuantizeError).
+    """
+    from yolact_runtime.errors import InputError
     from yolact_runtime.io import read_image
     from yolact_runtime.metadata import read_model_info
     from yolact_runtime.preprocess import preprocess_image
@@ -84,11 +91,21 @@ def calibration_batches(model_path: str | os.PathLike[str], files: Sequence[Path
     info = read_model_info(os.fspath(model_path))
     batch = _fixed_batch(model_path) or 1
     pending: list[np.ndarray] = []
+    used = 0
     for path in files:
-        pending.append(preprocess_image(read_image(path), info.preprocess, info.input_size))
+        try:
+            image = read_image(path)
+        except InputError as exc:
+            warn(f"warning: {exc} (skipped for calibration)")
+            continue
+        used += 1
+        pending.append(preprocess_image(image, info.preprocess, info.input_size))
         if len(pending) == batch:
             yield np.stack(pending)
             pending = []
+    if used == 0:
+        raise QuantizeError(f"calibration images: none of the {len(files)} files could be read "
+                            f"(first: {files[0] if files else 'none'})")
     if pending:  # a fixed-batch graph gets its last batch padded by repeating images
         while len(pending) < batch:
             pending.append(pending[len(pending) % max(1, len(pending))])
@@ -135,7 +152,7 @@ def quantize_int8(fp32_model: str | os.PathLike[str], out: str | os.PathLike[str
 
     class Reader(CalibrationDataReader):
         def __init__(self) -> None:
-            self.batches = calibration_batches(fp32_model, files)
+            self.batches = calibration_batches(fp32_model, files, warn=log)
 
         def get_next(self) -> dict[str, np.ndarray] | None:
             batch = next(self.batches, None)

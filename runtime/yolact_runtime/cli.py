@@ -101,8 +101,8 @@ def _setup_logging(quiet: bool) -> None:
               help=f"Also write one picture here: the image overlays in a grid (the first {MAX_TILES}); "
                    "its path is printed first.")
 @click.option("--score-threshold", type=click.FloatRange(0.0, 1.0), default=0.3, show_default=True,
-              help="Keep detections scoring at least this (all outputs; yolact-cpp-run has the same default; "
-                   "0 keeps every row the graph returns, for COCO evaluation).")
+              help="Keep detections whose box score is above this (all outputs; yolact-cpp-run has the same "
+                   "default; 0 keeps every row the graph returns, for COCO evaluation).")
 @click.option("--top-k", type=click.IntRange(min=1), default=None, help="Keep at most this many detections per image.")
 @click.option("--providers", type=click.Choice(PROVIDER_CHOICES), default="auto", show_default=True,
               help="Execution provider: auto prefers TensorRT, then CUDA, then OpenVINO (the openvino extra), then CPU.")

@@ -23,7 +23,8 @@ MASK_MODES: tuple[str, ...] = ("image", "proto", "rle", "none")
 
 @dataclass(frozen=True)
 class PostprocessOptions:
-    """score_threshold / top_k select what to keep (on mask_scores for YOLACT++, else scores).
+    """score_threshold (on box scores) / top_k (after ranking by mask_scores for YOLACT++) select
+    what to keep: see select_rows.
 
     masks: "image" bool masks at image size; "proto" bool masks at prototype size (no upsample);
     "rle" COCO RLEs at image size (no dense masks kept); "none" boxes only.
@@ -40,17 +41,24 @@ class PostprocessOptions:
             raise ValueError(f"top_k must be >= 0, got {self.top_k}")
 
 
-def select_rows(scores: np.ndarray, threshold: float, top_k: int | None) -> np.ndarray:
-    """Indices of rows scoring >= threshold, best first (stable), at most top_k."""
-    order = np.argsort(-scores, kind="stable")
-    order = order[scores[order] >= threshold]
+def select_rows(scores: np.ndarray, ranking: np.ndarray, threshold: float, top_k: int | None) -> np.ndarray:
+    """Indices of the rows to keep, in output order: the original's eval semantics.
+
+    layers/output_utils.py `postprocess` keeps a row when its BOX score is > score_threshold (not
+    applied at all when the threshold is 0), before any re-scoring; eval.py `prep_display` then
+    ranks by the re-scored score (YOLACT++: mask score; v1: the box score, i.e. the model's order),
+    stable, and cuts at top_k. The C++ runtime (yolact.cpp, select_rows) does the same.
+    """
+    kept = np.flatnonzero(scores > threshold) if threshold > 0 else np.arange(scores.shape[0])
+    order = kept[np.argsort(-ranking[kept], kind="stable")]
     return order if top_k is None else order[:top_k]
 
 
 def kept_rows(raw: RawDetections, options: PostprocessOptions) -> np.ndarray:
-    """Which valid rows are kept and in what order: ranked by mask_scores for YOLACT++, else scores."""
+    """Which valid rows are kept and in what order (select_rows on this image's rows)."""
+    n = raw.count
     ranking = raw.mask_scores if raw.mask_scores is not None else raw.scores
-    return select_rows(ranking[:raw.count], options.score_threshold, options.top_k)
+    return select_rows(raw.scores[:n], ranking[:n], options.score_threshold, options.top_k)
 
 
 def boxes_to_pixels(boxes: np.ndarray, width: int, height: int) -> np.ndarray:

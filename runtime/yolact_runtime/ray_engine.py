@@ -34,6 +34,7 @@ from .errors import YolactRuntimeError
 from .io import write_json
 from .layout import OutputLayout
 from .metadata import read_model_info
+from .ray_address import check_reachable
 from .ray_predictor import YolactPredictor, _text
 from .records import coco_results, read_record
 from .remote import discover_inputs, is_uri
@@ -101,6 +102,7 @@ class RayJob:
         ray = self.ray
         if ray.is_initialized():
             return
+        check_reachable(self.settings.address)
         try:
             ray.init(address=self.settings.address, include_dashboard=False, log_to_driver=False,
                      logging_level=logging.ERROR)
@@ -261,9 +263,13 @@ def _from_items(rd, table: list[dict[str, Any]], blocks: int):
 
 
 def _map(rd, dataset, predictor: type, rows: int, workers: int, cpus: float, gpus: float, retries: int):
-    """map_batches on a fixed pool of `workers` actors; a batch whose actor died is retried `retries` times."""
-    kwargs: dict[str, Any] = dict(batch_size=rows, batch_format="numpy", compute=rd.ActorPoolStrategy(size=workers),
-                                  num_cpus=cpus)
+    """map_batches on a fixed pool of `workers` actors; a batch whose actor died is retried `retries` times.
+
+    One image per call (rows == 1, the isolation pass) also means one call per actor at a time: calls
+    queued on an actor die with it and would use up their retries for another image's fault."""
+    pool = {"max_tasks_in_flight_per_actor": 1} if rows == 1 else {}
+    kwargs: dict[str, Any] = dict(batch_size=rows, batch_format="numpy", num_cpus=cpus,
+                                  compute=rd.ActorPoolStrategy(size=workers, **pool))
     if gpus:
         kwargs["num_gpus"] = gpus
     with warnings.catch_warnings():  # max_task_retries has no named parameter (yet): a plain remote arg

@@ -28,7 +28,9 @@ from .runner import RunOptions, Runner
 from .session import available_providers
 
 # Test hook: "<key>|<marker file>" makes an actor exit hard the first time it is handed that key
-# (it creates the marker first), so that tests can check that Ray restarts it and retries the batch.
+# (it creates the marker first), so that tests can check that Ray restarts it and retries the batch;
+# "<key>|" (no marker) makes it exit every time, so that the key is reported as not processed.
+# Several specs are separated by ";".
 CRASH_ONCE_ENV = "YOLACT_RAY_TEST_CRASH_ONCE"
 
 
@@ -213,10 +215,10 @@ def _dumps(value: Any) -> str:
 
 
 def _crash_hook(items: Iterable[InputItem]) -> None:
-    spec = os.environ.get(CRASH_ONCE_ENV)
-    if not spec:
-        return
-    key, _, marker = spec.partition("|")
-    if any(item.key == key for item in items) and marker and not os.path.exists(marker):
-        Path(marker).write_text("crashed once\n")
-        os._exit(70)
+    keys = {item.key for item in items}
+    for spec in filter(None, os.environ.get(CRASH_ONCE_ENV, "").split(";")):
+        key, _, marker = spec.partition("|")
+        if key in keys and not (marker and os.path.exists(marker)):
+            if marker:
+                Path(marker).write_text("crashed once\n")
+            os._exit(70)

@@ -76,7 +76,9 @@ class Result:
     def to_coco(self, image_id: int, iou_type: str = "segm") -> list[dict[str, Any]]:
         """COCO results: bbox [x, y, w, h] and, for "segm", the RLE segmentation.
 
-        "segm" scores with mask_scores when the model has them (YOLACT++), "bbox" with box scores.
+        "segm" scores with mask_scores when the model has them (YOLACT++) and also gives the box
+        score as "box_score" (the original's prep_metrics scores its mask results with the mask
+        score, its box results with the box score); "bbox" scores with box scores.
         """
         if iou_type not in ("segm", "bbox"):
             raise ValueError(f"iou_type must be 'segm' or 'bbox', got {iou_type!r}")
@@ -92,6 +94,8 @@ class Result:
                 "bbox": [float(x1), float(y1), float(x2 - x1), float(y2 - y1)],
                 "score": float(scores[i]),
             }
+            if segm and self.mask_scores is not None:
+                detection["box_score"] = float(self.scores[i])
             if rles is not None:
                 detection["segmentation"] = rles[i]
             detections.append(detection)
