@@ -10,6 +10,7 @@ from typing import Callable
 
 import onnx
 import torch
+from yolact_runtime import metadata as contract
 
 from . import __version__
 from .config import YolactConfig
@@ -34,7 +35,8 @@ def write_atomically(path: Path, data: bytes) -> None:
     os.replace(tmp.name, path)
 
 
-def build_metadata(config: YolactConfig, nms: NmsSettings, output_names: list[str]) -> dict[str, str]:
+def build_metadata(config: YolactConfig, nms: NmsSettings, output_names: list[str],
+                   precision: str = "fp32") -> dict[str, str]:
     """Everything the runtimes need, as ONNX metadata_props (strings, JSON where structured)."""
     preprocess = {"transform": config.transform, "mean_bgr": list(config.mean_bgr),
                   "std_bgr": list(config.std_bgr), "channel_order": config.channel_order, "resize": "bilinear"}
@@ -51,6 +53,8 @@ def build_metadata(config: YolactConfig, nms: NmsSettings, output_names: list[st
                                   "cross_class": nms.cross_class}),
         "yolact.mask_dim": str(config.mask_dim),
         "yolact.outputs": json.dumps(output_names),
+        contract.KEY_CONTRACT_MINOR: str(contract.CONTRACT_MINOR),
+        contract.KEY_PRECISION: precision,
     }
 
 
@@ -140,7 +144,7 @@ def export_onnx(model: Yolact, out: str | Path, nms: NmsSettings | None = None, 
             log("simplifying with onnxsim")
             graph = _simplify(graph, log)
         _set_output_shapes(graph, _output_shapes(detector, batch))
-        meta = build_metadata(model.config, detector.nms, detector.output_names)
+        meta = build_metadata(model.config, detector.nms, detector.output_names, "fp16" if fp16 else "fp32")
         del graph.metadata_props[:]
         for key, value in meta.items():
             graph.metadata_props.add(key=key, value=value)

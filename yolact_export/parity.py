@@ -1,10 +1,11 @@
-"""Parity between the PyTorch reference and an exported ONNX model, on real images."""
+"""Graph-level parity between the PyTorch reference and an exported ONNX model (the detail of yolact-check)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from yolact_runtime.parity.match import match_within
 
 from .detector import YolactDetector
 
@@ -35,48 +36,45 @@ class ParityReport:
 
 def match_detections(a: dict[str, np.ndarray], b: dict[str, np.ndarray], box_tol: float = 1e-3,
                      score_tol: float = 1e-4) -> tuple[list[tuple[int, int]], int]:
-    """Pair the valid rows of two single-image outputs as sets (near-tied scores may swap order).
+    """Pair the valid rows of two single-image graph outputs as sets (near-tied scores may swap order).
 
     Returns the pairs and the number of rows left unpaired on either side.
     """
     na, nb = int(a["num_detections"]), int(b["num_detections"])
-    pairs, used = [], set()
-    for i in range(na):
-        close = [j for j in range(nb) if j not in used and a["classes"][i] == b["classes"][j]
-                 and abs(float(a["scores"][i]) - float(b["scores"][j])) <= score_tol
-                 and np.abs(a["boxes"][i] - b["boxes"][j]).max() <= box_tol]
-        if close:
-            j = min(close, key=lambda j: np.abs(a["boxes"][i] - b["boxes"][j]).max())
-            used.add(j)
-            pairs.append((i, j))
+    pairs = match_within(a["classes"][:na], a["boxes"][:na], a["scores"][:na], b["classes"][:nb], b["boxes"][:nb],
+                         b["scores"][:nb], box_tol, score_tol)
     return pairs, (na - len(pairs)) + (nb - len(pairs))
 
 
+def add_image(report: ParityReport, ref: dict[str, np.ndarray], got: dict[str, np.ndarray]) -> None:
+    """Compare one image's graph outputs (reference, other) into `report`."""
+    pairs, unmatched = match_detections(ref, got)
+    report.images += 1
+    report.detections += int(ref["num_detections"])
+    report.unmatched += unmatched
+    if int(ref["num_detections"]) != int(got["num_detections"]):
+        report.count_mismatches.append(f"image {report.images}: {ref['num_detections']} vs {got['num_detections']}")
+    for i, j in pairs:
+        report.max_box_diff = max(report.max_box_diff, float(np.abs(ref["boxes"][i] - got["boxes"][j]).max()))
+        report.max_score_diff = max(report.max_score_diff, abs(float(ref["scores"][i]) - float(got["scores"][j])))
+        report.max_coeff_diff = max(report.max_coeff_diff,
+                                    float(np.abs(ref["coefficients"][i] - got["coefficients"][j]).max()))
+        if "masks" in got:
+            report.max_mask_diff = max(report.max_mask_diff, float(np.abs(ref["masks"][i] - got["masks"][j]).max()))
+        if "mask_scores" in got:
+            report.max_mask_score_diff = max(report.max_mask_score_diff,
+                                             abs(float(ref["mask_scores"][i] - got["mask_scores"][j])))
+
+
 def check_parity(detector: YolactDetector, session, images: torch.Tensor) -> ParityReport:
-    """Run both sides image by image on preprocessed `images` [B,3,S,S] and compare."""
+    """Graph outputs only: run both sides image by image on preprocessed `images` [B,3,S,S] and compare."""
     report = ParityReport()
     names = [o.name for o in session.get_outputs()]
     for x in images.split(1):
         with torch.no_grad():
             ref = {k: v[0].numpy() for k, v in detector(x).items()}
         got = {k: v[0] for k, v in zip(names, session.run(None, {"images": x.numpy()}))}
-        pairs, unmatched = match_detections(ref, got)
-        report.images += 1
-        report.detections += int(ref["num_detections"])
-        report.unmatched += unmatched
-        if int(ref["num_detections"]) != int(got["num_detections"]):
-            report.count_mismatches.append(f"image {report.images}: {ref['num_detections']} vs {got['num_detections']}")
-        for i, j in pairs:
-            report.max_box_diff = max(report.max_box_diff, float(np.abs(ref["boxes"][i] - got["boxes"][j]).max()))
-            report.max_score_diff = max(report.max_score_diff, abs(float(ref["scores"][i]) - float(got["scores"][j])))
-            report.max_coeff_diff = max(report.max_coeff_diff,
-                                        float(np.abs(ref["coefficients"][i] - got["coefficients"][j]).max()))
-            if "masks" in got:
-                report.max_mask_diff = max(report.max_mask_diff,
-                                           float(np.abs(ref["masks"][i] - got["masks"][j]).max()))
-            if "mask_scores" in got:
-                report.max_mask_score_diff = max(report.max_mask_score_diff,
-                                                 abs(float(ref["mask_scores"][i] - got["mask_scores"][j])))
+        add_image(report, ref, got)
     return report
 
 
