@@ -2,12 +2,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from yolact_runtime.parity.match import match_within
 
 from .detector import YolactDetector
+
+if TYPE_CHECKING:
+    from yolact_runtime.parity.report import CheckReport
 
 
 @dataclass
@@ -78,21 +83,24 @@ def check_parity(detector: YolactDetector, session, images: torch.Tensor) -> Par
     return report
 
 
-def check_images(model, nms, masks_in_graph: bool, onnx_path, image_paths) -> ParityReport:
-    """Parity of the reference model vs the ONNX file on image files (unreadable ones are errors)."""
-    import cv2
-    import onnxruntime as ort
+def check_images(model, onnx_path, image_paths) -> CheckReport:
+    """yolact-check's reference mode for `yolact-export --check`: the model in memory against its
+    export, end to end on ONNX Runtime CPU; the profile follows the file's precision."""
+    from yolact_runtime import Yolact, YolactRuntimeError
+    from yolact_runtime.discover import InputItem
+    from yolact_runtime.parity.check import check_reference
+    from yolact_runtime.parity.profiles import profile_for
+    from yolact_runtime.parity.reference import Reference
 
-    from .preprocess import preprocess
-
-    images = []
-    for path in image_paths:
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise ValueError(f"{path}: not a readable image")
-        images.append(preprocess(image, model.config))
-    if not images:
+    if not image_paths:
         raise ValueError("--check: no images found")
-    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    detector = YolactDetector(model, nms, masks_in_graph).eval()
-    return check_parity(detector, session, torch.cat(images))
+    try:
+        runtime = Yolact(onnx_path, "cpu", score_threshold=0.0)
+    except YolactRuntimeError as error:
+        raise ValueError(str(error)) from None
+    items = [InputItem(Path(p), Path(p).name, "image") for p in image_paths]
+    report = check_reference(runtime, Reference(model, runtime.info), items, profile_for(runtime.info.precision),
+                             0.0, "PyTorch")
+    if report.errors:
+        raise ValueError(report.errors[0].error)
+    return report

@@ -51,10 +51,10 @@ def _run(weights: str | None, model_path: str | None, golden: str | None, agains
     items, input_errors = discover(list(inputs))
     if golden:
         return check_golden(model, read_results(golden), golden, items, profile, threshold), input_errors
-    from .reference import Reference, ReferenceUnavailable  # torch only here
+    from .reference import ReferenceUnavailable, load_reference  # torch only here
 
     try:
-        reference = Reference(weights, model.info)
+        reference = load_reference(weights, model.info)
     except ReferenceUnavailable as error:
         _stop(str(error))
     except (ValueError, OSError) as error:  # CheckpointError is a ValueError

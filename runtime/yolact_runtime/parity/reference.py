@@ -20,23 +20,29 @@ class ReferenceUnavailable(RuntimeError):
     """yolact_export (the export extra: torch) is not installed."""
 
 
-class Reference:
-    """The checkpoint through yolact_export's eval path, at the ONNX file's input size and NMS settings."""
+def load_reference(weights: str | os.PathLike[str], info: ModelInfo) -> Reference:
+    """The checkpoint at the ONNX file's input size (its config inferred from the weights)."""
+    try:
+        from yolact_export import load_checkpoint
+    except ImportError as error:
+        raise ReferenceUnavailable(
+            f"--weights needs the PyTorch reference ({error.name or error} is missing): "
+            "pip install 'yolact-export[export]', or check against a --golden file") from None
+    model, config = load_checkpoint(weights, input_size=info.input_size)
+    if tuple(config.class_names) != tuple(info.class_names):
+        raise ValueError(f"{weights}: its classes are not those of the model file; is it the checkpoint of this export?")
+    return Reference(model, info)
 
-    def __init__(self, weights: str | os.PathLike[str], info: ModelInfo) -> None:
-        try:
-            from yolact_export import load_checkpoint
-            from yolact_export.detector import NmsSettings
-            from yolact_export.parity import ParityReport
-        except ImportError as error:
-            raise ReferenceUnavailable(
-                f"--weights needs the PyTorch reference ({error.name or error} is missing): "
-                "pip install 'yolact-export[export]', or check against a --golden file") from None
+
+class Reference:
+    """A yolact_export model through its eval path, with the ONNX file's NMS settings."""
+
+    def __init__(self, model, info: ModelInfo) -> None:
+        from yolact_export.detector import NmsSettings
+        from yolact_export.parity import ParityReport
+
         self.info = info
-        # The config is inferred from the weights (the file's name may be a derived one), the size is the file's.
-        self.model, self.config = load_checkpoint(weights, input_size=info.input_size)
-        if tuple(self.config.class_names) != tuple(info.class_names):
-            raise ValueError(f"{weights}: its classes are not those of the model file; is it the checkpoint of this export?")
+        self.model, self.config = model.eval(), model.config
         self.nms = NmsSettings(**info.nms) if info.nms else NmsSettings.from_config(self.config)
         self.graph = ParityReport()  # graph-level differences, accumulated over the images
 
