@@ -20,7 +20,8 @@ from .results_file import Entries, find_key, to_set
 SidesOf = Callable[[np.ndarray, InputItem], tuple[DetectionSet, DetectionSet]]
 
 
-def _failed(key: str, error: str) -> ImageParity:
+def failed_input(key: str, error: str) -> ImageParity:
+    """An image that could not be checked: unreadable, or not found."""
     return ImageParity(key, 0, 0, [], [], [], error=error)
 
 
@@ -32,7 +33,7 @@ def _each_image(items: list[InputItem], sides_of: SidesOf, profile: Profile, thr
             image = read_image(item.path)
             reference, other = sides_of(image, item)
         except InputError as error:
-            report.images.append(_failed(item.key, str(error)))
+            report.images.append(failed_input(item.key, str(error)))
             continue
         report.images.append(compare_images(item.key, reference, other, profile, threshold))
     report.seconds = time.perf_counter() - start

@@ -13,7 +13,7 @@ from ..errors import YolactRuntimeError
 from ..io import write_bytes
 from ..model import Yolact
 from ..session import PROVIDER_CHOICES
-from .check import check_against, check_golden, check_reference
+from .check import check_against, check_golden, check_reference, failed_input
 from .profiles import PROFILES, Profile, profile_for
 from .report import CheckReport, summary, to_json, to_junit
 from .results_file import ResultsFileError, read_results
@@ -103,8 +103,9 @@ def main(inputs, model_path, weights, golden, against, providers, profile_name, 
         _stop(str(error))
     except OSError as error:
         _stop(f"{error.filename or model_path}: {error.strerror or error}")
-    for line in input_errors + [image.error for image in report.errors]:
-        _error(line)
+    report.images += [failed_input(line.split(": ", 1)[0], line) for line in input_errors]
+    for image in report.errors:
+        _error(str(image.error))
     for line in summary(report):
         click.echo(line)
     try:
@@ -114,7 +115,7 @@ def main(inputs, model_path, weights, golden, against, providers, profile_name, 
             write_bytes(junit_path, to_junit(report))
     except OSError as error:
         _stop(f"{error.filename or json_path or junit_path}: {error.strerror or error}")
-    if input_errors or report.errors or not report.images:
+    if report.errors or not report.images:
         sys.exit(2)
     sys.exit(0 if report.passed else 1)
 
