@@ -25,7 +25,8 @@ PHOTOS = REPO / "tests" / "data" / "photos"
 def timed(command: list[str]) -> tuple[float, int, str]:
     start = time.perf_counter()
     run = subprocess.run(command, capture_output=True, text=True)
-    return time.perf_counter() - start, run.returncode, (run.stdout + run.stderr).strip().splitlines()[0]
+    lines = (run.stdout + run.stderr).strip().splitlines()
+    return time.perf_counter() - start, run.returncode, lines[0] if lines else ""
 
 
 def main() -> None:

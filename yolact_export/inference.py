@@ -26,7 +26,8 @@ class Detections:
 
 
 @torch.no_grad()
-def graph_outputs(model: Yolact, image_bgr: np.ndarray, nms: NmsSettings, precise: bool = False) -> dict[str, torch.Tensor]:
+def graph_outputs(model: Yolact, image_bgr: np.ndarray, nms: NmsSettings,
+                  precise: bool = False) -> dict[str, torch.Tensor]:
     """The exported graph's outputs for one image (masks always in graph), batch dimension dropped.
 
     precise: the input resize in float64 (the transform itself, not float32's rounding of it)."""

@@ -80,8 +80,10 @@ def _run(weights: str | None, model_path: str | None, golden: str | None, agains
 @click.option("--score-threshold", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True,
               help="Compare the detections scoring at least this (use the golden run's --score-threshold).")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="ONNX Runtime intra-op threads.")
-@click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Write per-image and per-detection numbers here.")
-@click.option("--junit", "junit_path", type=click.Path(dir_okay=False), help="Write JUnit XML here (one case per image).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False),
+              help="Write per-image and per-detection numbers here.")
+@click.option("--junit", "junit_path", type=click.Path(dir_okay=False),
+              help="Write JUnit XML here (one case per image).")
 def main(inputs, model_path, weights, golden, against, providers, profile_name, box_tol, score_tol, min_mask_iou,
          min_agreement, score_threshold, threads, json_path, junit_path) -> None:
     """Check that a deployed model still gives the reference's detections on INPUTS (images, folders).

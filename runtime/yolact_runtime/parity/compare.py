@@ -100,7 +100,8 @@ def compare_images(key: str, ref: DetectionSet, other: DetectionSet, profile: Pr
     result.top_agreement = sum(i in pairs for i in top) / len(top) if top else None
     ious = [pairs[i].mask_iou for i in top if i in pairs and pairs[i].mask_iou is not None]
     result.mean_mask_iou = float(np.mean(ious)) if ious else None
-    result.failures = _exact_failures(result, profile) if profile.exact else _reduced_failures(result, pairs, top, profile)
+    exact = profile.exact
+    result.failures = _exact_failures(result, profile) if exact else _reduced_failures(result, pairs, top, profile)
     return result
 
 

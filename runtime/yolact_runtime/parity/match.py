@@ -29,7 +29,8 @@ def match_within(labels_a: np.ndarray, boxes_a: np.ndarray, scores_a: np.ndarray
     pairs: list[tuple[int, int]] = []
     free = set(range(len(labels_b)))
     for i in range(len(labels_a)) if rows_a is None else rows_a:
-        close = [j for j in free if labels_a[i] == labels_b[j] and abs(float(scores_a[i]) - float(scores_b[j])) <= score_tol
+        close = [j for j in free if labels_a[i] == labels_b[j]
+                 and abs(float(scores_a[i]) - float(scores_b[j])) <= score_tol
                  and np.abs(boxes_a[i] - boxes_b[j]).max() <= box_tol]
         if close:
             j = min(close, key=lambda j: (np.abs(boxes_a[i] - boxes_b[j]).max(), j))

@@ -30,7 +30,7 @@ def load_reference(weights: str | os.PathLike[str], info: ModelInfo) -> Referenc
             "pip install 'yolact-export[export]', or check against a --golden file") from None
     model, config = load_checkpoint(weights, input_size=info.input_size)
     if tuple(config.class_names) != tuple(info.class_names):
-        raise ValueError(f"{weights}: its classes are not those of the model file; is it the checkpoint of this export?")
+        raise ValueError(f"{weights}: its classes are not the model file's; is it the checkpoint of this export?")
     return Reference(model, info)
 
 
