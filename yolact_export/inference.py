@@ -32,7 +32,8 @@ def graph_outputs(model: Yolact, image_bgr: np.ndarray, nms: NmsSettings,
 
     precise: the input resize in float64 (the transform itself, not float32's rounding of it)."""
     detector = YolactDetector(model, nms, masks_in_graph=True).eval()
-    images = preprocess(image_bgr, model.config, torch.float64 if precise else torch.float32)
+    # Default calls keep the plain signatures: tests substitute preprocess and upsample_masks.
+    images = preprocess(image_bgr, model.config, torch.float64) if precise else preprocess(image_bgr, model.config)
     return {k: v[0] for k, v in detector(images).items()}
 
 
@@ -41,7 +42,8 @@ def detections_from_outputs(out: dict[str, torch.Tensor], class_names: tuple[str
     """The eval path after the graph: bilinear upsample of the in-graph masks, > 0.5, pixel boxes."""
     n = int(out["num_detections"])
     keep = torch.nonzero(out["scores"][:n] > score_threshold).flatten() if score_threshold > 0 else torch.arange(n)
-    masks = upsample_masks(out["masks"][keep], height, width, torch.float64 if precise else None)
+    soft = out["masks"][keep]
+    masks = upsample_masks(soft, height, width, torch.float64) if precise else upsample_masks(soft, height, width)
     mask_scores = out.get("mask_scores")
     return Detections(
         boxes=boxes_to_pixels(out["boxes"][keep], width, height).numpy(),
