@@ -140,6 +140,7 @@ def test_fp16_runs_on_cpu_within_tolerance(exported, shared_images, tmp_path):
     path = export_onnx(model, tmp_path / "fp16.onnx", fp16=True)
     weights_fp16 = [i for i in onnx.load(str(path)).graph.initializer if i.data_type == onnx.TensorProto.FLOAT16]
     assert len(weights_fp16) > 50
+    assert {p.key: p.value for p in onnx.load(str(path)).metadata_props}["yolact.precision"] == "fp16"
     session = _session(path)
     assert session.get_inputs()[0].type == "tensor(float)"  # I/O stays fp32
     x = _batch(shared_images[:1], cfg)

@@ -1,4 +1,4 @@
-"""`yolact-export`: thin click command over export_onnx and check_parity."""
+"""`yolact-export`: thin click command over export_onnx and the parity check (yolact_runtime.parity)."""
 from __future__ import annotations
 
 import json
@@ -88,10 +88,13 @@ def export_main(weights, out, config, input_size, score_threshold, iou_threshold
                            fp16=fp16, simplify=simplify, dcn=dcn, log=log)
         try:
             if check_paths:
+                from yolact_runtime.parity.report import summary
+
                 from .parity import check_images
-                report = check_images(model, nms, masks_in_graph, path, images_under(check_paths))
-                log(report.summary())
-                if not report.ok:
+                report = check_images(model, path, images_under(check_paths))
+                for line in summary(report):
+                    log(line)
+                if not report.passed:
                     sys.exit(2)
             if int8:
                 from .quantize import quantize_int8

@@ -10,6 +10,7 @@ from typing import Callable
 
 import onnx
 import torch
+from yolact_runtime import metadata as contract
 
 from . import __version__
 from .config import YolactConfig
@@ -35,7 +36,7 @@ def write_atomically(path: Path, data: bytes) -> None:
 
 
 def build_metadata(config: YolactConfig, nms: NmsSettings, output_names: list[str],
-                   dcn: str | None = None) -> dict[str, str]:
+                   dcn: str | None = None, precision: str = "fp32") -> dict[str, str]:
     """Everything the runtimes need, as ONNX metadata_props (strings, JSON where structured).
 
     dcn (YOLACT++ only): how DCNv2 is in the graph, so a runtime can say what it means there.
@@ -55,7 +56,9 @@ def build_metadata(config: YolactConfig, nms: NmsSettings, output_names: list[st
                                   "cross_class": nms.cross_class}),
         "yolact.mask_dim": str(config.mask_dim),
         "yolact.outputs": json.dumps(output_names),
-        **({"yolact.dcn": dcn} if config.has_dcn and dcn else {}),
+        **({contract.KEY_DCN: dcn} if config.has_dcn and dcn else {}),
+        contract.KEY_CONTRACT_MINOR: str(contract.CONTRACT_MINOR),
+        contract.KEY_PRECISION: precision,
     }
 
 
@@ -145,7 +148,7 @@ def export_onnx(model: Yolact, out: str | Path, nms: NmsSettings | None = None, 
             log("simplifying with onnxsim")
             graph = _simplify(graph, log)
         _set_output_shapes(graph, _output_shapes(detector, batch))
-        meta = build_metadata(model.config, detector.nms, detector.output_names, dcn)
+        meta = build_metadata(model.config, detector.nms, detector.output_names, dcn, "fp16" if fp16 else "fp32")
         del graph.metadata_props[:]
         for key, value in meta.items():
             graph.metadata_props.add(key=key, value=value)

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+from yolact_runtime import metadata as contract
 
 QUANTIZED_SCOPES = tuple(f"/detector/model/{m}" for m in ("backbone/", "fpn/", "proto_net/", "prediction_layers."))
 # Ops the quantizer may wrap in Q/DQ inside the network scopes. Tanh (mask coefficients) and the
@@ -189,8 +190,10 @@ def quantize_int8(fp32_model: str | os.PathLike[str], out: str | os.PathLike[str
             )
         result = onnx.load(os.fspath(staged))
         del result.metadata_props[:]
-        for prop in source.metadata_props:
-            result.metadata_props.add(key=prop.key, value=prop.value)
+        props = {prop.key: prop.value for prop in source.metadata_props}
+        props |= {contract.KEY_CONTRACT_MINOR: str(contract.CONTRACT_MINOR), contract.KEY_PRECISION: "int8"}
+        for key, value in props.items():
+            result.metadata_props.add(key=key, value=value)
         result.metadata_props.add(key="yolact.quantization", value=json.dumps(
             {"format": "QDQ", "weights": weight_type, "per_channel": per_channel, "reduce_range": reduce_range,
              "activations": "uint8", "calibration": method, "calibration_images": len(files),

@@ -1,4 +1,4 @@
-"""The ONNX output contract (version 1): tensor names, metadata keys, and their parsing.
+"""The ONNX output contract (version 1.1): tensor names, metadata keys, and their parsing.
 
 This is the one module that knows the names; everything else asks it.
 """
@@ -13,7 +13,10 @@ from typing import Any
 from .errors import ModelError
 from .onnx_props import WireError, read_metadata_props
 
+# `yolact.contract_version` holds the major version (what readers gate on); additions bump
+# `yolact.contract_minor`, so every 1.x reader still opens the file. 1.1 added `yolact.precision`.
 CONTRACT_VERSION = 1
+CONTRACT_MINOR = 1
 
 INPUT = "images"
 BOXES = "boxes"
@@ -39,6 +42,10 @@ KEY_NMS = PREFIX + "nms"
 KEY_MASK_DIM = PREFIX + "mask_dim"
 KEY_OUTPUTS = PREFIX + "outputs"
 KEY_DCN = PREFIX + "dcn"  # YOLACT++: "native" (ONNX DeformConv) or "decomposed"
+KEY_CONTRACT_MINOR = PREFIX + "contract_minor"
+KEY_PRECISION = PREFIX + "precision"
+
+PRECISIONS = ("fp32", "fp16", "int8")  # of the network; I/O, decoding and NMS are fp32 in all
 
 TRANSFORMS = ("normalize", "to_float")
 
@@ -69,6 +76,8 @@ class ModelInfo:
     mask_dim: int | None = None
     nms: Mapping[str, Any] = field(default_factory=dict)
     dcn: str | None = None
+    contract_minor: int = 0
+    precision: str = "fp32"  # files before contract 1.1 carry no key: they are fp32
 
     @property
     def num_classes(self) -> int:
@@ -131,7 +140,15 @@ def parse_metadata(metadata: Mapping[str, str], source: str = "model") -> ModelI
         mask_dim=None if mask_dim is None else _positive_int(mask_dim, KEY_MASK_DIM, source),
         nms=nms if isinstance(nms, dict) else {},
         dcn=metadata.get(KEY_DCN),
+        contract_minor=_int(metadata.get(KEY_CONTRACT_MINOR, "0"), KEY_CONTRACT_MINOR, source),
+        precision=_precision(metadata.get(KEY_PRECISION, "fp32"), source),
     )
+
+
+def _precision(value: str, source: str) -> str:
+    if value not in PRECISIONS:
+        raise ModelError(f"{source}: metadata key '{KEY_PRECISION}' is {value!r} (expected one of {list(PRECISIONS)})")
+    return value
 
 
 def _value(metadata: Mapping[str, str], key: str, source: str) -> Any:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from yolact_runtime.parity.match import box_iou, match_overlapping
 from yolact_runtime.metadata import ModelInfo
 from yolact_runtime.postprocess import PostprocessOptions, postprocess
 from yolact_runtime.preprocess import preprocess_batch
@@ -254,15 +255,6 @@ def measure_interleaved(paths: Sequence[EnginePath], images: Sequence[np.ndarray
 
 
 # ---------------------------------------------------------------------------------------------
-def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(-1)
-    area = lambda z: np.clip(z[:, 2:] - z[:, :2], 0, None).prod(-1)  # noqa: E731
-    union = area(a)[:, None] + area(b)[None] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
-
-
 def _proto_masks(raw: RawDetections, rows: np.ndarray) -> np.ndarray:
     """Binary masks (> 0.5) at prototype resolution for the given rows, as the contract assembles them."""
     from yolact_runtime.postprocess import assemble_masks
@@ -274,7 +266,8 @@ def _proto_masks(raw: RawDetections, rows: np.ndarray) -> np.ndarray:
 
 def top_agreement(reference: Sequence[RawDetections], other: Sequence[RawDetections], top: int = 10,
                   iou: float = 0.8) -> dict:
-    """Share of the reference's top detections that `other` also finds (same class, box IoU > iou).
+    """Share of the reference's top detections that `other` also finds (same class, box IoU >= iou,
+    each of other's rows paired once: yolact_runtime.parity's matching).
 
     The candidate set is all of other's valid rows (not only its top ones): near-tied scores may
     reorder, which is not an accuracy loss. mask_iou_mean: mean IoU of the binary prototype-
@@ -289,15 +282,15 @@ def top_agreement(reference: Sequence[RawDetections], other: Sequence[RawDetecti
             continue
         overlap = box_iou(ref.boxes[:n_ref], oth.boxes[:n_oth]) if n_oth else np.zeros((n_ref, 0))
         same = ref.classes[:n_ref, None] == oth.classes[None, :n_oth]
-        scored = np.where(same, overlap, 0.0)
-        best = scored.max(axis=1) if n_oth else np.zeros(n_ref)
-        hits = np.nonzero(best > iou)[0]
-        matched += int(hits.size)
+        best = np.where(same, overlap, 0.0).max(axis=1) if n_oth else np.zeros(n_ref)
+        pairs = match_overlapping(ref.classes, ref.boxes, oth.classes, oth.boxes, list(range(n_ref)),
+                                  list(range(n_oth)), min_iou=iou)
+        matched += len(pairs)
         total += n_ref
         ious.extend(best.tolist())
-        if hits.size:
-            a = _proto_masks(ref, hits)
-            b = _proto_masks(oth, scored[hits].argmax(axis=1))
+        if pairs:
+            a = _proto_masks(ref, np.array([i for i, _ in pairs]))
+            b = _proto_masks(oth, np.array([j for _, j in pairs]))
             inter = (a & b).sum(axis=(1, 2))
             union = (a | b).sum(axis=(1, 2))
             mask_ious.extend(np.where(union > 0, inter / np.maximum(union, 1), 1.0).tolist())
