@@ -2,6 +2,8 @@
 """Make tests/goldens/: outputs of the ORIGINAL dbolya/yolact eval path for seeded random weights.
 
     python scripts/make_goldens.py --yolact-root /tmp/yolact_orig [--out tests/goldens]
+    python scripts/make_goldens.py --yolact-root /tmp/yolact_orig --configs yolact_resnet50 \
+        --cross-class-nms --nms-thresh 0.7        # -> yolact_resnet50_cross_class.{json,npz}
 
 `--yolact-root` is an unpacked copy of the original repository (commit 902073d), e.g.
     mkdir /tmp/yolact_orig && git --git-dir=<mirror> archive HEAD | tar -x -C /tmp/yolact_orig
@@ -19,7 +21,9 @@ The eval path is the one `eval.py` runs: set_cfg, cfg.mask_proto_debug = False, 
 use_fast_nms = True and use_cross_class_nms = False (eval.py's defaults), FastBaseTransform on the
 cv2.imread BGR image, net(batch), then postprocess(preds, w, h, crop_masks=True,
 score_threshold=0) as prep_display / prep_metrics call it, with cfg.rescore_bbox = False so that
-YOLACT++ returns [box scores, box scores * mask IoU] (both recorded).
+YOLACT++ returns [box scores, box scores * mask IoU] (both recorded). --cross-class-nms runs the
+original's cc_fast_nms instead (use_cross_class_nms = True, eval.py's --cross_class_nms), and
+--nms-thresh sets its Detect's IoU threshold (recorded in the JSON, applied by the test).
 
 The weights come from tests/test_goldens.py:golden_state_dict (seeded, no forward pass); the few
 scale factors it takes are calibrated here once with our model and stored in the golden JSON.
@@ -165,15 +169,17 @@ def import_original(root: Path):
                                  FastBaseTransform=FastBaseTransform, Yolact=Yolact)
 
 
-def build_original(orig, config: str, weights: Path):
+def build_original(orig, config: str, weights: Path, cross_class: bool = False, nms_thresh: float | None = None):
     orig.set_cfg(config)
     orig.cfg.mask_proto_debug = False
     orig.cfg.rescore_bbox = False
+    if nms_thresh is not None:
+        orig.cfg.nms_thresh = nms_thresh  # Detect reads it when Yolact() builds it
     net = orig.Yolact()
     net.load_weights(str(weights))
     net.eval()
     net.detect.use_fast_nms = True
-    net.detect.use_cross_class_nms = False
+    net.detect.use_cross_class_nms = cross_class
     return net
 
 
@@ -216,6 +222,9 @@ def main() -> None:
     ap.add_argument("--original-commit", default="902073d414728280b496c5f0a59a8e8285b3c13c",
                     help="the commit --yolact-root was unpacked from (recorded in the goldens)")
     ap.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    ap.add_argument("--cross-class-nms", action="store_true",
+                    help="the original's cc_fast_nms (writes <config>_cross_class.{json,npz})")
+    ap.add_argument("--nms-thresh", type=float, default=None, help="Detect's IoU threshold (default: the config's)")
     args = ap.parse_args()
     orig = import_original(args.yolact_root.resolve())
     images = {f: cv2.imread(str(args.images / f), cv2.IMREAD_COLOR) for f in IMAGES}
@@ -232,13 +241,17 @@ def main() -> None:
                 "torch": torch.__version__, "numpy": np.__version__, "seed": SEED, "scales": scales,
                 "conf_background_bias": bias,
                 "weights_sha256": sha, "images": [], "masks": []}
+        if args.cross_class_nms:
+            meta["cross_class_nms"] = True
+        if args.nms_thresh is not None:
+            meta["nms_thresh"] = args.nms_thresh
         if model.config.has_dcn:
             meta["dcn_kernel"] = ("original external/DCNv2/dcn_v2.py with its _ext.dcn_v2_forward computed by "
                                   "yolact_export.model.dcn.deform_conv2d (the original has no CPU kernel)")
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "weights.pth"
             torch.save(sd, path)
-            net = build_original(orig, original_config, path)
+            net = build_original(orig, original_config, path, args.cross_class_nms, args.nms_thresh)
             for im, file in enumerate(files):
                 image = images[file]
                 out = run_original(orig, net, image)
@@ -248,8 +261,9 @@ def main() -> None:
                     arrays[f"{im}_{k}"] = v
                 print(f"{name} {file}: {len(out['score'])} dets, top scores "
                       f"{np.round(out['score'][:5], 4).tolist()}", flush=True)
-        np.savez_compressed(args.out / f"{name}.npz", **arrays)
-        (args.out / f"{name}.json").write_text(json.dumps(meta, separators=(",", ":")) + "\n")
+        stem = name + ("_cross_class" if args.cross_class_nms else "")
+        np.savez_compressed(args.out / f"{stem}.npz", **arrays)
+        (args.out / f"{stem}.json").write_text(json.dumps(meta, separators=(",", ":")) + "\n")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,12 @@
-"""yolact-bench: one tiny run writes the JSON with every section; NMS graphs agree with traditional NMS.
+"""yolact-bench: one small run writes the JSON with every section; NMS graphs agree with traditional NMS.
 
-No timing thresholds: timings only have to be there and positive.
+The run uses the shipped model (trained, so the agreements mean something) at 160 px and the
+paths that exercise each kind of engine: PyTorch, ONNX Runtime fp32 and int8, and one GPU path
+(skipped on a CPU-only build). No timing thresholds: timings only have to be there and positive.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -15,12 +18,15 @@ from click.testing import CliRunner
 from yolact_export.bench.cli import main
 from yolact_export.bench.nms import METHODS, compare, default_priors, synthetic_outputs
 from yolact_export.bench.paths import SkipPath
-from yolact_export.bench.run import ALL_PATHS, BenchOptions, _make_path
+from yolact_export.bench.run import BenchOptions, _make_path
 from yolact_export.bench.stats import summarize
 from yolact_export.detector import NmsSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "shapes" / "images"
+SHIPPED = ROOT / "models" / "yolact_shapes.pth"
+PATHS = ("pytorch-fp32", "onnx-fp32", "onnx-int8", "cuda-fp32")
+MIN_INT8_TOP10 = 0.7  # as tests/test_quantize.py (measured 0.96 on the shipped model at 160)
 
 
 def _positive(timing: dict) -> None:
@@ -39,10 +45,10 @@ def test_summarize():
 def bench_json(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     result = CliRunner().invoke(main, [
-        "--random", "yolact_shapes", "--input-size", "160", "--images", str(EXAMPLES), "--folder", str(EXAMPLES),
+        "--weights", str(SHIPPED), "--input-size", "160", "--images", str(EXAMPLES), "--folder", str(EXAMPLES),
         "--runs", "2", "--warmup", "1", "--threads", "1", "--nms-runs", "2", "--nms-size", "160",
         "--nms-classes", "5", "--name", "tiny", "--out-dir", str(out),
-        "--paths", ",".join(ALL_PATHS)], catch_exceptions=False)  # named: bf16 runs even without oneDNN bf16
+        "--paths", ",".join(PATHS)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     assert "pytorch-fp32" in result.output and "NMS typical" in result.output
     return json.loads((out / "tiny.json").read_text())
@@ -54,26 +60,34 @@ def test_bench_json_records_the_machine(bench_json):
                 "onnxruntime_providers"):
         assert key in m, key
     assert m["onnxruntime"] == ort.__version__ and m["onnxruntime_providers"] == ort.get_available_providers()
-    assert bench_json["model"]["config"] == "yolact_shapes" and bench_json["model"]["input_size"] == 160
+    model = bench_json["model"]
+    assert model["config"] == "yolact_shapes" and model["input_size"] == 160
+    assert model["sha256"] == hashlib.sha256(SHIPPED.read_bytes()).hexdigest()
+    from yolact_export import build_model, get_config
+
+    assert model["priors"] == build_model(get_config("yolact_shapes").at_size(160)).priors.shape[0]
 
 
 def test_bench_paths_have_stage_timings(bench_json):
     paths = bench_json["paths"]
-    for name in ("pytorch-fp32", "pytorch-bf16", "onnx-fp32", "onnx-int8"):
+    assert set(paths) == set(PATHS)
+    for name in ("pytorch-fp32", "onnx-fp32", "onnx-int8"):
         entry = paths[name]
         assert entry["status"] == "ok", (name, entry)
         _positive(entry["total"])
         assert set(entry["stages"]) == {"preprocess", "inference", "postprocess"}
         for stage in entry["stages"].values():
             assert stage["median_ms"] > 0
-        assert entry["speedup_vs_pytorch_fp32"] > 0
-        assert 0 <= entry["agreement_vs_pytorch_fp32"]["fraction"] <= 1
-    assert paths["onnx-fp32"]["agreement_vs_pytorch_fp32"]["fraction"] == 1.0
-    assert "agreement_vs_onnx_fp32" in paths["onnx-int8"]
-    available = ort.get_available_providers()
-    for name, provider in (("cuda-fp32", "CUDAExecutionProvider"), ("tensorrt-fp32", "TensorrtExecutionProvider")):
-        if provider not in available:
-            assert paths[name]["status"] == "skipped" and provider in paths[name]["note"]
+    baseline = paths["pytorch-fp32"]
+    assert baseline["speedup_vs_pytorch_fp32"] == 1.0 and baseline["agreement_vs_pytorch_fp32"]["fraction"] == 1.0
+    # The same trained model through ONNX Runtime fp32: the same detections, every one of them.
+    fp32 = paths["onnx-fp32"]["agreement_vs_pytorch_fp32"]
+    assert fp32["fraction"] == 1.0 and fp32["of"] >= len(list(EXAMPLES.glob("*.jpg")))
+    assert paths["onnx-fp32"]["detections_mean"] == baseline["detections_mean"] > 0
+    int8 = paths["onnx-int8"]["agreement_vs_onnx_fp32"]
+    assert int8["of"] == fp32["of"] and int8["fraction"] >= MIN_INT8_TOP10, int8
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        assert paths["cuda-fp32"]["status"] == "skipped" and "CUDAExecutionProvider" in paths["cuda-fp32"]["note"]
 
 
 def test_bench_int8_folder_and_nms_sections(bench_json):
@@ -94,11 +108,11 @@ def test_bench_int8_folder_and_nms_sections(bench_json):
 
 
 def test_nms_graphs_agree_with_traditional(tmp_path):
-    """At 550 (19,248 priors) and 80 classes: the ONNX NonMaxSuppression graph is exactly the
+    """At 320 (6,402 priors) and 20 classes: the ONNX NonMaxSuppression graph is exactly the
     traditional NMS; Fast NMS differs only where a suppressed box suppresses (a few detections)."""
-    inputs = synthetic_outputs("typical", default_priors(550), 80, objects=8)
+    inputs = synthetic_outputs("typical", default_priors(320), 20, objects=8)
     stats = inputs.stats(0.05)
-    assert stats["priors"] == 19248 and stats["candidates"] > 100
+    assert stats["priors"] == 3 * (40 * 40 + 20 * 20 + 10 * 10 + 5 * 5 + 3 * 3) and stats["candidates"] > 100
     out = compare(inputs, NmsSettings(), runs=1, warmup=0, threads=1, work_dir=tmp_path)
     methods = out["methods"]
     assert methods["onnx-nms"]["agreement_with_traditional"] == 1.0
@@ -127,11 +141,7 @@ def test_bench_compute_rates(bench_json):
     assert compute["network_gflop"] == pytest.approx(expected, abs=0.01) and 0.3 < expected < 0.7
     conv = bench_json["int8"]["conv_microbench"]
     assert conv_microbench_gflop(conv) == pytest.approx(2 * 69 * 69 * 256 * 256 * 9 / 1e9)
-    fp32 = bench_json["paths"]["onnx-fp32"]["stages"]["inference"]["median_ms"]
-    row = compute["paths"]["onnx-fp32"]
-    assert row["inference_gflop_s"] == pytest.approx(expected / fp32 * 1e3, rel=0.01)
-    assert row["share_of_conv_ceiling"] == pytest.approx(
-        row["inference_gflop_s"] / compute["conv_ceiling_gflop_s"]["fp32"], rel=0.01)
+    assert set(compute["paths"]) == {"pytorch-fp32", "onnx-fp32", "onnx-int8"}  # the measured ones only
     assert compute["fp32_floor_ms"] > 0 and compute["int8_floor_ms"] > 0
 
 
@@ -148,9 +158,7 @@ def test_bench_postprocess_under_load(bench_json):
     load = bench_json["postprocess_load"]
     assert load["frame"] == {"height": 720, "width": 1280}
     assert 1 <= load["detections"] <= 100
-    stages = bench_json["paths"]["onnx-fp32"]["stages"]
-    before = stages["preprocess"]["median_ms"] + stages["inference"]["median_ms"]
     for mode in ("image", "rle", "proto"):
         t = load["modes"][mode]
         _positive(t)
-        assert t["share_of_end_to_end"] == pytest.approx(t["median_ms"] / (before + t["median_ms"]), abs=1e-3)
+        assert 0 < t["share_of_end_to_end"] < 1

@@ -306,7 +306,7 @@ def test_cli_folder_with_a_corrupt_file(exported, runtime_results, images, tmp_p
     proc = subprocess.run([*_yolact_run(), str(folder), "--model", str(exported["v1"][1]), "--out", str(out),
                            "--json", str(json_path), "--score-threshold", "0", "--no-overlays", "--quiet",
                            "--providers", "cpu"], capture_output=True, text=True, timeout=600, env=env)
-    assert proc.returncode != 0, "a corrupt input must make the run fail"
+    assert proc.returncode == 1, f"a corrupt input must make the run exit 1:\n{proc.stderr}"
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     naming = [line for line in lines if "corrupt.png" in line]
     assert len(naming) == 1, f"expected one error line naming corrupt.png:\n{proc.stderr}"

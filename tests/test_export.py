@@ -45,6 +45,15 @@ def _assert_parity(report) -> None:
     assert report.max_mask_score_diff <= MASK_SCORE_TOL, report.summary()
 
 
+@pytest.fixture(scope="module")
+def small_weights(tmp_path_factory):
+    """The small config (yolact_shapes) at 160 px: for the tests of flags and
+    options, which need no big network."""
+    from conftest import _lively_checkpoint
+
+    return _lively_checkpoint(tmp_path_factory.mktemp("small"), "yolact_shapes", 160)
+
+
 @pytest.mark.parametrize("key", ["v1", "plus"])
 def test_graph_holds_fast_nms_not_host_nms(exported, key):
     ops = _ops(exported[key][1])
@@ -127,9 +136,8 @@ def test_decomposed_dcn_and_fixed_batch(exported, shared_images, tmp_path):
     _assert_parity(check_parity(YolactDetector(model).eval(), session, _batch(shared_images[:2], cfg)))
 
 
-def test_cross_class_nms_and_masks_in_graph(exported, shared_images, tmp_path):
-    weights, _ = exported["v1"]
-    model, cfg = load_checkpoint(weights)
+def test_cross_class_nms_and_masks_in_graph(small_weights, shared_images, tmp_path):
+    model, cfg = load_checkpoint(small_weights)
     nms = NmsSettings(cross_class=True, max_detections=50)
     path = export_onnx(model, tmp_path / "cc.onnx", nms=nms, masks_in_graph=True)
     session = _session(path)
@@ -144,6 +152,7 @@ def test_fp16_runs_on_cpu_within_tolerance(exported, shared_images, tmp_path):
     path = export_onnx(model, tmp_path / "fp16.onnx", fp16=True)
     weights_fp16 = [i for i in onnx.load(str(path)).graph.initializer if i.data_type == onnx.TensorProto.FLOAT16]
     assert len(weights_fp16) > 50
+    assert {p.key: p.value for p in onnx.load(str(path)).metadata_props}["yolact.precision"] == "fp16"
     session = _session(path)
     assert session.get_inputs()[0].type == "tensor(float)"  # I/O stays fp32
     x = _batch(shared_images[:1], cfg)
@@ -158,7 +167,7 @@ def test_fp16_runs_on_cpu_within_tolerance(exported, shared_images, tmp_path):
     assert len(pairs) >= 18, f"only {len(pairs)} of the 20 best fp32 detections found in fp16"
 
 
-def test_simplifier_failure_falls_back(exported, tmp_path, monkeypatch):
+def test_simplifier_failure_falls_back(small_weights, tmp_path, monkeypatch):
     import onnxsim
 
     def broken(_model, *args, **kwargs):
@@ -166,7 +175,7 @@ def test_simplifier_failure_falls_back(exported, tmp_path, monkeypatch):
 
     monkeypatch.setattr(onnxsim, "simplify", broken)
     messages: list[str] = []
-    model, _ = load_checkpoint(exported["v1"][0])
+    model, _ = load_checkpoint(small_weights)
     path = export_onnx(model, tmp_path / "nosim.onnx", log=messages.append)
     assert any("onnxsim failed (RuntimeError: boom)" in m for m in messages)
     assert _session(path).get_outputs()[0].name == "boxes"
@@ -177,9 +186,9 @@ def _cli(*args) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=600)
 
 
-def test_cli_export_with_check(exported, shared_images, tmp_path):
+def test_cli_export_with_check(small_weights, shared_images, tmp_path):
     out = tmp_path / "cli.onnx"
-    run = _cli("--weights", str(exported["v1"][0]), "--out", str(out), "--batch", "1",
+    run = _cli("--weights", str(small_weights), "--out", str(out), "--batch", "1",
                "--check", str(shared_images[0]))
     assert run.returncode == 0, run.stderr
     assert "parity OK" in run.stderr and out.is_file()
@@ -202,3 +211,42 @@ def test_cli_bad_weights_one_line_error(tmp_path, content, cause):
 def test_cli_help_shows_examples():
     run = _cli("--help")
     assert run.returncode == 0 and "yolact-export --weights" in run.stdout and "--masks-in-graph" in run.stdout
+
+
+def test_cli_cross_class_nms_defaults_d_to_top_k(small_weights, tmp_path):
+    """The original's cc_fast_nms returns every survivor of its top_k: D = --top-k, not 100."""
+    out = tmp_path / "cc.onnx"
+    run = _cli("--weights", str(small_weights), "--out", str(out), "--cross-class-nms", "--top-k", "150")
+    assert run.returncode == 0, run.stderr
+    meta = {p.key: p.value for p in onnx.load(str(out), load_external_data=False).metadata_props}
+    assert json.loads(meta["yolact.nms"])["max_detections"] == 150
+    assert json.loads(meta["yolact.nms"])["cross_class"] is True
+    assert _session(out).get_outputs()[0].shape == ["batch", 150, 4]
+    assert NmsSettings(cross_class=True).max_detections == 200 and NmsSettings().max_detections == 100
+
+
+def test_cli_check_exits_2_on_a_real_mismatch(small_weights, shared_images, tmp_path, monkeypatch):
+    """--check compares PyTorch with the written graph: a weight changed after export fails it."""
+    from click.testing import CliRunner
+
+    import yolact_export.export as export_module
+    from yolact_export.cli import export_main
+
+    real_export = export_module.export_onnx
+
+    def export_then_perturb(model, *args, **kwargs):
+        path = real_export(model, *args, **kwargs)
+        with torch.no_grad():
+            model.prediction_layers[0].bbox_layer.bias.add_(0.5)  # the graph keeps the old one
+        return path
+
+    monkeypatch.setattr(export_module, "export_onnx", export_then_perturb)
+    out = tmp_path / "m.onnx"
+    result = CliRunner().invoke(export_main, ["--weights", str(small_weights), "--out", str(out),
+                                              "--check", str(shared_images[0])])
+    assert result.exit_code == 2, result.output
+    assert "parity OK" not in result.output
+    monkeypatch.setattr(export_module, "export_onnx", real_export)
+    result = CliRunner().invoke(export_main, ["--weights", str(small_weights), "--out", str(out),
+                                              "--check", str(shared_images[0])])
+    assert result.exit_code == 0 and "parity OK" in result.output, result.output

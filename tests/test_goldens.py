@@ -5,7 +5,8 @@ what the original code computed, on CPU, for seeded random weights that this fil
 (`golden_state_dict`) with no forward pass: per image, the output of its `Detect` (Fast NMS):
 relative boxes, box scores, classes, mask coefficients; and of its `postprocess(w, h,
 crop_masks=True, score_threshold=0)`: pixel boxes, full-resolution masks (COCO RLE) and, for
-YOLACT++, the re-scored scores (box score x predicted mask IoU).
+YOLACT++, the re-scored scores (box score x predicted mask IoU). One golden runs the original's
+cross-class path (cc_fast_nms, which keeps every survivor of its top-k: more than 100 here).
 
 Detections are compared as SETS: near-tied scores may swap order between thread counts or BLAS
 kernels, so each golden detection is paired with one of ours of the same class by box and score.
@@ -21,6 +22,7 @@ The test needs neither the original repository nor the network.
 """
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -185,6 +187,9 @@ def test_matches_original_eval_path(golden: dict) -> None:
         "(NumPy RandomState stream or state_dict layout changed?)")
     model.load_state_dict(sd, strict=True)
     model.eval()
+    if "nms_thresh" in golden:  # the golden's Detect ran with this IoU threshold
+        model.config = dataclasses.replace(model.config, nms_thresh=golden["nms_thresh"])
+    cross_class = golden.get("cross_class_nms", False)  # the original's cc_fast_nms
     arrays = golden["arrays"]
     report = []
     for im, info in enumerate(golden["images"]):
@@ -193,7 +198,7 @@ def test_matches_original_eval_path(golden: dict) -> None:
         captured: list = []
         handle = _capture_detector_outputs(captured)
         try:
-            det = predict(model, image)
+            det = predict(model, image, cross_class=cross_class)
         finally:
             handle.remove()
         assert captured, "predict() no longer runs a YolactDetector: update this test's capture"
@@ -201,7 +206,7 @@ def test_matches_original_eval_path(golden: dict) -> None:
         n = int(raw["num_detections"])
         g = {k: arrays[f"{im}_{k}"] for k in ("class", "score", "box", "coeff", "pixel_box")}
         gn = len(g["class"])
-        tag = f"{golden['config']} {info['file']}"
+        tag = f"{golden['config']}{' cross-class' if cross_class else ''} {info['file']}"
         assert n == gn == len(det), f"{tag}: {n} detections (predict: {len(det)}), golden {gn}"
 
         pairs = match_as_sets(g["class"], g["box"], g["score"], raw["classes"][:n].numpy(),

@@ -248,3 +248,50 @@ def test_dynamo_export_matches_eager(tmp_path):
         want = model(loc3, conf3)
     for a, b in zip(got, want):  # random data: no ties, so rows line up exactly
         np.testing.assert_allclose(a, b.numpy(), atol=1e-5)
+
+
+class _NmsOnly(torch.nn.Module):
+    def __init__(self, cross_class: bool):
+        super().__init__()
+        self.cross_class = cross_class
+
+    def forward(self, boxes, scores):
+        return tuple(fast_nms(boxes, scores, CONF, IOU, TOP_K, 10, self.cross_class))
+
+
+def _boundary_case() -> tuple[torch.Tensor, torch.Tensor]:
+    """IoUs exactly 0.5 (kept: the original keeps iou_max <= thr) and 0.75 (dropped); a prior whose
+    best score is exactly float32(0.05) (not a candidate: the original needs score > conf_thresh)
+    and one a float32 ulp above it (a candidate)."""
+    boxes = torch.tensor([[0, 0, 1, 1], [0, 0, 1, 0.5], [0, 0, 1, 0.75], [0, 0, 1, 0.25],
+                          [2, 2, 3, 3], [4, 4, 5, 5]], dtype=torch.float32)
+    at = torch.tensor(CONF, dtype=torch.float32)
+    above = torch.nextafter(at, torch.tensor(1.0))
+    best = torch.tensor([0.9, 0.8, 0.7, 0.6, 0.0, 0.0])
+    best[4], best[5] = at, above
+    return boxes[None], best[:, None][None]  # one class: [1, N, 1]
+
+
+@pytest.mark.parametrize("cross_class", [False, True])
+@pytest.mark.parametrize("engine", ["torch", "onnx"])
+def test_nms_boundaries_follow_the_original(tmp_path, cross_class, engine):
+    boxes, scores = _boundary_case()
+    module = _NmsOnly(cross_class).eval()
+    if engine == "torch":
+        with torch.no_grad():
+            out = [t.numpy() for t in module(boxes, scores)]
+    else:
+        import onnxruntime as ort
+
+        path = tmp_path / "boundary.onnx"
+        torch.onnx.export(module, (boxes, scores), str(path), dynamo=False, opset_version=17,
+                          input_names=["boxes", "scores"])
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        out = session.run(None, {"boxes": boxes.numpy(), "scores": scores.numpy()})
+    n = int(out[4][0])
+    # Kept: 0 (best), 1 (IoU with 0 exactly 0.5), 3 (IoU 0.25 with 0, exactly 0.5 with 1), 5 (above
+    # the threshold by an ulp). Dropped: 2 (IoU 0.75 with 0), 4 (score exactly at the threshold).
+    assert out[3][0, :n].tolist() == [0, 1, 3, 5]
+    assert out[1][0, n - 1] == np.nextafter(np.float32(CONF), np.float32(1))
+    assert ref_fast_nms(boxes[0], scores[0], max_det=10) == [
+        (float(s), 0, int(i)) for s, i in zip(out[1][0, :n], out[3][0, :n])]

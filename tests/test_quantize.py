@@ -96,9 +96,56 @@ def test_cli_int8_writes_the_int8_graph_only(tmp_path, shared_images):
     assert out.is_file() and sorted(p.name for p in tmp_path.glob("*.onnx")) == [out.name]
     meta = {p.key: p.value for p in onnx.load(str(out), load_external_data=False).metadata_props}
     assert "yolact.quantization" in meta
-    assert Yolact(out, "cpu")(read_image(shared_images[0])) is not None
+    image = read_image(shared_images[0])
+    result = Yolact(out, "cpu", score_threshold=0)(image)
+    assert len(result) > 0 and result.masks.shape == (len(result), *image.shape[:2])
+    assert result.boxes.min() >= 0 and (result.boxes[:, 2:] <= [image.shape[1], image.shape[0]]).all()
 
 
 def test_cli_int8_needs_calibration_images(tmp_path):
     run = _cli("--weights", str(tmp_path / "x.pth"), "--out", str(tmp_path / "x.onnx"), "--int8")
     assert run.returncode == 1 and "--calibration-images" in run.stderr
+
+
+def _calibration_folder(tmp_path, shared_images, good: int):
+    """A folder with `good` real photos and one corrupt JPEG (sorted last: zz.jpg)."""
+    import shutil
+
+    folder = tmp_path / "calibration"
+    folder.mkdir()
+    for path in shared_images[:good]:
+        shutil.copy(path, folder / path.name)
+    (folder / "zz.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    return folder
+
+
+def test_cli_int8_skips_a_corrupt_calibration_image_with_one_line(tmp_path, shared_images):
+    from conftest import _lively_checkpoint
+
+    weights = _lively_checkpoint(tmp_path, "yolact_shapes", 160)
+    out = tmp_path / "shapes_int8.onnx"
+    run = _cli("--weights", str(weights), "--out", str(out), "--int8",
+               "--calibration-images", str(_calibration_folder(tmp_path, shared_images, good=2)))
+    assert run.returncode == 0, run.stderr
+    assert "Traceback" not in run.stderr
+    warnings = [line for line in run.stderr.splitlines() if "zz.jpg" in line]
+    assert len(warnings) == 1 and "warning:" in warnings[0] and "(skipped for calibration)" in warnings[0], run.stderr
+    assert out.is_file() and "yolact.quantization" in _metadata(out)
+
+
+def test_cli_int8_with_no_readable_calibration_image_is_one_error_line(tmp_path, shared_images):
+    from conftest import _lively_checkpoint
+
+    weights = _lively_checkpoint(tmp_path, "yolact_shapes", 160)
+    out = tmp_path / "shapes_int8.onnx"
+    run = _cli("--weights", str(weights), "--out", str(out), "--int8",
+               "--calibration-images", str(_calibration_folder(tmp_path, shared_images, good=0)))
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr
+    errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "none of the 1 files could be read" in errors[0], run.stderr
+    assert sorted(p.name for p in tmp_path.glob("*.onnx")) == [], "a half-written graph was left behind"
+
+
+def _metadata(path) -> dict[str, str]:
+    return {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}

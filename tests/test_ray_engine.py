@@ -20,6 +20,7 @@ from yolact_runtime.testing import random_detections, save_fake_model
 
 PHOTOS = Path(__file__).resolve().parent / "data" / "photos"
 CRASH_KEY = "nested/crash_once.png"  # the actor that gets this image dies the first time (ray_faults)
+POISON_KEY = "poison.png"  # the actor that gets this image dies every time (ray_faults)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +62,7 @@ def ray_local(tmp_path_factory):
     marker = tmp_path_factory.mktemp("crash") / "crashed"
     patch = pytest.MonkeyPatch()
     patch.setenv("RAY_USAGE_STATS_ENABLED", "0")
-    patch.setenv(ray_faults.CRASH_ONCE_ENV, f"{CRASH_KEY}|{marker}")  # workers inherit the env
+    patch.setenv(ray_faults.CRASH_ENV, f"{CRASH_KEY}|{marker};{POISON_KEY}|")  # workers inherit the env
     ray.cloudpickle.register_pickle_by_value(ray_faults)  # the actors cannot import tests/
     patch.setattr(ray_engine, "YolactPredictor", ray_faults.CrashingPredictor)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
@@ -164,6 +165,28 @@ def test_a_corrupt_image_and_a_dying_worker_do_not_stop_the_run(tmp_path, ray_lo
     _assert_same_results(json.loads((tmp_path / "local.json").read_text()),
                          json.loads((tmp_path / "ray.json").read_text()))
     assert CRASH_KEY in {r["file_name"] for r in json.loads((tmp_path / "ray.json").read_text())}
+
+
+def test_an_image_that_always_kills_its_actor_is_isolated_and_reported(tmp_path, ray_local, model_path,
+                                                                       photos) -> None:
+    """Batches of 2: the poison image's batch dies max_task_retries + 1 times and is lost; the second
+    pass, one image per call, processes its batch-mate and reports only the poison image."""
+    folder = tmp_path / "inputs"
+    folder.mkdir()
+    keys = [k for k in _images(photos) if "/" not in k][:5]
+    for key in keys:
+        (folder / key).write_bytes((photos / key).read_bytes())
+    (folder / POISON_KEY).write_bytes((photos / keys[0]).read_bytes())
+    out = tmp_path / "ray"
+    code, stdout, stderr = _run(folder, "--model", model_path, "--out", out, "--json", tmp_path / "ray.json",
+                                "--no-overlays", "--engine", "ray", "--workers", "2", "--batch-size", "2")
+    assert code == 1
+    assert "Traceback" not in stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and errors[0].startswith(f"error: {folder / POISON_KEY}: not processed: "), stderr
+    assert f"{len(keys)} images in" in stdout and "1 failed" in stdout
+    assert sorted(p.name for p in (out / "detections").iterdir()) == sorted(Path(k).stem + ".json" for k in keys)
+    assert {r["file_name"] for r in json.loads((tmp_path / "ray.json").read_text())} == set(keys)
 
 
 def test_python_api_in_a_users_pipeline(tmp_path, ray_local, model_path, photos) -> None:

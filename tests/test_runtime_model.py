@@ -49,10 +49,13 @@ def test_fixed_batch_graph_is_fed_in_padded_chunks(tmp_path, detections: FakeDet
 
 def test_options_are_applied(tmp_path, detections: FakeDetections) -> None:
     path = save_fake_model(tmp_path / "m.onnx", detections)
-    model = Yolact(path, providers="cpu", score_threshold=0.5, top_k=2, masks="proto")
+    model = Yolact(path, providers="cpu", score_threshold=0.62, top_k=2, masks="proto")
     result = model(np.zeros((40, 40, 3), np.uint8))
-    assert len(result) <= 2 and np.all(result.scores >= 0.5)
-    assert result.masks.shape[1:] == (16, 16)
+    assert result.scores.tolist() == detections.scores[:2].tolist()  # 0.896, 0.841 of 3 above 0.62
+    assert result.class_ids.tolist() == detections.classes[:2].tolist()
+    assert result.masks.shape == (2, 16, 16)
+    above = Yolact(path, providers="cpu", score_threshold=0.62)(np.zeros((40, 40, 3), np.uint8))
+    assert above.scores.tolist() == detections.scores[:3].tolist()  # 0.642 > 0.62 > 0.615
 
 
 def test_the_runtime_does_not_import_torch() -> None:

@@ -115,8 +115,9 @@ def test_postprocess_valid_rows_only_and_result_fields() -> None:
 
 def test_score_threshold_and_top_k() -> None:
     raw = _raw([[0.1, 0.1, 0.5, 0.5]] * 4, [0.9, 0.6, 0.3, 0.1], [0, 1, 2, 0])
+    # The original's postprocess: box score > threshold (a score at the threshold is dropped).
     assert postprocess(raw, (10, 10), NAMES, options=PostprocessOptions(score_threshold=0.3)).scores.tolist() == \
-        pytest.approx([0.9, 0.6, 0.3])
+        pytest.approx([0.9, 0.6])
     assert len(postprocess(raw, (10, 10), NAMES, options=PostprocessOptions(top_k=2))) == 2
     empty = postprocess(raw, (10, 10), NAMES, options=PostprocessOptions(score_threshold=0.95))
     assert len(empty) == 0 and empty.masks.shape == (0, 10, 10) and empty.boxes.shape == (0, 4)
@@ -127,8 +128,18 @@ def test_mask_scores_are_carried_and_rank_the_detections() -> None:
     result = postprocess(raw, (10, 10), NAMES)
     assert result.mask_scores.tolist() == pytest.approx([0.7, 0.5, 0.2])
     assert result.scores.tolist() == pytest.approx([0.8, 0.7, 0.9])
-    top = postprocess(raw, (10, 10), NAMES, options=PostprocessOptions(score_threshold=0.4))
-    assert top.class_names == ["bicycle", "car"]
+    # The threshold applies to the box score, before re-scoring (the original's postprocess), then
+    # the mask score ranks (prep_display): box 0.8 > 0.75 is kept although its mask score is 0.7,
+    # box 0.7 is dropped although its mask score is 0.5 > 0.2 of the kept person.
+    top = postprocess(raw, (10, 10), NAMES, options=PostprocessOptions(score_threshold=0.75))
+    assert top.class_names == ["bicycle", "person"]
+    assert top.mask_scores.tolist() == pytest.approx([0.7, 0.2])
+    best = postprocess(raw, (10, 10), NAMES, options=PostprocessOptions(score_threshold=0.75, top_k=1))
+    assert best.class_names == ["bicycle"]
+    coco = top.to_coco(image_id=7)
+    assert [d["score"] for d in coco] == pytest.approx([0.7, 0.2])
+    assert [d["box_score"] for d in coco] == pytest.approx([0.8, 0.9])
+    assert all("box_score" not in d for d in top.to_coco(image_id=7, iou_type="bbox"))
 
 
 def test_mask_modes_agree() -> None:

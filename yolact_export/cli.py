@@ -1,4 +1,4 @@
-"""`yolact-export`: thin click command over export_onnx and check_parity."""
+"""`yolact-export`: thin click command over export_onnx and the parity check (yolact_runtime.parity)."""
 from __future__ import annotations
 
 import json
@@ -7,6 +7,9 @@ import time
 from pathlib import Path
 
 import click
+
+from yolact_runtime.openvino import PRECISIONS
+from yolact_runtime.session import PROVIDER_CHOICES
 
 
 def _fail(message: str) -> None:
@@ -22,7 +25,8 @@ def _fail(message: str) -> None:
 @click.option("--score-threshold", type=float, default=0.05, show_default=True, help="Candidate score threshold.")
 @click.option("--iou-threshold", type=float, default=0.5, show_default=True, help="Fast NMS IoU threshold.")
 @click.option("--top-k", type=int, default=200, show_default=True, help="Candidates per class entering NMS.")
-@click.option("--max-detections", type=int, default=100, show_default=True, help="D, rows per image in the outputs.")
+@click.option("--max-detections", type=int, default=None,
+              help="D, rows per image in the outputs (default: 100; --cross-class-nms: --top-k, as the original).")
 @click.option("--cross-class-nms", is_flag=True, help="One NMS over all classes instead of per class.")
 @click.option("--batch", type=int, default=None, help="Fixed batch size (default: dynamic).")
 @click.option("--opset", type=int, default=19, show_default=True)
@@ -60,6 +64,8 @@ def export_main(weights, out, config, input_size, score_threshold, iou_threshold
 
     if int8 and (fp16 or not calibration_images):
         _fail("--int8 needs --calibration-images DIR" if not fp16 else "--int8 and --fp16 exclude each other")
+    from yolact_runtime.errors import YolactRuntimeError
+
     from .quantize import QuantizeError
 
     try:
@@ -73,12 +79,14 @@ def export_main(weights, out, config, input_size, score_threshold, iou_threshold
         try:
             if check_paths:
                 from yolact_runtime.discover import images_under
+                from yolact_runtime.parity.report import summary
 
                 from .parity import check_images
 
-                report = check_images(model, nms, masks_in_graph, path, images_under(check_paths))
-                log(report.summary())
-                if not report.ok:
+                report = check_images(model, path, images_under(check_paths))
+                for line in summary(report):
+                    log(line)
+                if not report.passed:
                     sys.exit(2)
             if int8:
                 from .quantize import quantize_int8
@@ -86,7 +94,7 @@ def export_main(weights, out, config, input_size, score_threshold, iou_threshold
         finally:
             if int8:
                 Path(fp32_out).unlink(missing_ok=True)
-    except (CheckpointError, ExportError, QuantizeError, ValueError, FileNotFoundError) as exc:
+    except (CheckpointError, ExportError, QuantizeError, YolactRuntimeError, ValueError, OSError) as exc:
         _fail(str(exc))
 
 
@@ -96,7 +104,11 @@ def export_main(weights, out, config, input_size, score_threshold, iou_threshold
 @click.option("--images", required=True, type=click.Path(file_okay=False), help="Folder of the images.")
 @click.option("--limit", type=int, default=None, help="Evaluate the first N images only.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None, help="Also write the APs here.")
-def eval_main(model, annotations, images, limit, json_path) -> None:
+@click.option("--providers", type=click.Choice(PROVIDER_CHOICES), default="cpu", show_default=True,
+              help="Execution provider for an .onnx MODEL (as yolact-run's).")
+@click.option("--precision", type=click.Choice(PRECISIONS), default="default", show_default=True,
+              help="OpenVINO's precision: default (bf16 on AMX / AVX512-BF16 CPUs) or f32.")
+def eval_main(model, annotations, images, limit, json_path, providers, precision) -> None:
     """Box and mask AP of MODEL on a COCO-format data set (pycocotools).
 
     \b
@@ -116,7 +128,8 @@ def eval_main(model, annotations, images, limit, json_path) -> None:
         if not Path(path).is_file():
             _fail(f"{path}: no such file")
     try:
-        ap = evaluate(model, annotations, images, limit, progress=lambda ids: tqdm(ids, unit="img", leave=False))
+        ap = evaluate(model, annotations, images, limit, progress=lambda ids: tqdm(ids, unit="img", leave=False),
+                      providers=providers, precision=precision)
     except (CheckpointError, ValueError, KeyError, OSError) as exc:
         _fail(str(exc))
     except Exception as exc:  # the runtime's own errors (bad model file) are one line too

@@ -13,18 +13,33 @@ from .masks import assemble_masks, crop_masks, rescore_batched
 from .model.yolact import Yolact
 
 
+PER_CLASS_MAX_DETECTIONS = 100  # the original's cfg.max_num_detections
+
+
 @dataclass(frozen=True)
 class NmsSettings:
+    """The in-graph Fast NMS. max_detections (D, rows per image) None means the original's cap:
+    100 per class (its fast_nms keeps max_num_detections), top_k for cross-class (its cc_fast_nms
+    returns every survivor of its top_k, with no further cap)."""
+
     score_threshold: float = 0.05
     iou_threshold: float = 0.5
     top_k: int = 200
-    max_detections: int = 100
+    max_detections: int | None = None
     cross_class: bool = False
+
+    def __post_init__(self) -> None:
+        if self.max_detections is None:
+            default = self.top_k if self.cross_class else PER_CLASS_MAX_DETECTIONS
+            object.__setattr__(self, "max_detections", default)
 
     @classmethod
     def from_config(cls, config, **overrides) -> "NmsSettings":
-        base = cls(config.nms_conf_thresh, config.nms_thresh, config.nms_top_k, config.max_num_detections)
-        return cls(**{**base.__dict__, **{k: v for k, v in overrides.items() if v is not None}})
+        cross_class = bool(overrides.get("cross_class"))
+        base = {"score_threshold": config.nms_conf_thresh, "iou_threshold": config.nms_thresh,
+                "top_k": config.nms_top_k, "cross_class": cross_class,
+                "max_detections": None if cross_class else config.max_num_detections}
+        return cls(**{**base, **{k: v for k, v in overrides.items() if v is not None}})
 
 
 class YolactDetector(nn.Module):

@@ -40,10 +40,10 @@ def torch_detector(weights: str | Path) -> Detector:
     return detect
 
 
-def onnx_detector(model_path: str | Path, providers: str = "cpu") -> Detector:
+def onnx_detector(model_path: str | Path, providers: str = "cpu", precision: str = "default") -> Detector:
     from yolact_runtime import Yolact
 
-    model = Yolact(str(model_path), providers=providers, score_threshold=0.0)
+    model = Yolact(str(model_path), providers=providers, score_threshold=0.0, precision=precision)
 
     def detect(image: np.ndarray) -> list[dict]:
         result = model(image)
@@ -80,13 +80,17 @@ def _ap(coco: COCO, results: list[dict], iou_type: str, image_ids: list[int]) ->
 
 
 def evaluate(model_path: str | Path, annotations: str | Path, images_dir: str | Path, limit: int | None = None,
-             progress: Callable[[Iterator], Iterator] = iter) -> dict[str, dict[str, float]]:
+             progress: Callable[[Iterator], Iterator] = iter, providers: str = "cpu",
+             precision: str = "default") -> dict[str, dict[str, float]]:
     """{"box": {AP, AP50, AP75}, "mask": {...}} in percent. `.onnx` runs the runtime, else PyTorch.
+
+    providers / precision choose the runtime's execution provider (see yolact_runtime.Yolact).
 
     As in the original's COCO eval, masks are ranked by the mask score (YOLACT++ re-scoring) and
     boxes by the box score.
     """
-    detect = onnx_detector(model_path) if str(model_path).endswith(".onnx") else torch_detector(model_path)
+    onnx = str(model_path).endswith(".onnx")
+    detect = onnx_detector(model_path, providers, precision) if onnx else torch_detector(model_path)
     with contextlib.redirect_stdout(io.StringIO()):
         coco = COCO(str(annotations))
     image_ids = sorted(coco.getImgIds())[:limit]

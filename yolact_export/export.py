@@ -25,8 +25,12 @@ class ExportError(RuntimeError):
     pass
 
 
-def build_metadata(config: YolactConfig, nms: NmsSettings, output_names: list[str]) -> dict[str, str]:
-    """Everything the runtimes need, as ONNX metadata_props (the contract's writer)."""
+def build_metadata(config: YolactConfig, nms: NmsSettings, output_names: list[str],
+                   dcn: str | None = None, precision: str = "fp32") -> dict[str, str]:
+    """Everything the runtimes need, as ONNX metadata_props (the contract's writer).
+
+    dcn (YOLACT++ only): how DCNv2 is in the graph, so a runtime can say what it means there.
+    """
     preprocess = contract.PreprocessSpec(config.transform, tuple(config.mean_bgr), tuple(config.std_bgr),
                                          config.channel_order)
     return contract.write_metadata(contract.ModelInfo(
@@ -35,7 +39,8 @@ def build_metadata(config: YolactConfig, nms: NmsSettings, output_names: list[st
         category_ids=None if config.category_ids is None else tuple(config.category_ids),
         exporter_version=__version__, config=config.name, mask_dim=config.mask_dim,
         nms={"score_threshold": nms.score_threshold, "iou_threshold": nms.iou_threshold, "top_k": nms.top_k,
-             "max_detections": nms.max_detections, "cross_class": nms.cross_class}))
+             "max_detections": nms.max_detections, "cross_class": nms.cross_class},
+        dcn=dcn if config.has_dcn and dcn else None, contract_minor=contract.CONTRACT_MINOR, precision=precision))
 
 
 class _TupleOutputs(torch.nn.Module):
@@ -123,7 +128,7 @@ def export_onnx(model: Yolact, out: str | Path, nms: NmsSettings | None = None, 
             log("simplifying with onnxsim")
             graph = _simplify(graph, log)
         _set_output_shapes(graph, _output_shapes(detector, batch))
-        meta = build_metadata(model.config, detector.nms, detector.output_names)
+        meta = build_metadata(model.config, detector.nms, detector.output_names, dcn, "fp16" if fp16 else "fp32")
         del graph.metadata_props[:]
         for key, value in meta.items():
             graph.metadata_props.add(key=key, value=value)

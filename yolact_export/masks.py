@@ -47,15 +47,21 @@ def crop_masks(masks: Tensor, boxes: Tensor, padding: float = 1.0) -> Tensor:
     return masks * keep.to(masks.dtype)  # multiply, as the original does
 
 
-def upsample_masks(masks: Tensor, height: int, width: int) -> Tensor:
-    """Bilinear (align_corners=False) resize of soft masks [..., n, h, w] to (H, W), then > 0.5."""
+def upsample_soft(masks: Tensor, height: int, width: int, dtype: torch.dtype | None = None) -> Tensor:
+    """Bilinear (align_corners=False) resize of soft masks [..., n, h, w] to (H, W), in `dtype`."""
     lead = masks.shape[:-2]
     if lead.numel() == 0:  # interpolate rejects empty inputs
-        return torch.zeros(lead + (height, width), dtype=torch.bool, device=masks.device)
+        return torch.zeros(lead + (height, width), dtype=dtype or masks.dtype, device=masks.device)
     # interpolate wants [N, C, h, w].
-    flat = masks.reshape((1, lead.numel()) + tuple(masks.shape[-2:]))
+    flat = masks.to(dtype or masks.dtype).reshape((1, lead.numel()) + tuple(masks.shape[-2:]))
     up = F.interpolate(flat, size=(height, width), mode="bilinear", align_corners=False)
-    return (up > 0.5).reshape(lead + (height, width))
+    return up.reshape(lead + (height, width))
+
+
+def upsample_masks(masks: Tensor, height: int, width: int, dtype: torch.dtype | None = None) -> Tensor:
+    """upsample_soft, then > 0.5. dtype=torch.float64 resizes exactly (float32 rounding breaks
+    exact 0.5 ties upwards)."""
+    return upsample_soft(masks, height, width, dtype) > 0.5
 
 
 def boxes_to_pixels(boxes: Tensor, width: int, height: int) -> Tensor:

@@ -1,12 +1,18 @@
-"""Parity between the PyTorch reference and an exported ONNX model, on real images."""
+"""Graph-level parity between the PyTorch reference and an exported ONNX model (the detail of yolact-check)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+from yolact_runtime.parity.match import match_within
 
 from .detector import YolactDetector
+
+if TYPE_CHECKING:
+    from yolact_runtime.parity.report import CheckReport
 
 
 @dataclass
@@ -35,66 +41,66 @@ class ParityReport:
 
 def match_detections(a: dict[str, np.ndarray], b: dict[str, np.ndarray], box_tol: float = 1e-3,
                      score_tol: float = 1e-4) -> tuple[list[tuple[int, int]], int]:
-    """Pair the valid rows of two single-image outputs as sets (near-tied scores may swap order).
+    """Pair the valid rows of two single-image graph outputs as sets (near-tied scores may swap order).
 
     Returns the pairs and the number of rows left unpaired on either side.
     """
     na, nb = int(a["num_detections"]), int(b["num_detections"])
-    pairs, used = [], set()
-    for i in range(na):
-        close = [j for j in range(nb) if j not in used and a["classes"][i] == b["classes"][j]
-                 and abs(float(a["scores"][i]) - float(b["scores"][j])) <= score_tol
-                 and np.abs(a["boxes"][i] - b["boxes"][j]).max() <= box_tol]
-        if close:
-            j = min(close, key=lambda j: np.abs(a["boxes"][i] - b["boxes"][j]).max())
-            used.add(j)
-            pairs.append((i, j))
+    pairs = match_within(a["classes"][:na], a["boxes"][:na], a["scores"][:na], b["classes"][:nb], b["boxes"][:nb],
+                         b["scores"][:nb], box_tol, score_tol)
     return pairs, (na - len(pairs)) + (nb - len(pairs))
 
 
+def add_image(report: ParityReport, ref: dict[str, np.ndarray], got: dict[str, np.ndarray]) -> None:
+    """Compare one image's graph outputs (reference, other) into `report`."""
+    pairs, unmatched = match_detections(ref, got)
+    report.images += 1
+    report.detections += int(ref["num_detections"])
+    report.unmatched += unmatched
+    if int(ref["num_detections"]) != int(got["num_detections"]):
+        report.count_mismatches.append(f"image {report.images}: {ref['num_detections']} vs {got['num_detections']}")
+    for i, j in pairs:
+        report.max_box_diff = max(report.max_box_diff, float(np.abs(ref["boxes"][i] - got["boxes"][j]).max()))
+        report.max_score_diff = max(report.max_score_diff, abs(float(ref["scores"][i]) - float(got["scores"][j])))
+        report.max_coeff_diff = max(report.max_coeff_diff,
+                                    float(np.abs(ref["coefficients"][i] - got["coefficients"][j]).max()))
+        if "masks" in got:
+            report.max_mask_diff = max(report.max_mask_diff, float(np.abs(ref["masks"][i] - got["masks"][j]).max()))
+        if "mask_scores" in got:
+            report.max_mask_score_diff = max(report.max_mask_score_diff,
+                                             abs(float(ref["mask_scores"][i] - got["mask_scores"][j])))
+
+
 def check_parity(detector: YolactDetector, session, images: torch.Tensor) -> ParityReport:
-    """Run both sides image by image on preprocessed `images` [B,3,S,S] and compare."""
+    """Graph outputs only: run both sides image by image on preprocessed `images` [B,3,S,S] and compare."""
     report = ParityReport()
     names = [o.name for o in session.get_outputs()]
     for x in images.split(1):
         with torch.no_grad():
             ref = {k: v[0].numpy() for k, v in detector(x).items()}
         got = {k: v[0] for k, v in zip(names, session.run(None, {"images": x.numpy()}))}
-        pairs, unmatched = match_detections(ref, got)
-        report.images += 1
-        report.detections += int(ref["num_detections"])
-        report.unmatched += unmatched
-        if int(ref["num_detections"]) != int(got["num_detections"]):
-            report.count_mismatches.append(f"image {report.images}: {ref['num_detections']} vs {got['num_detections']}")
-        for i, j in pairs:
-            report.max_box_diff = max(report.max_box_diff, float(np.abs(ref["boxes"][i] - got["boxes"][j]).max()))
-            report.max_score_diff = max(report.max_score_diff, abs(float(ref["scores"][i]) - float(got["scores"][j])))
-            report.max_coeff_diff = max(report.max_coeff_diff,
-                                        float(np.abs(ref["coefficients"][i] - got["coefficients"][j]).max()))
-            if "masks" in got:
-                report.max_mask_diff = max(report.max_mask_diff,
-                                           float(np.abs(ref["masks"][i] - got["masks"][j]).max()))
-            if "mask_scores" in got:
-                report.max_mask_score_diff = max(report.max_mask_score_diff,
-                                                 abs(float(ref["mask_scores"][i] - got["mask_scores"][j])))
+        add_image(report, ref, got)
     return report
 
 
-def check_images(model, nms, masks_in_graph: bool, onnx_path, image_paths) -> ParityReport:
-    """Parity of the reference model vs the ONNX file on image files (unreadable ones are errors)."""
-    import cv2
-    import onnxruntime as ort
+def check_images(model, onnx_path, image_paths) -> CheckReport:
+    """yolact-check's reference mode for `yolact-export --check`: the model in memory against its
+    export, end to end on ONNX Runtime CPU; the profile follows the file's precision."""
+    from yolact_runtime import Yolact, YolactRuntimeError
+    from yolact_runtime.discover import InputItem
+    from yolact_runtime.parity.check import check_reference
+    from yolact_runtime.parity.profiles import profile_for
+    from yolact_runtime.parity.reference import Reference
 
-    from .preprocess import preprocess
-
-    images = []
-    for path in image_paths:
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise ValueError(f"{path}: not a readable image")
-        images.append(preprocess(image, model.config))
-    if not images:
+    if not image_paths:
         raise ValueError("--check: no images found")
-    session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    detector = YolactDetector(model, nms, masks_in_graph).eval()
-    return check_parity(detector, session, torch.cat(images))
+    try:
+        runtime = Yolact(onnx_path, "cpu", score_threshold=0.0)
+    except YolactRuntimeError as error:
+        raise ValueError(str(error)) from None
+    items = [InputItem(Path(p), Path(p).name, "image") for p in image_paths]
+    report = check_reference(runtime, Reference(model, runtime.info), items, profile_for(runtime.info.precision),
+                             0.0, "PyTorch")
+    if report.errors:
+        raise ValueError(report.errors[0].error)
+    return report

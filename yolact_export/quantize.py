@@ -28,9 +28,9 @@ from pathlib import Path
 
 import numpy as np
 import onnx
+from yolact_runtime import metadata as contract
 from yolact_runtime.discover import image_files
 from yolact_runtime.io import atomic_path
-from yolact_runtime.metadata import KEY_QUANTIZATION, NETWORK_SCOPES
 
 # Ops the quantizer may wrap in Q/DQ inside the network scopes. Tanh (mask coefficients) and the
 # shape plumbing of the heads stay float; Relu/Add/MaxPool/Resize/Concat between convs are
@@ -76,8 +76,15 @@ def calibration_files(source: str | os.PathLike[str] | Sequence[str | os.PathLik
     return files
 
 
-def calibration_batches(model_path: str | os.PathLike[str], files: Sequence[Path]) -> Iterator[np.ndarray]:
-    """Each file preprocessed by yolact_runtime (the graph's own metadata), as [B, 3, S, S] batches."""
+def calibration_batches(model_path: str | os.PathLike[str], files: Sequence[Path],
+                        warn: Callable[[str], None] = lambda _m: None) -> Iterator[np.ndarray]:
+    """Each file preprocessed by yolact_runtime (the graph's own metadata), as [B, 3, S, S] batches.
+
+    An unreadable image is skipped with a warning, as yolact-run does: calibration only needs
+    typical activations, and one bad file in a folder of real images should not stop an export.
+    None readable is an error (QuantizeError).
+    """
+    from yolact_runtime.errors import InputError
     from yolact_runtime.io import read_image
     from yolact_runtime.metadata import read_model_info
     from yolact_runtime.preprocess import preprocess_image
@@ -85,11 +92,21 @@ def calibration_batches(model_path: str | os.PathLike[str], files: Sequence[Path
     info = read_model_info(os.fspath(model_path))
     batch = _fixed_batch(model_path) or 1
     pending: list[np.ndarray] = []
+    used = 0
     for path in files:
-        pending.append(preprocess_image(read_image(path), info.preprocess, info.input_size))
+        try:
+            image = read_image(path)
+        except InputError as exc:
+            warn(f"warning: {exc} (skipped for calibration)")
+            continue
+        used += 1
+        pending.append(preprocess_image(image, info.preprocess, info.input_size))
         if len(pending) == batch:
             yield np.stack(pending)
             pending = []
+    if used == 0:
+        raise QuantizeError(f"calibration images: none of the {len(files)} files could be read "
+                            f"(first: {files[0] if files else 'none'})")
     if pending:  # a fixed-batch graph gets its last batch padded by repeating images
         while len(pending) < batch:
             pending.append(pending[len(pending) % max(1, len(pending))])
@@ -104,7 +121,7 @@ def _fixed_batch(model_path: str | os.PathLike[str]) -> int | None:
 
 def float_nodes(model: onnx.ModelProto) -> list[str]:
     """Names of the nodes that must stay float: everything outside the network scopes."""
-    return [n.name for n in model.graph.node if not n.name.startswith(NETWORK_SCOPES)]
+    return [n.name for n in model.graph.node if not n.name.startswith(contract.NETWORK_SCOPES)]
 
 
 def quantize_int8(fp32_model: str | os.PathLike[str], out: str | os.PathLike[str],
@@ -136,7 +153,7 @@ def quantize_int8(fp32_model: str | os.PathLike[str], out: str | os.PathLike[str
 
     class Reader(CalibrationDataReader):
         def __init__(self) -> None:
-            self.batches = calibration_batches(fp32_model, files)
+            self.batches = calibration_batches(fp32_model, files, warn=log)
 
         def get_next(self) -> dict[str, np.ndarray] | None:
             batch = next(self.batches, None)
@@ -173,12 +190,14 @@ def quantize_int8(fp32_model: str | os.PathLike[str], out: str | os.PathLike[str
             )
         result = onnx.load(os.fspath(staged))
         del result.metadata_props[:]
-        for prop in source.metadata_props:
-            result.metadata_props.add(key=prop.key, value=prop.value)
-        result.metadata_props.add(key=KEY_QUANTIZATION, value=json.dumps(
+        props = {prop.key: prop.value for prop in source.metadata_props}
+        props |= {contract.KEY_CONTRACT_MINOR: str(contract.CONTRACT_MINOR), contract.KEY_PRECISION: "int8"}
+        for key, value in props.items():
+            result.metadata_props.add(key=key, value=value)
+        result.metadata_props.add(key=contract.KEY_QUANTIZATION, value=json.dumps(
             {"format": "QDQ", "weights": weight_type, "per_channel": per_channel, "reduce_range": reduce_range,
              "activations": "uint8", "calibration": method, "calibration_images": len(files),
-             "float_scopes": "everything outside " + ", ".join(NETWORK_SCOPES) + (
+             "float_scopes": "everything outside " + ", ".join(contract.NETWORK_SCOPES) + (
                  "; also " + ", ".join(exclude) if exclude else "")}))
         result.producer_name, result.producer_version = source.producer_name, source.producer_version
         with atomic_path(out) as final:

@@ -16,6 +16,7 @@ from .job import Engine, RunOptions, RunSummary, run_job
 from .layout import OutputLayout
 from .model import Yolact
 from .overview import MAX_TILES, write_overview
+from .openvino import PRECISIONS
 from .runner import LocalEngine
 from .session import PROVIDER_CHOICES
 
@@ -101,11 +102,13 @@ def _setup_logging(quiet: bool) -> None:
               help=f"Also write one picture here: the image overlays in a grid (the first {MAX_TILES}); "
                    "its path is printed first.")
 @click.option("--score-threshold", type=click.FloatRange(0.0, 1.0), default=0.3, show_default=True,
-              help="Keep detections scoring at least this (all outputs; yolact-cpp-run has the same default; "
-                   "0 keeps every row the graph returns, for COCO evaluation).")
+              help="Keep detections whose box score is above this (all outputs; yolact-cpp-run has the same "
+                   "default; 0 keeps every row the graph returns, for COCO evaluation).")
 @click.option("--top-k", type=click.IntRange(min=1), default=None, help="Keep at most this many detections per image.")
 @click.option("--providers", type=click.Choice(PROVIDER_CHOICES), default="auto", show_default=True,
-              help="Execution provider: auto prefers TensorRT, then CUDA, then CPU.")
+              help="Execution provider: auto prefers TensorRT, then CUDA, then OpenVINO (the openvino extra), then CPU.")
+@click.option("--precision", type=click.Choice(PRECISIONS), default="default", show_default=True,
+              help="OpenVINO's precision: default (its choice: bf16 on AMX / AVX512-BF16 CPUs) or f32 (exact).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="ONNX Runtime intra-op threads.")
 @click.option("--resume", is_flag=True, help="Skip inputs whose outputs already exist.")
@@ -121,9 +124,9 @@ def _setup_logging(quiet: bool) -> None:
 @click.option("--gpus-per-worker", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="--engine ray: GPUs Ray reserves per actor (0: CPU actors, --providers auto then means cpu).")
 def main(inputs: tuple[str, ...], model_path: Path, out_dir: Path, json_path: Path | None, save_masks: bool,
-         no_overlays: bool, overview_path: Path | None, score_threshold: float, top_k: int | None, providers: str, batch_size: int,
-         threads: int | None, resume: bool, quiet: bool, files_from: Path | None, engine: str,
-         ray_address: str | None, workers: int | None, gpus_per_worker: float) -> None:
+         no_overlays: bool, overview_path: Path | None, score_threshold: float, top_k: int | None, providers: str,
+         batch_size: int, precision: str, threads: int | None, resume: bool, quiet: bool, files_from: Path | None,
+         engine: str, ray_address: str | None, workers: int | None, gpus_per_worker: float) -> None:
     """Segment INPUTS (images, folders searched recursively, videos) with a YOLACT ONNX model.
 
     With --engine ray, INPUTS may also be URIs that pyarrow reads (s3://, gs://, hdfs://, file://).
@@ -141,12 +144,12 @@ def main(inputs: tuple[str, ...], model_path: Path, out_dir: Path, json_path: Pa
         if engine == "ray":
             from .ray_engine import ModelSettings, RayEngine, RaySettings
 
-            runs_on = RayEngine(model_path, ModelSettings(providers, score_threshold, top_k, threads),
+            runs_on = RayEngine(model_path, ModelSettings(providers, score_threshold, top_k, threads, precision),
                                 RaySettings(address=ray_address, workers=workers, gpus_per_worker=gpus_per_worker))
         else:
             # The runner overlaps loading and rendering with inference: no spinning (docs/performance.md).
             runs_on = LocalEngine(Yolact(model_path, providers, score_threshold=score_threshold, top_k=top_k,
-                                         intra_op_threads=threads, spinning=False))
+                                         intra_op_threads=threads, spinning=False, precision=precision))
     except YolactRuntimeError as error:
         reporter.error(str(error))
         sys.exit(2)

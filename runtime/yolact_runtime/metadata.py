@@ -1,8 +1,8 @@
-"""The ONNX output contract (version 1): tensor names, metadata keys, their writer and reader,
+"""The ONNX output contract (version 1.1): tensor names, metadata keys, their writer and reader,
 and the node scopes of the network that the graph converters (fp16, int8) work on.
 
 This is the one module that knows the names; everything else asks it (the exporter too).
-The C++ runtime keeps its own copy (runtime/cpp/include/yolact/yolact.hpp); a test checks them.
+The C++ runtime keeps its own copy (runtime/cpp/src/contract.hpp); tests/test_contract_names.py checks it.
 """
 from __future__ import annotations
 
@@ -15,7 +15,10 @@ from typing import Any
 from .errors import ModelError
 from .onnx_props import WireError, read_metadata_props
 
+# `yolact.contract_version` holds the major version (what readers gate on); additions bump
+# `yolact.contract_minor`, so every 1.x reader still opens the file. 1.1 added `yolact.precision`.
 CONTRACT_VERSION = 1
+CONTRACT_MINOR = 1
 
 INPUT = "images"
 BOXES = "boxes"
@@ -40,7 +43,12 @@ KEY_PREPROCESS = PREFIX + "preprocess"
 KEY_NMS = PREFIX + "nms"
 KEY_MASK_DIM = PREFIX + "mask_dim"
 KEY_OUTPUTS = PREFIX + "outputs"
+KEY_DCN = PREFIX + "dcn"  # YOLACT++: "native" (ONNX DeformConv) or "decomposed"
+KEY_CONTRACT_MINOR = PREFIX + "contract_minor"
+KEY_PRECISION = PREFIX + "precision"
 KEY_QUANTIZATION = PREFIX + "quantization"  # written by yolact-export --int8; informative, not read
+
+PRECISIONS = ("fp32", "fp16", "int8")  # of the network; I/O, decoding and NMS are fp32 in all
 
 # Node-name prefixes of the network (backbone, FPN, protonet, prediction heads) in an exported graph:
 # the traced module path detector.model.<part> (export.py, detector.py). Everything else (softmax,
@@ -75,6 +83,9 @@ class ModelInfo:
     config: str = ""
     mask_dim: int | None = None
     nms: Mapping[str, Any] = field(default_factory=dict)
+    dcn: str | None = None
+    contract_minor: int = 0
+    precision: str = "fp32"  # files before contract 1.1 carry no key: they are fp32
 
     @property
     def num_classes(self) -> int:
@@ -100,12 +111,15 @@ def write_metadata(info: ModelInfo) -> dict[str, str]:
         KEY_INPUT_SIZE: str(info.input_size),
         KEY_PREPROCESS: json.dumps(asdict(info.preprocess)),
         KEY_NMS: json.dumps(dict(info.nms)),
-        KEY_MASK_DIM: str(info.mask_dim),
+        KEY_MASK_DIM: None if info.mask_dim is None else str(info.mask_dim),
         KEY_OUTPUTS: json.dumps(list(info.outputs)),
+        KEY_DCN: info.dcn,
+        KEY_CONTRACT_MINOR: str(info.contract_minor),
+        KEY_PRECISION: info.precision,
     }
-    if info.mask_dim is None:
-        del props[KEY_MASK_DIM]
-    return props
+    if info.contract_minor < 1:  # contract 1.0 files carry neither key (and are fp32)
+        del props[KEY_CONTRACT_MINOR], props[KEY_PRECISION]
+    return {key: value for key, value in props.items() if value is not None}
 
 
 def read_model_info(path: str | os.PathLike[str]) -> ModelInfo:
@@ -150,7 +164,16 @@ def parse_metadata(metadata: Mapping[str, str], source: str = "model") -> ModelI
         config=str(metadata.get(KEY_CONFIG, "")),
         mask_dim=None if mask_dim is None else _positive_int(mask_dim, KEY_MASK_DIM, source),
         nms=nms if isinstance(nms, dict) else {},
+        dcn=metadata.get(KEY_DCN),
+        contract_minor=_int(metadata.get(KEY_CONTRACT_MINOR, "0"), KEY_CONTRACT_MINOR, source),
+        precision=_precision(metadata.get(KEY_PRECISION, "fp32"), source),
     )
+
+
+def _precision(value: str, source: str) -> str:
+    if value not in PRECISIONS:
+        raise ModelError(f"{source}: metadata key '{KEY_PRECISION}' is {value!r} (expected one of {list(PRECISIONS)})")
+    return value
 
 
 def _value(metadata: Mapping[str, str], key: str, source: str) -> Any:

@@ -30,6 +30,8 @@ class Yolact:
     score_threshold / top_k select detections (default: all valid rows, as COCO eval uses them);
     masks: "image" | "proto" | "rle" | "none" (see PostprocessOptions). spinning=False lets idle
     ONNX Runtime threads sleep: slower single calls, more CPU for your own threads (yolact-run).
+    providers: "auto" | "tensorrt" | "cuda" | "openvino" | "cpu"; precision (OpenVINO only):
+    "default" (OpenVINO's choice, bf16 on AMX / AVX512-BF16 CPUs) or "f32" (exact).
     """
 
     def __init__(
@@ -43,10 +45,12 @@ class Yolact:
         intra_op_threads: int | None = None,
         inter_op_threads: int | None = None,
         spinning: bool = True,
+        precision: str = "default",
     ) -> None:
         self.path = os.fspath(model)
         self.info: ModelInfo = read_model_info(self.path)  # fails fast, before any engine is built
-        self.session = create_session(self.path, providers, intra_op_threads, inter_op_threads, spinning)
+        self.session = create_session(self.path, providers, intra_op_threads, inter_op_threads, spinning, precision,
+                                      native_dcn=self.info.dcn == "native")
         self.options = PostprocessOptions(score_threshold=score_threshold, top_k=top_k, masks=masks)
         self.output_names = self._check_io()
         self.fixed_batch = self._fixed_batch()

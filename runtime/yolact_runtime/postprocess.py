@@ -13,8 +13,9 @@ from typing import Literal
 import numpy as np
 
 from .raw import RawDetections
-from .resize import bilinear
-from .result import Result, encode_rles
+from .result import Result
+from .rle import encode_window_rles
+from .window import mask_windows, paint
 
 MaskMode = Literal["image", "proto", "rle", "none"]
 MASK_MODES: tuple[str, ...] = ("image", "proto", "rle", "none")
@@ -22,7 +23,8 @@ MASK_MODES: tuple[str, ...] = ("image", "proto", "rle", "none")
 
 @dataclass(frozen=True)
 class PostprocessOptions:
-    """score_threshold / top_k select what to keep (on mask_scores for YOLACT++, else scores).
+    """score_threshold (on box scores) / top_k (after ranking by mask_scores for YOLACT++) select
+    what to keep: see select_rows.
 
     masks: "image" bool masks at image size; "proto" bool masks at prototype size (no upsample);
     "rle" COCO RLEs at image size (no dense masks kept); "none" boxes only.
@@ -39,11 +41,24 @@ class PostprocessOptions:
             raise ValueError(f"top_k must be >= 0, got {self.top_k}")
 
 
-def select_rows(scores: np.ndarray, threshold: float, top_k: int | None) -> np.ndarray:
-    """Indices of rows scoring >= threshold, best first (stable), at most top_k."""
-    order = np.argsort(-scores, kind="stable")
-    order = order[scores[order] >= threshold]
+def select_rows(scores: np.ndarray, ranking: np.ndarray, threshold: float, top_k: int | None) -> np.ndarray:
+    """Indices of the rows to keep, in output order: the original's eval semantics.
+
+    layers/output_utils.py `postprocess` keeps a row when its BOX score is > score_threshold (not
+    applied at all when the threshold is 0), before any re-scoring; eval.py `prep_display` then
+    ranks by the re-scored score (YOLACT++: mask score; v1: the box score, i.e. the model's order),
+    stable, and cuts at top_k. The C++ runtime (yolact.cpp, select_rows) does the same.
+    """
+    kept = np.flatnonzero(scores > threshold) if threshold > 0 else np.arange(scores.shape[0])
+    order = kept[np.argsort(-ranking[kept], kind="stable")]
     return order if top_k is None else order[:top_k]
+
+
+def kept_rows(raw: RawDetections, options: PostprocessOptions) -> np.ndarray:
+    """Which valid rows are kept and in what order (select_rows on this image's rows)."""
+    n = raw.count
+    ranking = raw.mask_scores if raw.mask_scores is not None else raw.scores
+    return select_rows(raw.scores[:n], ranking[:n], options.score_threshold, options.top_k)
 
 
 def boxes_to_pixels(boxes: np.ndarray, width: int, height: int) -> np.ndarray:
@@ -81,55 +96,39 @@ def crop_masks(masks: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return masks
 
 
+def crop_ranges(boxes: np.ndarray, height: int, width: int) -> list[tuple[int, int, int, int]]:
+    """The rows and columns crop_masks keeps, per box, as integer [top, bottom) and [left, right)."""
+    x1, x2 = crop_bounds(boxes[:, 0], boxes[:, 2], width)
+    y1, y2 = crop_bounds(boxes[:, 1], boxes[:, 3], height)
+    # an integer c satisfies start <= c < stop exactly when ceil(start) <= c < ceil(stop)
+    edges = np.ceil(np.stack([y1, y2, x1, x2], axis=1)).astype(np.int64)
+    return [tuple(row) for row in edges.tolist()]
+
+
 def assemble_masks(prototypes: np.ndarray, coefficients: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """sigmoid(P C^T) as float32 [n, h, w], cropped to the padded boxes."""
+    """sigmoid(P C^T) as float32 [n, h, w], cropped to the padded boxes (zero outside).
+
+    The sigmoid is taken inside each crop only: the same values crop_masks would keep, for the
+    cost of the boxes rather than of n whole prototype planes.
+    """
     h, w, k = prototypes.shape
-    logits = coefficients.astype(np.float32, copy=False) @ prototypes.reshape(h * w, k).T
-    np.negative(logits, out=logits)
+    logits = (coefficients.astype(np.float32, copy=False) @ prototypes.reshape(h * w, k).T).reshape(-1, h, w)
+    masks = np.zeros_like(logits)
     with np.errstate(over="ignore"):  # exp(large) = inf gives sigmoid 0, which is right
-        np.exp(logits, out=logits)
-    logits += np.float32(1)
-    np.reciprocal(logits, out=logits)
-    return crop_masks(logits.reshape(-1, h, w), boxes)
-
-
-def _extent(any_along: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """First and one-past-last True index per row of a [n, m] bool array (0, 0 when none)."""
-    has = any_along.any(axis=1)
-    first = np.where(has, any_along.argmax(axis=1), 0)
-    last = np.where(has, any_along.shape[1] - any_along[:, ::-1].argmax(axis=1), 0)
-    return first, last
-
-
-def _span(first: int, last: int, small: int, large: int) -> tuple[int, int]:
-    """Output pixels that bilinear taps in [first, last) can reach, with a pixel to spare."""
-    scale = large / small
-    return max(0, int(np.floor((first - 1) * scale - 1))), min(large, int(np.ceil((last + 1) * scale + 1)))
+        for i, (top, bottom, left, right) in enumerate(crop_ranges(boxes, h, w)):
+            inside = np.negative(logits[i, top:bottom, left:right])
+            np.exp(inside, out=inside)
+            inside += np.float32(1)
+            np.reciprocal(inside, out=masks[i, top:bottom, left:right])
+    return masks
 
 
 def upsample_masks(masks: np.ndarray, height: int, width: int, column_major: bool = False) -> np.ndarray:
     """Soft [n, h, w] masks -> bool [n, height, width]: bilinear (align_corners=False), then > 0.5.
 
-    An upsampled pixel is a convex mix of its source taps, so it can pass 0.5 only near source
-    pixels that (almost) do: each mask is resized whole, but thresholded only in that window, which
-    leaves the rest of the (lazily zeroed) output untouched. column_major stores each mask
-    column by column (a transposed view, what COCO RLE encoding reads without a copy).
+    Only each mask's window is computed (window.py). column_major: see window.paint.
     """
-    n, h, w = masks.shape
-    out = np.zeros((n, width, height) if column_major else (n, height, width), dtype=bool)
-    planes = out.transpose(0, 2, 1) if column_major else out
-    hot = masks > np.float32(0.5 - 1e-4)
-    row_first, row_last = _extent(hot.any(axis=2))
-    col_first, col_last = _extent(hot.any(axis=1))
-    buffer = np.empty((height, width), dtype=np.float32)
-    for i in range(n):
-        if row_last[i] == 0:
-            continue
-        y0, y1 = _span(row_first[i], row_last[i], h, height)
-        x0, x1 = _span(col_first[i], col_last[i], w, width)
-        bilinear(masks[i], height, width, dst=buffer)
-        np.greater(buffer[y0:y1, x0:x1], np.float32(0.5), out=planes[i, y0:y1, x0:x1])
-    return planes
+    return paint(mask_windows(masks, height, width), masks.shape[0], height, width, column_major)
 
 
 def category_ids_for(class_ids: np.ndarray, category_ids: Sequence[int] | None) -> np.ndarray:
@@ -155,9 +154,7 @@ def postprocess(
 ) -> Result:
     """One image's padded detections -> Result in image pixels. image_size is (height, width)."""
     height, width = image_size
-    n = raw.count
-    ranking = raw.mask_scores if raw.mask_scores is not None else raw.scores
-    rows = select_rows(ranking[:n], options.score_threshold, options.top_k)
+    rows = kept_rows(raw, options)
     boxes = raw.boxes[rows]
     class_ids = raw.classes[rows].astype(np.int64)
     soft = None
@@ -171,7 +168,7 @@ def postprocess(
     if soft is not None and options.masks == "proto":
         masks = soft > np.float32(0.5)
     elif soft is not None and options.masks == "rle":
-        rles = encode_rles(upsample_masks(soft, height, width, column_major=True))
+        rles = encode_window_rles(mask_windows(soft, height, width), len(soft), height, width)
     elif soft is not None:
         masks = upsample_masks(soft, height, width)
     return Result(

@@ -33,6 +33,7 @@ from .discover import InputItem
 from .errors import YolactRuntimeError, first_line
 from .job import RunOptions, Tally
 from .metadata import read_model_info
+from .ray_address import check_reachable
 from .ray_predictor import YolactPredictor, text
 from .remote import discover_inputs, is_uri
 
@@ -74,6 +75,7 @@ class ModelSettings:
     score_threshold: float = 0.3
     top_k: int | None = None
     threads: int | None = None
+    precision: str = "default"  # OpenVINO's: "default" or "f32"
 
 
 class RayEngine:
@@ -108,6 +110,7 @@ class RayEngine:
         ray = self.ray
         if ray.is_initialized():
             return
+        check_reachable(self.settings.address)
         try:
             ray.init(address=self.settings.address, include_dashboard=False, log_to_driver=False,
                      logging_level=logging.ERROR)
@@ -165,8 +168,8 @@ class RayEngine:
         table = [{"index": i, "path": located[i], "key": item.key} for i, item in enumerate(todo)]
         predictor = _bound_predictor(dict(
             model_path=self.model_path, out_dir=os.path.abspath(options.out_dir), providers=self.model.providers,
-            score_threshold=self.model.score_threshold, top_k=self.model.top_k, overlays=options.overlays,
-            save_masks=options.save_masks, batch_size=size, threads=self.model.threads or 1,
+            precision=self.model.precision, score_threshold=self.model.score_threshold, top_k=self.model.top_k,
+            overlays=options.overlays, save_masks=options.save_masks, batch_size=size, threads=self.model.threads or 1,
             return_records=False, io_threads=options.workers))
 
         def row_done(index: int, status: str, error: str) -> None:
@@ -240,9 +243,13 @@ def _from_items(rd, table: list[dict[str, Any]], blocks: int):
 
 
 def _map(rd, dataset, predictor: type, rows: int, workers: int, cpus: float, gpus: float, retries: int):
-    """map_batches on a fixed pool of `workers` actors; a batch whose actor died is retried `retries` times."""
-    kwargs: dict[str, Any] = dict(batch_size=rows, batch_format="numpy", compute=rd.ActorPoolStrategy(size=workers),
-                                  num_cpus=cpus)
+    """map_batches on a fixed pool of `workers` actors; a batch whose actor died is retried `retries` times.
+
+    One image per call (rows == 1, the isolation pass) also means one call per actor at a time: calls
+    queued on an actor die with it and would use up their retries for another image's fault."""
+    pool = {"max_tasks_in_flight_per_actor": 1} if rows == 1 else {}
+    kwargs: dict[str, Any] = dict(batch_size=rows, batch_format="numpy", num_cpus=cpus,
+                                  compute=rd.ActorPoolStrategy(size=workers, **pool))
     if gpus:
         kwargs["num_gpus"] = gpus
     with warnings.catch_warnings():  # max_task_retries has no named parameter (yet): a plain remote arg

@@ -19,10 +19,13 @@ from .discover import InputItem
 from .io import decode_image
 from .job import NullReporter, RunOptions, Tally, pending
 from .model import Yolact
+from .openvino import OPENVINO
 from .preprocess import as_bgr
 from .records import read_record
 from .remote import is_uri, local_model, read_uri
 from .runner import Reader, Runner, read_file
+from .session import available_providers
+
 
 def _reader(sources: dict[InputItem, Any]) -> Reader:
     """Runner's reader for a batch: given bytes or arrays, URIs through pyarrow, else the file."""
@@ -83,7 +86,8 @@ class YolactPredictor:
 
     With out_dir, each image's outputs are written there exactly as by yolact-run: overlays/ (unless
     overlays=False), masks/ (save_masks=True), detections/<key>.json; resume=True skips images whose
-    outputs are all there. providers "auto" uses the GPU only if Ray gave this actor one; threads
+    outputs are all there. providers "auto" uses the GPU only if Ray gave this actor one (else
+    OpenVINO where its EP has a device, else CPU); precision is OpenVINO's (see Yolact); threads
     (ONNX Runtime intra-op) defaults to the CPUs Ray gave the actor.
     """
 
@@ -102,14 +106,17 @@ class YolactPredictor:
         resume: bool = False,
         return_records: bool | None = None,
         io_threads: int = 2,
+        precision: str = "default",
     ) -> None:
         assigned = _in_ray_actor()
         if providers == "auto" and assigned is not None and not assigned.get("GPU"):
-            providers = "cpu"  # no GPU reserved for this actor: do not take one behind Ray's back
+            # no GPU reserved for this actor: do not take one behind Ray's back
+            providers = "openvino" if OPENVINO in available_providers("openvino")[0] else "cpu"
         if threads is None and assigned is not None and assigned.get("CPU"):
             threads = max(1, int(assigned["CPU"]))
         self.model = Yolact(local_model(model_path), providers, score_threshold=score_threshold, top_k=top_k,
-                            intra_op_threads=threads, spinning=False)  # a pipelined Runner, as yolact-run
+                            intra_op_threads=threads, spinning=False,  # a pipelined Runner, as yolact-run
+                            precision=precision)
         self.write = out_dir is not None
         self.options = RunOptions(
             out_dir=Path(out_dir) if out_dir is not None else Path("."),
@@ -167,4 +174,3 @@ def _dumps(value: Any) -> str:
     import json
 
     return json.dumps(value, separators=(",", ":"))
-

@@ -1,38 +1,12 @@
 """The detections of one image in pixels: boxes, scores, classes, masks; COCO export and drawing."""
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from pycocotools import mask as mask_utils
 
-
-def encode_rles(masks: np.ndarray) -> list[dict[str, Any]]:
-    """bool [n, H, W] -> COCO RLEs with `counts` as str (JSON-ready)."""
-    if masks.shape[0] == 0:
-        return []
-    fortran = np.asfortranarray(masks.view(np.uint8).transpose(1, 2, 0))
-    rles = mask_utils.encode(fortran)
-    for rle in rles:
-        rle["counts"] = rle["counts"].decode("ascii")
-    return rles
-
-
-def decode_rles(rles: list[dict[str, Any]], height: int, width: int) -> np.ndarray:
-    """COCO RLEs -> bool [n, H, W]."""
-    if not rles:
-        return np.zeros((0, height, width), dtype=bool)
-    objects = [{"size": r["size"], "counts": _as_bytes(r["counts"])} for r in rles]
-    with warnings.catch_warnings():  # pycocotools' NumPy 2 copy=False deprecation, not ours
-        warnings.simplefilter("ignore", DeprecationWarning)
-        decoded = mask_utils.decode(objects)
-    return np.ascontiguousarray(decoded.transpose(2, 0, 1)).astype(bool)
-
-
-def _as_bytes(counts: str | bytes) -> bytes:
-    return counts.encode("ascii") if isinstance(counts, str) else counts
+from .rle import decode_rles, encode_rles
 
 
 @dataclass
@@ -102,7 +76,9 @@ class Result:
     def to_coco(self, image_id: int, iou_type: str = "segm") -> list[dict[str, Any]]:
         """COCO results: bbox [x, y, w, h] and, for "segm", the RLE segmentation.
 
-        "segm" scores with mask_scores when the model has them (YOLACT++), "bbox" with box scores.
+        "segm" scores with mask_scores when the model has them (YOLACT++) and also gives the box
+        score as "box_score" (the original's prep_metrics scores its mask results with the mask
+        score, its box results with the box score); "bbox" scores with box scores.
         """
         if iou_type not in ("segm", "bbox"):
             raise ValueError(f"iou_type must be 'segm' or 'bbox', got {iou_type!r}")
@@ -118,6 +94,8 @@ class Result:
                 "bbox": [float(x1), float(y1), float(x2 - x1), float(y2 - y1)],
                 "score": float(scores[i]),
             }
+            if segm and self.mask_scores is not None:
+                detection["box_score"] = float(self.scores[i])
             if rles is not None:
                 detection["segmentation"] = rles[i]
             detections.append(detection)

@@ -2,7 +2,8 @@
 
 Sequential per-image stage times (one image at a time, nothing overlapped), then the same folder
 through yolact_runtime's pipelined Runner (decode/preprocess and render/write in worker threads
-around the inference), whose images/s is what `yolact-run` achieves.
+around the inference), with and without overlays, whose images/s is what `yolact-run` achieves.
+keeps_up is that rate over 1 / (median engine time): 1.0 means the pipeline hides all the rest.
 """
 from __future__ import annotations
 
@@ -17,32 +18,22 @@ from .stats import StageClock, summarize
 STAGES = ("decode", "preprocess", "inference", "postprocess", "write")
 
 
-class _Quiet:
-    def __init__(self) -> None:
-        self.errors: list[str] = []
-
-    def error(self, line: str) -> None:
-        self.errors.append(line)
-
-    def advance(self, count: int) -> None:
-        pass
-
-
 def folder_run(model_path, folder, threads: int | None, score_threshold: float, passes: int = 1,
-               workers: int = 2, work_dir=None) -> dict:
+               workers: int = 2, work_dir=None, providers: str = "cpu", precision: str = "default") -> dict:
     from yolact_runtime import Yolact
     from yolact_runtime.discover import discover
     from yolact_runtime.io import read_image, write_image, write_json
     from yolact_runtime.layout import OutputLayout
     from yolact_runtime.records import image_record
-    from yolact_runtime.job import RunOptions, Tally
+    from yolact_runtime.job import NullReporter, RunOptions, Tally
     from yolact_runtime.runner import Runner
 
     items, errors = discover([folder])
     items = [item for item in items if item.kind == "image"]
     if not items:
         raise ValueError(f"{folder}: no images found" + (f" ({errors[0]})" if errors else ""))
-    model = Yolact(model_path, "cpu", score_threshold=score_threshold, intra_op_threads=threads)
+    model = Yolact(model_path, providers, score_threshold=score_threshold, intra_op_threads=threads,
+                   precision=precision)
     per_stage: dict[str, list[float]] = {s: [] for s in STAGES}
     totals: list[float] = []
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
@@ -71,23 +62,30 @@ def folder_run(model_path, folder, threads: int | None, score_threshold: float, 
                 for stage in STAGES:
                     per_stage[stage].append(clock.seconds[stage])
 
-        reporter = _Quiet()
-        model = Yolact(model_path, "cpu", score_threshold=score_threshold, intra_op_threads=threads,
-                       spinning=False)  # as yolact-run opens it
-        runner = Runner(model, RunOptions(out_dir=Path(tmp) / "pipelined", overlays=True, batch_size=1,
-                                          workers=workers), Tally(reporter))
-        start = time.perf_counter()
-        summary = runner.run(items * passes if passes > 1 else items)
-        seconds = time.perf_counter() - start
+        model = Yolact(model_path, providers, score_threshold=score_threshold, intra_op_threads=threads,
+                       spinning=False, precision=precision)  # as yolact-run opens it
+        pipelined = {}
+        for overlays in (True, False):
+            tally = Tally(NullReporter())
+            out = Path(tmp) / f"pipelined-{overlays}"
+            runner = Runner(model, RunOptions(out_dir=out, overlays=overlays, batch_size=1, workers=workers), tally)
+            start = time.perf_counter()
+            summary = runner.run(items * passes if passes > 1 else items)
+            seconds = time.perf_counter() - start
+            pipelined["pipelined" if overlays else "pipelined_no_overlays"] = {
+                "workers": workers, "images": summary.images, "seconds": round(seconds, 4),
+                "images_per_s": round(summary.images / seconds, 4) if seconds > 0 else None,
+                "errors": summary.errors[:5]}
     medians = {s: float(np.median(v)) for s, v in per_stage.items()}
     whole = sum(medians.values()) or 1.0
-    done = summary.images
+    engine_s = medians["inference"]
+    for run in pipelined.values():
+        run["keeps_up"] = round(run["images_per_s"] * engine_s, 3) if run["images_per_s"] else None
     return {
         "folder": str(folder), "images": len(items), "passes": passes, "score_threshold": score_threshold,
+        "providers": model.providers[0], "engine_ms": round(1000 * engine_s, 2),
         "sequential": {"total": summarize(totals).to_dict(),
                        "stages": {s: summarize(v).to_dict() for s, v in per_stage.items()},
                        "stage_share": {s: round(m / whole, 4) for s, m in medians.items()}},
-        "pipelined": {"workers": workers, "images": done, "seconds": round(seconds, 4),
-                      "images_per_s": round(done / seconds, 4) if seconds > 0 else None,
-                      "errors": reporter.errors[:5]},
+        **pipelined,
     }

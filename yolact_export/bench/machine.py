@@ -6,27 +6,11 @@ import platform
 import sys
 from pathlib import Path
 
+from yolact_runtime.cpu import cpu_info
+
 # ISA extensions that decide which MLAS / oneDNN kernels run.
 FLAGS = ("avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "avx512_bf16", "avx512_fp16",
          "amx_tile", "amx_int8", "amx_bf16")
-
-
-def _cpuinfo() -> tuple[str, set[str], dict[str, str]]:
-    model, flags, ids = platform.processor() or platform.machine(), set(), {}
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return model, flags, ids
-    for line in text.splitlines():
-        key, _, value = line.partition(":")
-        key = key.strip()
-        if key == "model name" and value.strip():
-            model = value.strip()
-        elif key in ("flags", "Features") and not flags:
-            flags = set(value.split())
-        elif key in ("vendor_id", "cpu family", "model", "stepping") and key not in ids:
-            ids[key] = value.strip()
-    return model, flags, ids
 
 
 def physical_cores() -> int | None:
@@ -64,11 +48,25 @@ def int8_kernel(flags: set[str]) -> str:
     return "generic"
 
 
+def openvino_ep() -> dict:
+    """The OpenVINO plugin EP: its version, whether it has a CPU device here, why not."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from yolact_runtime import openvino
+
+    try:
+        release = version("onnxruntime-ep-openvino")
+    except PackageNotFoundError:
+        release = None
+    devices, problem = openvino.cpu_devices()
+    return {"version": release, "cpu_device": bool(devices), "why_not": problem or None}
+
+
 def describe(threads: int | None = None) -> dict:
     import numpy
     import onnxruntime as ort
 
-    model, flags, ids = _cpuinfo()
+    model, flags, ids = cpu_info()
     out = {
         "cpu": model,
         "cpu_id": ids,
@@ -84,6 +82,7 @@ def describe(threads: int | None = None) -> dict:
         "onnxruntime": ort.__version__,
         "onnxruntime_providers": ort.get_available_providers(),
     }
+    out["openvino_ep"] = openvino_ep()
     try:
         import torch
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from yolact_runtime.parity.match import box_iou, match_overlapping
 from yolact_runtime.metadata import ModelInfo
 from yolact_runtime.postprocess import PostprocessOptions, postprocess
 from yolact_runtime.preprocess import preprocess_batch
@@ -54,22 +55,22 @@ class OrtPath(EnginePath):
     """An exported graph through yolact_runtime.Yolact (its session and provider selection)."""
 
     def __init__(self, name: str, model_path, providers: str, threads: int | None,
-                 options: PostprocessOptions, note: str = "") -> None:
+                 options: PostprocessOptions, note: str = "", precision: str = "default") -> None:
         from yolact_runtime import Yolact
         from yolact_runtime.errors import YolactRuntimeError
 
         try:
-            self.model = Yolact(model_path, providers, intra_op_threads=threads)
+            self.model = Yolact(model_path, providers, intra_op_threads=threads, precision=precision)
         except YolactRuntimeError as error:
             raise SkipPath(str(error)) from None
         wanted = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider",
-                  "tensorrt": "TensorrtExecutionProvider"}[providers]
+                  "tensorrt": "TensorrtExecutionProvider", "openvino": "OpenVINOExecutionProvider"}[providers]
         got = self.model.providers[0] if self.model.providers else "none"
         if got != wanted:
             raise SkipPath(f"{wanted} did not start (onnxruntime fell back to {got})")
         super().__init__(self.model.info, options)
         self.name, self.note = name, note
-        self.device = {"cpu": "cpu", "cuda": "cuda", "tensorrt": "tensorrt"}[providers]
+        self.device = providers
         self.provider = got
 
     def infer(self, batch: np.ndarray) -> list[RawDetections]:
@@ -254,15 +255,6 @@ def measure_interleaved(paths: Sequence[EnginePath], images: Sequence[np.ndarray
 
 
 # ---------------------------------------------------------------------------------------------
-def _box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """The box coder's IoU on numpy boxes; 0 where both boxes are empty."""
-    import torch
-
-    from ..detection.boxes import box_iou
-
-    return np.nan_to_num(box_iou(torch.from_numpy(a), torch.from_numpy(b)).numpy(), nan=0.0)
-
-
 def _proto_masks(raw: RawDetections, rows: np.ndarray) -> np.ndarray:
     """Binary masks (> 0.5) at prototype resolution for the given rows, as the contract assembles them."""
     from yolact_runtime.postprocess import assemble_masks
@@ -274,7 +266,8 @@ def _proto_masks(raw: RawDetections, rows: np.ndarray) -> np.ndarray:
 
 def top_agreement(reference: Sequence[RawDetections], other: Sequence[RawDetections], top: int = 10,
                   iou: float = 0.8) -> dict:
-    """Share of the reference's top detections that `other` also finds (same class, box IoU > iou).
+    """Share of the reference's top detections that `other` also finds (same class, box IoU >= iou,
+    each of other's rows paired once: yolact_runtime.parity's matching).
 
     The candidate set is all of other's valid rows (not only its top ones): near-tied scores may
     reorder, which is not an accuracy loss. mask_iou_mean: mean IoU of the binary prototype-
@@ -287,17 +280,17 @@ def top_agreement(reference: Sequence[RawDetections], other: Sequence[RawDetecti
         n_ref, n_oth = min(ref.count, top), oth.count
         if n_ref == 0:
             continue
-        overlap = _box_iou(ref.boxes[:n_ref], oth.boxes[:n_oth]) if n_oth else np.zeros((n_ref, 0))
+        overlap = box_iou(ref.boxes[:n_ref], oth.boxes[:n_oth]) if n_oth else np.zeros((n_ref, 0))
         same = ref.classes[:n_ref, None] == oth.classes[None, :n_oth]
-        scored = np.where(same, overlap, 0.0)
-        best = scored.max(axis=1) if n_oth else np.zeros(n_ref)
-        hits = np.nonzero(best > iou)[0]
-        matched += int(hits.size)
+        best = np.where(same, overlap, 0.0).max(axis=1) if n_oth else np.zeros(n_ref)
+        pairs = match_overlapping(ref.classes, ref.boxes, oth.classes, oth.boxes, list(range(n_ref)),
+                                  list(range(n_oth)), min_iou=iou)
+        matched += len(pairs)
         total += n_ref
         ious.extend(best.tolist())
-        if hits.size:
-            a = _proto_masks(ref, hits)
-            b = _proto_masks(oth, scored[hits].argmax(axis=1))
+        if pairs:
+            a = _proto_masks(ref, np.array([i for i, _ in pairs]))
+            b = _proto_masks(oth, np.array([j for _, j in pairs]))
             inter = (a & b).sum(axis=(1, 2))
             union = (a | b).sum(axis=(1, 2))
             mask_ious.extend(np.where(union > 0, inter / np.maximum(union, 1), 1.0).tolist())

@@ -19,7 +19,14 @@ def machine_line(doc: dict) -> str:
     return (f"{m['cpu']} (family {m.get('cpu_id', {}).get('cpu family', '?')}, model "
             f"{m.get('cpu_id', {}).get('model', '?')}), {m['logical_cores']} logical / {m['physical_cores']} physical "
             f"cores, {m['threads']} threads; onnxruntime {m['onnxruntime']} ({', '.join(m['onnxruntime_providers'])}), "
-            f"torch {m.get('torch')}; ISA: {', '.join(flags)}; int8 kernel: {m['int8_kernel']}")
+            f"torch {m.get('torch')}; ISA: {', '.join(flags)}; int8 kernel: {m['int8_kernel']}{_openvino(m)}")
+
+
+def _openvino(machine: dict) -> str:
+    ep = machine.get("openvino_ep")
+    if not ep or not ep.get("version"):
+        return ""
+    return f"; OpenVINO EP {ep['version']}: " + ("a CPU device" if ep["cpu_device"] else f"no device ({ep['why_not']})")
 
 
 def paths_table(doc: dict) -> list[str]:
@@ -88,8 +95,17 @@ def notes(doc: dict) -> list[str]:
         stages = ", ".join(f"{k} {_f(v['median_ms'])}" for k, v in seq["stages"].items())
         out.append(f"Folder run ({f['images']} images, onnx-fp32, CPU): {_f(seq['total']['median_ms'])} ms/image "
                    f"sequential ({stages} ms, medians); yolact-run's pipelined runner "
-                   f"{_f(f['pipelined']['images_per_s'], 2)} images/s.")
+                   f"{_f(f['pipelined']['images_per_s'], 2)} images/s{_keeps_up(f)}.")
     return out
+
+
+def _keeps_up(folder: dict) -> str:
+    """The pipelined rates against 1 / engine time (older results have neither)."""
+    if "engine_ms" not in folder:
+        return ""
+    bare = folder.get("pipelined_no_overlays", {})
+    return (f" ({100 * folder['pipelined']['keeps_up']:.0f} % of 1 / engine time {_f(folder['engine_ms'])} ms), "
+            f"{_f(bare.get('images_per_s'), 2)} images/s without overlays ({100 * (bare.get('keeps_up') or 0):.0f} %)")
 
 
 def render(docs: list[dict]) -> str:

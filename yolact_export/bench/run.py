@@ -20,11 +20,13 @@ from ..detector import NmsSettings
 from . import machine, nms as nms_bench
 from .flops import compute_rates, conv_gflop
 from .postload import postprocess_load
+from .openvino_paths import openvino_path
 from .report import notes
 from .paths import (EnginePath, OrtPath, PathResult, SkipPath, TorchPath, measure, measure_interleaved,
                     top_agreement)
 
 ALL_PATHS = ("pytorch-fp32", "pytorch-bf16", "onnx-fp32", "onnx-fp16", "onnx-int8",
+             "openvino-fp32", "openvino-bf16", "openvino-int8",
              "cuda-fp32", "cuda-fp16", "tensorrt-fp32", "tensorrt-fp16")
 BASELINE = "pytorch-fp32"
 _PROVIDER = {"cuda": "CUDAExecutionProvider", "tensorrt": "TensorrtExecutionProvider"}
@@ -76,7 +78,7 @@ def _export_all(model, nms: NmsSettings, wanted: set[str], images: Sequence[Path
         timed("fp32", lambda: export_onnx(model, folder / "fp32.onnx", nms, log=log))
     if any(p.endswith("fp16") and not p.startswith("pytorch") for p in wanted):
         timed("fp16", lambda: export_onnx(model, folder / "fp16.onnx", nms, fp16=True, log=log))
-    if "onnx-int8" in wanted and "fp32" in graphs:
+    if wanted & {"onnx-int8", "openvino-int8"} and "fp32" in graphs:
         from ..quantize import quantize_int8
 
         calibration = options.calibration if options.calibration is not None else list(images)
@@ -107,6 +109,8 @@ def _make_path(name: str, model, nms: NmsSettings, graphs: dict[str, Path], opti
         note = "torch.autocast(cpu, bfloat16) around the network; decode/NMS fp32" if precision == "bf16" else ""
         return TorchPath(name, model, info, nms, False, options.threads, post,
                          autocast=None if precision == "fp32" else precision, note=note)
+    if engine == "openvino":
+        return openvino_path(precision, graphs, options.threads, post)
     if precision not in graphs:
         raise SkipPath(f"no {precision} graph (export failed)")
     providers = {"onnx": "cpu", "cuda": "cuda", "tensorrt": "tensorrt"}[engine]
@@ -233,7 +237,8 @@ def run_bench(model, source: str, images: Sequence[Path], options: BenchOptions)
                     s: round(base.stages[s]["median_ms"] / max(result.stages[s]["median_ms"], 1e-9), 3)
                     for s in result.stages}
                 entry["agreement_vs_pytorch_fp32"] = top_agreement(base.first_raws, result.first_raws)
-            if name == "onnx-int8" and result.status == "ok" and reference is not None and reference.status == "ok":
+            compared = name == "onnx-int8" or name.startswith("openvino-")
+            if compared and result.status == "ok" and reference is not None and reference.status == "ok":
                 entry["agreement_vs_onnx_fp32"] = top_agreement(reference.first_raws, result.first_raws)
             doc["paths"][name] = entry
         if reference is not None and reference.status == "ok":

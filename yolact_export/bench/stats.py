@@ -44,6 +44,18 @@ def time_calls(fn: Callable[[int], object], runs: int, warmup: int) -> list[floa
     return out
 
 
+def time_round_robin(calls: dict[str, Callable[[int], object]], runs: int, warmup: int) -> dict[str, list[float]]:
+    """Like time_calls for several functions, one call of each per round: fair under background load."""
+    out: dict[str, list[float]] = {name: [] for name in calls}
+    for i in range(warmup + runs):
+        for name, fn in calls.items():
+            start = time.perf_counter()
+            fn(i)
+            if i >= warmup:
+                out[name].append(time.perf_counter() - start)
+    return out
+
+
 class StageClock:
     """Accumulates per-stage seconds of one run: with clock.stage("inference"): ..."""
 

@@ -201,8 +201,10 @@ int main(int argc, char** argv) {
                 e << "{\"image_id\": " << image_id << ", \"file_name\": " << json_string(name)
                   << ", \"category_id\": " << d.category_id << ", \"bbox\": [" << d.box.x1 << ", " << d.box.y1
                   << ", " << d.box.x2 - d.box.x1 << ", " << d.box.y2 - d.box.y1
-                  << "], \"score\": " << json_float(d.score);
-                if (mask_scores) e << ", \"mask_score\": " << json_float(d.mask_score);
+                  << "], \"score\": " << json_float(mask_scores ? d.mask_score : d.score);
+                // As yolact-run: YOLACT++ scores the segmentation with the mask score and gives
+                // the box score beside it (the original's COCO box results use it).
+                if (mask_scores) e << ", \"box_score\": " << json_float(d.score);
                 e << ", \"segmentation\": {\"size\": [" << d.mask.rows << ", " << d.mask.cols
                   << "], \"counts\": " << rle_counts(d.mask) << "}}";
                 entries.push_back(e.str());

@@ -261,6 +261,18 @@ Box to_pixels(const float* b, int width, int height) {
     return box;
 }
 
+// Rows to keep, in output order, as the original's eval path (and yolact_runtime's select_rows):
+// layers/output_utils.py postprocess keeps box score > threshold (no filter at 0), before any
+// re-scoring; eval.py prep_display ranks by the re-scored score (YOLACT++: mask score), stable.
+std::vector<int> select_rows(const float* scores, const float* mask_scores, int64_t n, float threshold) {
+    std::vector<int> keep;
+    for (int i = 0; i < n; ++i)
+        if (threshold <= 0.0f || scores[i] > threshold) keep.push_back(i);
+    if (mask_scores)
+        std::stable_sort(keep.begin(), keep.end(), [&](int a, int b) { return mask_scores[a] > mask_scores[b]; });
+    return keep;
+}
+
 }  // namespace
 
 // ------------------------------------------------------------------------- Model
@@ -405,9 +417,7 @@ std::vector<Detection> Model::predict(const cv::Mat& image) const {
     const float* mask_scores = m.info.has_mask_scores ? o[kMaskScores].f : nullptr;
     if (m.info.has_mask_scores) check_shape(o[kMaskScores], kMaskScores, {1, D});
 
-    std::vector<int> keep;
-    for (int i = 0; i < n; ++i)
-        if (scores.f[i] >= m.options.score_threshold) keep.push_back(i);
+    const std::vector<int> keep = select_rows(scores.f, mask_scores, n, m.options.score_threshold);
 
     // Soft masks at prototype resolution, one row (h*w) per kept detection.
     int h = 0, w = 0;

@@ -32,9 +32,10 @@ struct Options {
     std::string provider = "cpu";
     // Intra-op threads; 0 lets ONNX Runtime choose.
     int threads = 0;
-    // Detections whose (box) score is below this are dropped. 0 keeps every valid row: the
-    // graph's own NMS threshold (metadata yolact.nms) has already been applied. The command lines
-    // (yolact-cpp-run, yolact-run) default to 0.3 instead; the Python Yolact class, like this, to 0.
+    // Detections whose box score is not above this are dropped (before YOLACT++ re-scoring, as
+    // the original's postprocess). 0 keeps every valid row: the graph's own NMS threshold
+    // (metadata yolact.nms) has already been applied. The command lines (yolact-cpp-run,
+    // yolact-run) default to 0.3 instead; the Python Yolact class, like this, to 0.
     float score_threshold = 0.0f;
 };
 
@@ -81,7 +82,8 @@ public:
     Model& operator=(const Model&) = delete;
 
     // One BGR image (CV_8UC3; CV_8UC1 and CV_8UC4 are converted). Detections come in the model's
-    // order (score, descending). Throws yolact::Error on an empty or unsupported image.
+    // order (score, descending); for YOLACT++ ranked by mask_score (stable), as the original's
+    // prep_display. Throws yolact::Error on an empty or unsupported image.
     std::vector<Detection> predict(const cv::Mat& bgr) const;
 
     // The network input for one image: float32, 1 x 3 x S x S (a 4-d cv::Mat), preprocessed as

@@ -1,0 +1,67 @@
+"""yolact-bench pieces of issue 14: the postprocess before/after timing, the OpenVINO paths' reasons
+to skip, the round-robin timer, the folder run's keeps-up line. No timing is asserted."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from yolact_export.bench import run as bench_run
+from yolact_export.bench.openvino_paths import openvino_path
+from yolact_export.bench.paths import SkipPath
+from yolact_export.bench.postload import FRAME, postload_line, postprocess_load, whole_frame_masks
+from yolact_export.bench.report import _keeps_up
+from yolact_export.bench.stats import time_round_robin
+from yolact_runtime import Yolact, cpu
+from yolact_runtime.postprocess import PostprocessOptions, postprocess
+from yolact_runtime.testing import random_detections, save_fake_model
+
+
+@pytest.fixture(scope="module")
+def crowded(tmp_path_factory):
+    path = save_fake_model(tmp_path_factory.mktemp("m") / "m.onnx",
+                           random_detections(max_detections=30, count=30, proto_size=24, seed=3))
+    model = Yolact(path, "cpu")
+    return model, model.infer(model.preprocess([np.zeros((40, 40, 3), np.uint8)]))[0]
+
+
+def test_the_before_path_gives_the_same_pixels(crowded) -> None:
+    model, raw = crowded
+    names = model.class_names
+    image = postprocess(raw, FRAME, names, None, PostprocessOptions(masks="image")).masks
+    assert image.any() and np.array_equal(whole_frame_masks(raw, "image"), image)
+    rles = postprocess(raw, FRAME, names, None, PostprocessOptions(masks="rle")).rles
+    assert whole_frame_masks(raw, "rle") == rles
+
+
+def test_postprocess_load_times_after_and_before(crowded) -> None:
+    model, raw = crowded
+    stages = {"preprocess": {"median_ms": 1.0}, "inference": {"median_ms": 10.0}}
+    load = postprocess_load([raw], model.class_names, stages, runs=2, warmup=0)
+    assert set(load["modes"]) == {"image", "rle", "proto", "image before", "rle before"}
+    assert all(load["modes"][m]["speedup_vs_before"] > 0 for m in ("image", "rle"))
+    assert "windowed vs before: image" in postload_line(load)
+
+
+def test_round_robin_times_each_call_once_a_round() -> None:
+    seen: list[str] = []
+    times = time_round_robin({"a": lambda i: seen.append("a"), "b": lambda i: seen.append("b")}, runs=3, warmup=1)
+    assert seen == ["a", "b"] * 4 and [len(v) for v in times.values()] == [3, 3]
+
+
+def test_openvino_paths_say_why_they_cannot_run(monkeypatch) -> None:
+    with pytest.raises(SkipPath, match="no int8 graph"):
+        openvino_path("int8", {"fp32": Path("fp32.onnx")}, None, None)
+    monkeypatch.setattr(cpu, "bf16_flags", lambda: [])
+    with pytest.raises(SkipPath, match="OpenVINO's default here is f32"):
+        openvino_path("bf16", {"fp32": Path("fp32.onnx")}, None, None)
+    assert {"openvino-fp32", "openvino-bf16", "openvino-int8"} <= set(bench_run.ALL_PATHS)
+
+
+def test_folder_line_compares_with_the_engine() -> None:
+    folder = {"engine_ms": 500.0, "pipelined": {"images_per_s": 1.6, "keeps_up": 0.8},
+              "pipelined_no_overlays": {"images_per_s": 1.8, "keeps_up": 0.9}}
+    line = _keeps_up(folder)
+    assert "80 % of 1 / engine time 500.0 ms" in line and "1.80 images/s without overlays (90 %)" in line
+    assert _keeps_up({"pipelined": {"images_per_s": 1.0}}) == ""  # results from before the field
