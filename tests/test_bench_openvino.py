@@ -15,7 +15,7 @@ from yolact_export.bench.report import _keeps_up
 from yolact_export.bench.stats import time_round_robin
 from yolact_runtime import Yolact, cpu
 from yolact_runtime.postprocess import PostprocessOptions, postprocess
-from yolact_runtime.testing import random_detections, save_fake_model
+from fakes import random_detections, save_fake_model
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,7 @@ from yolact_runtime.parity.cli import main
 from yolact_runtime.parity.compare import compare_images
 from yolact_runtime.parity.detections import DetectionSet
 from yolact_runtime.parity.profiles import EXACT
-from yolact_runtime.testing import default_metadata
+from fakes import default_metadata
 
 REPO = Path(__file__).resolve().parents[1]
 SHAPES_IMAGES = REPO / "examples" / "shapes" / "images"

@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from yolact_runtime.cli import main
-from yolact_runtime.testing import random_detections, save_fake_model
+from fakes import random_detections, save_fake_model
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,7 @@ from yolact_runtime import cpu, openvino
 from yolact_runtime.io import read_image
 from yolact_runtime.openvino import OPENVINO
 from yolact_runtime.session import CPU, plan_providers
-from yolact_runtime.testing import random_detections, save_fake_model
+from fakes import random_detections, save_fake_model
 
 
 def _require_device() -> None:

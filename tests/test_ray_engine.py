@@ -16,7 +16,7 @@ from click.testing import CliRunner
 import ray_faults
 from yolact_runtime import ray_engine
 from yolact_runtime.cli import main
-from yolact_runtime.testing import random_detections, save_fake_model
+from fakes import random_detections, save_fake_model
 
 PHOTOS = Path(__file__).resolve().parent / "data" / "photos"
 CRASH_KEY = "nested/crash_once.png"  # the actor that gets this image dies the first time (ray_faults)

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from yolact_runtime.cli import main
-from yolact_runtime.testing import make_fake_model, random_detections, save_fake_model
+from fakes import make_fake_model, random_detections, save_fake_model
 
 PHOTOS = Path(__file__).resolve().parent / "data" / "photos"
 

@@ -17,7 +17,7 @@ from image_samples import FORMATS, encoded
 from yolact_runtime import InputError, Yolact
 from yolact_runtime.cli import main
 from yolact_runtime.io import read_image
-from yolact_runtime.testing import random_detections, save_fake_model
+from fakes import random_detections, save_fake_model
 from yolact_runtime.truncation import truncation
 
 ROOT = Path(__file__).resolve().parents[1]

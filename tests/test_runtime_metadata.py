@@ -10,7 +10,7 @@ from yolact_runtime import ModelError, ModelInfo, Yolact
 from yolact_runtime import metadata as names
 from yolact_runtime.metadata import parse_metadata, read_model_info, write_metadata
 from yolact_runtime.onnx_props import read_metadata_props
-from yolact_runtime.testing import default_metadata, make_fake_model, random_detections, save_fake_model
+from fakes import default_metadata, make_fake_model, random_detections, save_fake_model
 
 
 def test_parses_realistic_metadata() -> None:

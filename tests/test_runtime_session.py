@@ -7,7 +7,7 @@ import pytest
 
 from yolact_runtime import ProviderError, Yolact
 from yolact_runtime.session import CPU, CUDA, TENSORRT, cache_dir, plan_providers, provider_entries
-from yolact_runtime.testing import random_detections, save_fake_model
+from fakes import random_detections, save_fake_model
 
 
 def test_auto_prefers_tensorrt_then_cuda_then_cpu() -> None:

@@ -1,31 +1,18 @@
-"""Contract-following fake models for tests: constant detections, any batch size.
+"""Contract-following fake models for the tests: constant detections, any batch size.
 
-Needs the `onnx` package (the export extra); the runtime itself never imports this module.
+Needs the `onnx` package (the export extra). One image's detections are the runtime's own
+RawDetections; the fake graph returns them for every image of a batch (the inverse of split_batch).
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 import numpy as np
 
-from . import metadata as names
+from yolact_runtime import metadata as names
+from yolact_runtime.raw import RawDetections
 
 COCO_LIKE_NAMES = ("person", "bicycle", "car", "motorcycle", "airplane")
-
-
-@dataclass
-class FakeDetections:
-    """What one image's outputs will be (the graph repeats them for every image of a batch)."""
-
-    boxes: np.ndarray  # [D, 4] float32
-    scores: np.ndarray  # [D] float32
-    classes: np.ndarray  # [D] int64
-    coefficients: np.ndarray  # [D, k] float32
-    prototypes: np.ndarray  # [h, w, k] float32
-    num_detections: int
-    masks: np.ndarray | None = None  # [D, h, w] float32
-    mask_scores: np.ndarray | None = None  # [D] float32
 
 
 def random_detections(
@@ -35,7 +22,7 @@ def random_detections(
     proto_size: int = 16,
     num_classes: int = len(COCO_LIKE_NAMES),
     seed: int = 0,
-) -> FakeDetections:
+) -> RawDetections:
     """Sorted scores, boxes inside the image, zeros past `count` (as the contract pads)."""
     rng = np.random.default_rng(seed)
     d, k = max_detections, mask_dim
@@ -48,7 +35,7 @@ def random_detections(
     prototypes = np.maximum(rng.normal(0, 2, (proto_size, proto_size, k)), 0).astype(np.float32)
     for array in (boxes, scores, classes, coefficients):
         array[count:] = 0
-    return FakeDetections(boxes, scores, classes, coefficients, prototypes, count)
+    return RawDetections(boxes, scores, classes, coefficients, prototypes, count)
 
 
 def default_metadata(
@@ -70,7 +57,7 @@ def default_metadata(
 
 
 def make_fake_model(
-    detections: FakeDetections,
+    detections: RawDetections,
     metadata: dict[str, str] | None = None,
     input_size: int = 64,
     batch: int | None = None,
@@ -115,14 +102,14 @@ def make_fake_model(
     return model
 
 
-def save_fake_model(path: str | os.PathLike[str], detections: FakeDetections, **kwargs) -> str:
+def save_fake_model(path: str | os.PathLike[str], detections: RawDetections, **kwargs) -> str:
     import onnx
 
     onnx.save(make_fake_model(detections, **kwargs), os.fspath(path))
     return os.fspath(path)
 
 
-def _output_arrays(d: FakeDetections) -> dict[str, np.ndarray]:
+def _output_arrays(d: RawDetections) -> dict[str, np.ndarray]:
     arrays = {
         names.BOXES: d.boxes.astype(np.float32),
         names.SCORES: d.scores.astype(np.float32),
