@@ -9,8 +9,8 @@ import os
 
 import numpy as np
 
-from yolact_runtime import metadata as names
-from yolact_runtime.raw import RawDetections
+from yolact_runtime.core import metadata as names
+from yolact_runtime.core.raw import RawDetections
 
 COCO_LIKE_NAMES = ("person", "bicycle", "car", "motorcycle", "airplane")
 

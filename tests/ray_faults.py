@@ -1,6 +1,6 @@
 """Fault injection for the Ray engine's tests: a YolactPredictor whose actor dies on chosen images.
 
-The tests put it in place of yolact_runtime.ray_engine.YolactPredictor (monkeypatch) and have Ray
+The tests put it in place of yolact_runtime.cluster.ray_engine.YolactPredictor (monkeypatch) and have Ray
 pickle this module by value, so that the actors, which cannot import tests/, run it too.
 """
 from __future__ import annotations
@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from yolact_runtime.ray_predictor import YolactPredictor, text
+from yolact_runtime.cluster.ray_predictor import YolactPredictor, text
 
 # "<key>|<marker file>": the actor handed that key exits hard the first time (it creates the marker
 # first), so that Ray restarts it and retries the batch; "<key>|" (no marker): it exits every time, so

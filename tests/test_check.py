@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from onnx import numpy_helper
 
 from yolact_runtime import ModelError
-from yolact_runtime.metadata import parse_metadata, read_model_info
+from yolact_runtime.core.metadata import parse_metadata, read_model_info
 from yolact_runtime.parity.cli import main
 from yolact_runtime.parity.compare import compare_images
 from yolact_runtime.parity.detections import DetectionSet
@@ -133,8 +133,8 @@ def test_scaled_conv_weight_fails_and_names_the_worst_detection(exported, shared
 @pytest.fixture(scope="module")
 def shipped_int8(tmp_path_factory):
     from yolact_export import load_checkpoint
-    from yolact_export.export import export_onnx
-    from yolact_export.quantize import quantize_int8
+    from yolact_export.exporter.export import export_onnx
+    from yolact_export.exporter.int8 import quantize_int8
 
     out = tmp_path_factory.mktemp("shipped_int8")
     weights = REPO / "models" / "yolact_shapes.pth"

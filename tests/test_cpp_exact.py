@@ -22,7 +22,7 @@ import pytest
 
 from test_cpp_runtime import (cli, images, make_contract_model, mask_iou, reference_results,  # noqa: F401
                               rle_decode, run_cli)
-from yolact_runtime.result import decode_rles
+from yolact_runtime.core.result import decode_rles
 
 SCORE_TOL = 1e-5
 MIN_MASK_IOU = 0.99

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from onnx import TensorProto, helper
 from onnx.reference import ReferenceEvaluator
 
-from yolact_export import onnx_ops
+from yolact_export.exporter import dcn_op as onnx_ops
 from yolact_export.model.dcn import ModulatedDeformConv2d, deform_conv2d
 
 

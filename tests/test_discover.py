@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from yolact_runtime.discover import discover, image_files, images_under
+from yolact_runtime.pipeline.discover import discover, image_files, images_under
 
 
 def _tree(root: Path) -> None:

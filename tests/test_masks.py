@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from yolact_export.masks import (assemble_masks, boxes_to_pixels, crop_masks,
+from yolact_export.detection.masks import (assemble_masks, boxes_to_pixels, crop_masks,
                                  rescore_batched, upsample_masks)
 
 

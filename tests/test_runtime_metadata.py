@@ -7,9 +7,9 @@ import onnx
 import pytest
 
 from yolact_runtime import ModelError, ModelInfo, Yolact
-from yolact_runtime import metadata as names
-from yolact_runtime.metadata import parse_metadata, read_model_info, write_metadata
-from yolact_runtime.onnx_props import read_metadata_props
+from yolact_runtime.core import metadata as names
+from yolact_runtime.core.metadata import parse_metadata, read_model_info, write_metadata
+from yolact_runtime.core.onnx_props import read_metadata_props
 from fakes import default_metadata, make_fake_model, random_detections, save_fake_model
 
 
@@ -49,9 +49,9 @@ def test_writer_and_reader_are_inverses() -> None:
 
 
 def test_the_exporters_metadata_is_the_writers() -> None:
-    from yolact_export.config import get_config
-    from yolact_export.detector import NmsSettings
-    from yolact_export.export import build_metadata
+    from yolact_export.model.config import get_config
+    from yolact_export.detection.graph import NmsSettings
+    from yolact_export.exporter.export import build_metadata
 
     config = get_config("yolact_plus_base")
     props = build_metadata(config, NmsSettings.from_config(config), ["boxes", "masks"])

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from yolact_runtime import Yolact
-from yolact_runtime.postprocess import (
+from yolact_runtime.core.postprocess import (
     PostprocessOptions,
     assemble_masks,
     boxes_to_pixels,
@@ -15,8 +15,8 @@ from yolact_runtime.postprocess import (
     postprocess,
     upsample_masks,
 )
-from yolact_runtime.raw import RawDetections
-from yolact_runtime.resize import bilinear
+from yolact_runtime.core.raw import RawDetections
+from yolact_runtime.core.resize import bilinear
 from fakes import random_detections, save_fake_model
 
 NAMES = ("person", "bicycle", "car")

@@ -9,8 +9,8 @@ import pytest
 from pycocotools import mask as mask_utils
 
 from yolact_runtime import Result
-from yolact_runtime.postprocess import PostprocessOptions, postprocess
-from yolact_runtime.raw import RawDetections
+from yolact_runtime.core.postprocess import PostprocessOptions, postprocess
+from yolact_runtime.core.raw import RawDetections
 from fakes import random_detections
 
 

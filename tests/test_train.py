@@ -9,15 +9,15 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from yolact_export.checkpoint import load_checkpoint
-from yolact_export.config import get_config
+from yolact_export.model.checkpoint import load_checkpoint
+from yolact_export.model.config import get_config
 from yolact_export.data.coco import DatasetError, load_coco
 from yolact_export.data.synthetic import SynthOptions, generate
 from yolact_export.detection.boxes import box_iou, decode_boxes, encode, point_form
 from yolact_export.model.yolact import RawOutputs
 from yolact_export.train.loss import Target, hard_negative_mask, yolact_loss
 from yolact_export.train.matching import match
-from yolact_export.train_cli import train_main
+from yolact_export.train.cli import train_main
 
 CFG = get_config("yolact_shapes")
 

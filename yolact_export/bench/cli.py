@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import click
-from yolact_runtime.discover import images_under
+from yolact_runtime.pipeline.discover import images_under
 
 from . import nms as nms_bench
 from .run import ALL_PATHS
@@ -95,7 +95,8 @@ def main(weights, random_config, config, input_size, image_paths, folder, calibr
     """
     import torch
 
-    from .run import BenchOptions, format_report, run_bench, write_json
+    from .report import render
+    from .run import BenchOptions, run_bench, write_json
 
     start = time.perf_counter()
 
@@ -121,9 +122,9 @@ def main(weights, random_config, config, input_size, image_paths, folder, calibr
     try:
         if random_config:
             from .. import build_model, get_config
-            from ..lively import make_lively
-            from ..preprocess import preprocess
-            from yolact_runtime.io import read_image
+            from ..model.random_weights import make_lively
+            from ..detection.preprocess import preprocess
+            from yolact_runtime.core.io import read_image
 
             cfg = get_config(random_config)
             cfg = cfg.at_size(input_size) if input_size else cfg
@@ -134,7 +135,7 @@ def main(weights, random_config, config, input_size, image_paths, folder, calibr
             model = make_lively(build_model(cfg), preprocess([read_image(p) for p in images[:8]], cfg), seed=seed)
             source = f"random:{cfg.name}"
         else:
-            from ..checkpoint import load_checkpoint
+            from ..model.checkpoint import load_checkpoint
 
             weights = weights or (str(SHIPPED) if SHIPPED.is_file() else None)
             if weights is None:
@@ -164,5 +165,5 @@ def main(weights, random_config, config, input_size, image_paths, folder, calibr
         doc["model"]["sha256"] = hashlib.sha256(Path(weights).read_bytes()).hexdigest()
     result_name = name or (f"{cfg.name}-{cfg.max_size}" + ("-random" if random_config else ""))
     path = write_json(doc, Path(out_dir) if out_dir else RESULTS, result_name)
-    click.echo(format_report(doc))
+    click.echo(render([doc]))
     click.echo(f"wrote {path}")

@@ -21,12 +21,12 @@ STAGES = ("decode", "preprocess", "inference", "postprocess", "write")
 def folder_run(model_path, folder, threads: int | None, score_threshold: float, passes: int = 1,
                workers: int = 2, work_dir=None, providers: str = "cpu", precision: str = "default") -> dict:
     from yolact_runtime import Yolact
-    from yolact_runtime.discover import discover
-    from yolact_runtime.io import read_image, write_image, write_json
-    from yolact_runtime.layout import OutputLayout
-    from yolact_runtime.records import image_record
-    from yolact_runtime.job import NullReporter, RunOptions, Tally
-    from yolact_runtime.runner import Runner
+    from yolact_runtime.pipeline.discover import discover
+    from yolact_runtime.core.io import read_image, write_image, write_json
+    from yolact_runtime.pipeline.layout import OutputLayout
+    from yolact_runtime.pipeline.records import image_record
+    from yolact_runtime.pipeline.job import NullReporter, RunOptions, Tally
+    from yolact_runtime.pipeline.runner import Runner
 
     items, errors = discover([folder])
     items = [item for item in items if item.kind == "image"]

@@ -13,9 +13,9 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-from yolact_runtime.metadata import NETWORK_SCOPES
+from yolact_runtime.core.metadata import NETWORK_SCOPES
 
-from ..quantize import quiet_quantizer
+from ..exporter.int8 import quiet_quantizer
 from .stats import summarize, time_calls
 
 

@@ -12,8 +12,8 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from ..checkpoint import read_training_state, save_training_state
-from ..config import YolactConfig
+from ..model.checkpoint import read_training_state, save_training_state
+from ..model.config import YolactConfig
 from ..data.augment import prepare
 from ..data.coco import ImageRecord, load_coco, load_sample
 from ..model.yolact import Yolact
