@@ -21,6 +21,8 @@ from .records import coco_results, read_record
 
 @dataclass(frozen=True)
 class RunOptions:
+    """yolact-run's output and batching flags (workers: decode and render threads)."""
+
     out_dir: Path
     json_path: Path | None = None
     save_masks: bool = False
@@ -32,12 +34,14 @@ class RunOptions:
 
 @dataclass
 class RunSummary:
+    """What a job did: images and video frames done, skipped (resume), failed, the time, each error line."""
+
+    errors: list[str] = field(default_factory=list)
     images: int = 0
     frames: int = 0
     skipped: int = 0
     failed: int = 0
     seconds: float = 0.0
-    errors: list[str] = field(default_factory=list)
 
 
 class Reporter(Protocol):
