@@ -27,7 +27,7 @@ demo: install
 	@echo "per image: overlays/, masks/, detections/ and the COCO results.json are in $(DEMO_OUT)/"
 
 test: install cpp
-	$(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q --durations=20 tests
 
 clean:
 	rm -rf $(VENV) $(DEMO_OUT) build *.egg-info

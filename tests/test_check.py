@@ -225,7 +225,7 @@ def test_against_cpp_and_python_results_of_one_model(cpp_cli, exported, shared_i
                      python_json, "--score-threshold", "0", "--no-overlays", "--quiet", "--providers", "cpu")
     assert run.returncode == 0, run.stderr
     run = subprocess.run([str(cpp_cli), str(model), *map(str, shared_images), "--json", str(cpp_json),
-                          "--threads", "2"], capture_output=True, text=True, timeout=600)
+                          "--threads", "2", "--score-threshold", "0"], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
     run = torch_free("yolact_runtime.parity", "--golden", python_json, "--against", cpp_json,
                      "--json", tmp_path / "r.json")
