@@ -70,7 +70,7 @@ def _choices(values: tuple[str, ...], allowed: tuple[str, ...], what: str) -> tu
               help="Postprocess score threshold (yolact-run's default).")
 @click.option("--nms", "nms_names", multiple=True, metavar="METHODS",
               help=f"NMS comparison methods, comma-separated: {', '.join(nms_bench.METHODS)}, or none "
-                   "(default: all; e.g. --nms onnx adds the NonMaxSuppression variant to fast-onnx).")
+                   "(default: all; e.g. --nms onnx-nms times the NonMaxSuppression variant beside fast-onnx).")
 @click.option("--nms-runs", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--nms-size", type=click.IntRange(min=32), default=550, show_default=True,
               help="Input size whose v1 priors the NMS comparison uses (550: 19,248 priors).")
@@ -111,9 +111,7 @@ def main(weights, random_config, config, input_size, image_paths, folder, calibr
     if nms_names and [n for v in nms_names for n in v.split(",")] == ["none"]:
         methods: tuple[str, ...] = ()
     else:
-        aliases = {"onnx": "onnx-nms", "fast": "fast-onnx"}
-        expanded = tuple(",".join(aliases.get(v.strip(), v.strip()) for v in value.split(",")) for value in nms_names)
-        methods = _choices(expanded, nms_bench.METHODS, "NMS method") if nms_names else nms_bench.METHODS
+        methods = _choices(nms_names, nms_bench.METHODS, "NMS method") if nms_names else nms_bench.METHODS
         if nms_names and "fast-onnx" not in methods:
             methods = ("fast-onnx", *methods)  # the baseline of the ratios
     threads = threads or os.cpu_count()

@@ -69,8 +69,15 @@ class OrtPath(EnginePath):
         self.device = providers
         self.provider = got
 
+    # yolact_runtime.Yolact's own pre- and postprocessing, inference and session (nothing re-wrapped).
+    def preprocess(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        return self.model.preprocess(images)
+
     def infer(self, batch: np.ndarray) -> list[RawDetections]:
         return self.model.infer(batch)
+
+    def postprocess(self, raw: RawDetections, image_size: tuple[int, int]) -> Result:
+        return self.model.postprocess(raw, image_size, self.options)
 
     def close(self) -> None:
         del self.model
