@@ -1,6 +1,6 @@
 """yolact-cpp-run exactly as the contract and as yolact-run: same rows, same order, equal boxes.
 
-On the constant contract models of test_cpp_runtime (and variants of them written here: DarkNet's
+On the constant contract models (contract_models.py, and variants of them written here: DarkNet's
 `to_float` with BGR order, a fixed-batch graph, broken metadata), boxes must be EQUAL to the Python
 runtime's (truncation of the same float32 products leaves no room for a pixel), scores within 1e-5
 (the scores depend on the preprocessed input, computed by two implementations of the bilinear
@@ -20,8 +20,8 @@ import numpy as np
 import onnx
 import pytest
 
-from test_cpp_runtime import (cli, decode_segmentation, images, make_contract_model, mask_iou,  # noqa: F401
-                              run_cli, runtime_coco)
+from contract_models import make_contract_model
+from test_cpp_runtime import cli, decode_segmentation, images, mask_iou, run_cli, runtime_coco  # noqa: F401
 
 SCORE_TOL = 1e-5
 MIN_MASK_IOU = 0.99
