@@ -7,10 +7,10 @@ import torch
 from torch import nn
 from yolact_runtime.core import metadata as contract
 
-from .nms import fast_nms
+from ..model.yolact import Yolact
 from .boxes import decode_boxes
 from .masks import assemble_masks, crop_masks, rescore_batched
-from ..model.yolact import Yolact
+from .nms import fast_nms
 
 
 PER_CLASS_MAX_DETECTIONS = 100  # the original's cfg.max_num_detections

@@ -6,9 +6,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from ..model.yolact import Yolact
 from .graph import NmsSettings, YolactDetector
 from .masks import boxes_to_pixels, upsample_masks
-from ..model.yolact import Yolact
 from .preprocess import preprocess
 
 

@@ -12,11 +12,11 @@ from yolact_runtime.core import metadata as contract
 from yolact_runtime.core.io import atomic_path
 
 from .. import __version__
-from ..model.config import YolactConfig
 from ..detection.graph import NmsSettings, YolactDetector
-from .fp16 import convert_network_to_fp16
+from ..model.config import YolactConfig
 from ..model.yolact import Yolact
 from .dcn_op import MIN_OPSET, dcn_mode
+from .fp16 import convert_network_to_fp16
 
 DEFAULT_OPSET = 19
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from .config import YolactConfig
 from .backbone import DarkNetBackbone, ResNetBackbone
+from .config import YolactConfig
 from .fpn import FPN
 from .head import PredictionHead
 from .maskiou import MaskIoUNet

@@ -12,10 +12,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from ..model.checkpoint import read_training_state, save_training_state
-from ..model.config import YolactConfig
 from ..data.augment import prepare
 from ..data.coco import ImageRecord, load_coco, load_sample
+from ..model.checkpoint import read_training_state, save_training_state
+from ..model.config import YolactConfig
 from ..model.yolact import Yolact
 from .loss import Target, yolact_loss
 

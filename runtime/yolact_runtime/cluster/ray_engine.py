@@ -29,10 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..pipeline.discover import InputItem
 from ..core.errors import YolactRuntimeError, first_line
-from ..pipeline.job import RunOptions, Tally
 from ..core.metadata import read_model_info
+from ..pipeline.discover import InputItem
+from ..pipeline.job import RunOptions, Tally
 from .ray_address import check_reachable
 from .ray_predictor import YolactPredictor, text
 from .remote import discover_inputs, is_uri

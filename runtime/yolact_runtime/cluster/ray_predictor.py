@@ -15,16 +15,16 @@ from typing import Any
 
 import numpy as np
 
-from ..pipeline.discover import InputItem
 from ..core.io import decode_image
-from ..pipeline.job import NullReporter, RunOptions, Tally, pending
 from ..core.model import Yolact
 from ..core.openvino import OPENVINO
 from ..core.preprocess import as_bgr
-from ..pipeline.records import read_record
-from .remote import is_uri, local_model, read_uri
-from ..pipeline.runner import Reader, Runner, read_file
 from ..core.session import available_providers
+from ..pipeline.discover import InputItem
+from ..pipeline.job import NullReporter, RunOptions, Tally, pending
+from ..pipeline.records import read_record
+from ..pipeline.runner import Reader, Runner, read_file
+from .remote import is_uri, local_model, read_uri
 
 
 def _reader(sources: dict[InputItem, Any]) -> Reader:

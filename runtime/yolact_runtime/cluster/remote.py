@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
-from ..pipeline.discover import InputItem, discover, kind_of
 from ..core.errors import NOT_FOUND, InputError, first_line
+from ..pipeline.discover import InputItem, discover, kind_of
 
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 

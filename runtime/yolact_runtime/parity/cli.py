@@ -8,11 +8,11 @@ from pathlib import Path
 
 import click
 
-from ..pipeline.discover import discover
 from ..core.errors import YolactRuntimeError
 from ..core.io import write_bytes
 from ..core.model import Yolact
 from ..core.session import PROVIDER_CHOICES
+from ..pipeline.discover import discover
 from .check import check_against, check_golden, check_reference, failed_input
 from .profiles import PROFILES, Profile, profile_for
 from .report import CheckReport, summary, to_json, to_junit

@@ -10,15 +10,15 @@ import click
 import cv2
 from tqdm import tqdm
 
-from .discover import InputItem
 from ..core.errors import YolactRuntimeError
+from ..core.model import Yolact
+from ..core.openvino import PRECISIONS
+from ..core.session import PROVIDER_CHOICES
+from .discover import InputItem
 from .job import Engine, RunOptions, RunSummary, run_job
 from .layout import OutputLayout
-from ..core.model import Yolact
 from .overview import MAX_TILES, write_overview
-from ..core.openvino import PRECISIONS
 from .runner import LocalEngine
-from ..core.session import PROVIDER_CHOICES
 
 
 class _StderrHandler(logging.StreamHandler):

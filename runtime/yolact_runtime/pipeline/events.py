@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .discover import InputItem
 from ..core.errors import first_line
+from .discover import InputItem
 
 
 @dataclass

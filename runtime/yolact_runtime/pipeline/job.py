@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from .discover import InputItem
 from ..core.io import write_json
+from .discover import InputItem
 from .layout import OutputLayout
 from .records import coco_results, read_record
 

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .discover import InputItem
 from ..core.result import Result
+from .discover import InputItem
 
 
 def detections(result: Result) -> list[dict[str, Any]]:

@@ -21,13 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from .discover import InputItem, discover
-from .events import END, Failed, FrameDone, ImageDone, Loaded, VideoEnd, VideoStart, done, failure
 from ..core.io import read_image, write_image, write_json
-from .job import RunOptions, RunSummary, Tally
-from .layout import OutputLayout
 from ..core.model import Yolact
 from ..core.raw import RawDetections
+from .discover import InputItem, discover
+from .events import END, Failed, FrameDone, ImageDone, Loaded, VideoEnd, VideoStart, done, failure
+from .job import RunOptions, RunSummary, Tally
+from .layout import OutputLayout
 from .records import detections, image_record, video_record
 from .video import VideoReader, VideoSink, frame_count
 
