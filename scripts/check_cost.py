@@ -2,7 +2,7 @@
 
     python scripts/check_cost.py [--config yolact_resnet50] [--size 550] [--providers cpu]
 
-Lively random weights (yolact_export.lively, as the tests use), saved and exported like a user's
+Lively random weights (yolact_export.model.random_weights, as the tests use), saved and exported like a user's
 checkpoint. Each command runs as a fresh process (as a CI step does: imports, model load and, for
 --weights, the PyTorch model included). Writes benchmarks/results/check-cost-<config>-<size>.json.
 """
@@ -38,10 +38,10 @@ def main() -> None:
 
     from yolact_export import build_model, get_config, load_checkpoint
     from yolact_export.bench.machine import describe
-    from yolact_export.export import export_onnx
-    from yolact_export.lively import make_lively
-    from yolact_export.preprocess import preprocess
-    from yolact_runtime.io import read_image
+    from yolact_export.exporter.export import export_onnx
+    from yolact_export.model.random_weights import make_lively
+    from yolact_export.detection.preprocess import preprocess
+    from yolact_runtime.core.io import read_image
 
     images = sorted(PHOTOS.glob("*.png"))
     cfg = get_config(args.config).at_size(args.size)

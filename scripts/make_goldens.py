@@ -48,7 +48,7 @@ sys.path.insert(0, str(ROOT))
 
 from yolact_export.model.dcn import ModulatedDeformConv2d, deform_conv2d  # noqa: E402
 from yolact_export.model.yolact import build_model  # noqa: E402
-from yolact_export.preprocess import preprocess  # noqa: E402
+from yolact_export.detection.preprocess import preprocess  # noqa: E402
 
 IMAGES = ["yolact_example_0.png", "yolact_example_1.png", "yolact_example_2.png"]
 # our preset -> (the original's config, images recorded). DarkNet-53 differs from ResNet-50 only

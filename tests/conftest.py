@@ -21,7 +21,7 @@ def shared_images() -> list[Path]:
     return images
 
 
-# Real exported models: lively random weights (see yolact_export.lively) saved the way the original
+# Real exported models: lively random weights (see yolact_export.model.random_weights) saved the way the original
 # saves checkpoints, loaded back through load_checkpoint, exported by our exporter. Built once.
 EXPORTED = {
     # name: (config, input size, export options)
@@ -35,8 +35,8 @@ def _lively_checkpoint(directory: Path, config: str, size: int) -> Path:
     import torch
 
     from yolact_export import build_model, get_config
-    from yolact_export.lively import make_lively
-    from yolact_export.preprocess import preprocess
+    from yolact_export.model.random_weights import make_lively
+    from yolact_export.detection.preprocess import preprocess
 
     cfg = get_config(config).at_size(size)
     images = [cv2.imread(str(p)) for p in sorted(PHOTOS.glob("yolact_example_?.png"))]
@@ -50,7 +50,7 @@ def _lively_checkpoint(directory: Path, config: str, size: int) -> Path:
 def exported(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
     """{"v1" | "plus": (checkpoint .pth, exported .onnx)}."""
     from yolact_export import load_checkpoint
-    from yolact_export.export import export_onnx
+    from yolact_export.exporter.export import export_onnx
 
     directory = tmp_path_factory.mktemp("exported")
     out = {}

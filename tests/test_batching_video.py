@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from yolact_runtime import Yolact
-from yolact_runtime.cli import main
+from yolact_runtime.pipeline.cli import main
 
 PHOTOS = Path(__file__).resolve().parent / "data" / "photos"
 SCORE_TOL = 1e-5
@@ -27,7 +27,7 @@ SCORE_TOL = 1e-5
 def small_models(tmp_path_factory) -> dict[str, Path]:
     from conftest import _lively_checkpoint
     from yolact_export import load_checkpoint
-    from yolact_export.export import export_onnx
+    from yolact_export.exporter.export import export_onnx
 
     directory = tmp_path_factory.mktemp("batching")
     model, _ = load_checkpoint(_lively_checkpoint(directory, "yolact_shapes", 160))

@@ -15,12 +15,14 @@ import onnxruntime as ort
 import pytest
 from click.testing import CliRunner
 
+from yolact_export.bench import measure as bench_measure
 from yolact_export.bench.cli import main
-from yolact_export.bench.nms import METHODS, compare, default_priors, synthetic_outputs
+from yolact_export.bench.nms import METHODS, compare
+from yolact_export.bench.nms_inputs import default_priors, synthetic_outputs
 from yolact_export.bench.paths import SkipPath
 from yolact_export.bench.run import BenchOptions, _make_path
 from yolact_export.bench.stats import summarize
-from yolact_export.detector import NmsSettings
+from yolact_export.detection.graph import NmsSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "shapes" / "images"
@@ -44,14 +46,20 @@ def test_summarize():
 @pytest.fixture(scope="module")
 def bench_json(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
-    result = CliRunner().invoke(main, [
+    with pytest.MonkeyPatch.context() as patch:  # no idle pauses between paths: these timings are not compared
+        patch.setattr(bench_measure, "SETTLE_S", 0.0)
+        result = _run_tiny_bench(out)
+    assert result.exit_code == 0, result.output
+    assert "| pytorch-fp32 |" in result.output and "| typical (" in result.output  # the one (Markdown) rendering
+    return json.loads((out / "tiny.json").read_text())
+
+
+def _run_tiny_bench(out):
+    return CliRunner().invoke(main, [
         "--weights", str(SHIPPED), "--input-size", "160", "--images", str(EXAMPLES), "--folder", str(EXAMPLES),
         "--runs", "2", "--warmup", "1", "--threads", "1", "--nms-runs", "2", "--nms-size", "160",
         "--nms-classes", "5", "--name", "tiny", "--out-dir", str(out),
         "--paths", ",".join(PATHS)], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    assert "pytorch-fp32" in result.output and "NMS typical" in result.output
-    return json.loads((out / "tiny.json").read_text())
 
 
 def test_bench_json_records_the_machine(bench_json):
@@ -107,12 +115,13 @@ def test_bench_int8_folder_and_nms_sections(bench_json):
         assert entry["ratios_median"]["fast-onnx / fast-onnx"] == 1.0
 
 
-def test_nms_graphs_agree_with_traditional(tmp_path):
+def test_nms_graphs_agree_with_traditional(tmp_path, monkeypatch):
     """At 320 (6,402 priors) and 20 classes: the ONNX NonMaxSuppression graph is exactly the
     traditional NMS; Fast NMS differs only where a suppressed box suppresses (a few detections)."""
     inputs = synthetic_outputs("typical", default_priors(320), 20, objects=8)
     stats = inputs.stats(0.05)
     assert stats["priors"] == 3 * (40 * 40 + 20 * 20 + 10 * 10 + 5 * 5 + 3 * 3) and stats["candidates"] > 100
+    monkeypatch.setattr(bench_measure, "SETTLE_S", 0.0)
     out = compare(inputs, NmsSettings(), runs=1, warmup=0, threads=1, work_dir=tmp_path)
     methods = out["methods"]
     assert methods["onnx-nms"]["agreement_with_traditional"] == 1.0

@@ -13,9 +13,10 @@ from yolact_export.bench.paths import SkipPath
 from yolact_export.bench.postload import FRAME, postload_line, postprocess_load, whole_frame_masks
 from yolact_export.bench.report import _keeps_up
 from yolact_export.bench.stats import time_round_robin
-from yolact_runtime import Yolact, cpu
-from yolact_runtime.postprocess import PostprocessOptions, postprocess
-from yolact_runtime.testing import random_detections, save_fake_model
+from yolact_runtime import Yolact
+from yolact_runtime.core import cpu
+from yolact_runtime.core.postprocess import PostprocessOptions, postprocess
+from fakes import random_detections, save_fake_model
 
 
 @pytest.fixture(scope="module")

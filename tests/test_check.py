@@ -21,12 +21,12 @@ from click.testing import CliRunner
 from onnx import numpy_helper
 
 from yolact_runtime import ModelError
-from yolact_runtime.metadata import ModelInfo, read_model_info
+from yolact_runtime.core.metadata import parse_metadata, read_model_info
 from yolact_runtime.parity.cli import main
 from yolact_runtime.parity.compare import compare_images
 from yolact_runtime.parity.detections import DetectionSet
 from yolact_runtime.parity.profiles import EXACT
-from yolact_runtime.testing import default_metadata
+from fakes import default_metadata
 
 REPO = Path(__file__).resolve().parents[1]
 SHAPES_IMAGES = REPO / "examples" / "shapes" / "images"
@@ -133,8 +133,8 @@ def test_scaled_conv_weight_fails_and_names_the_worst_detection(exported, shared
 @pytest.fixture(scope="module")
 def shipped_int8(tmp_path_factory):
     from yolact_export import load_checkpoint
-    from yolact_export.export import export_onnx
-    from yolact_export.quantize import quantize_int8
+    from yolact_export.exporter.export import export_onnx
+    from yolact_export.exporter.int8 import quantize_int8
 
     out = tmp_path_factory.mktemp("shipped_int8")
     weights = REPO / "models" / "yolact_shapes.pth"
@@ -158,13 +158,13 @@ def test_int8_fails_exact_and_passes_reduced(shipped_int8, tmp_path):
 
 
 def test_precision_metadata_and_older_files():
-    assert ModelInfo.from_metadata(default_metadata()).precision == "fp32"  # contract 1.0: no key
-    assert ModelInfo.from_metadata(default_metadata()).contract_minor == 0
+    assert parse_metadata(default_metadata()).precision == "fp32"  # contract 1.0: no key
+    assert parse_metadata(default_metadata()).contract_minor == 0
     meta = default_metadata() | {"yolact.contract_minor": "1", "yolact.precision": "fp16"}
-    info = ModelInfo.from_metadata(meta)
+    info = parse_metadata(meta)
     assert (info.precision, info.contract_minor, info.contract_version) == ("fp16", 1, 1)
     with pytest.raises(ModelError, match="yolact.precision"):
-        ModelInfo.from_metadata(default_metadata() | {"yolact.precision": "fp8"})
+        parse_metadata(default_metadata() | {"yolact.precision": "fp8"})
 
 
 def test_exporter_records_precision(exported):

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from yolact_export import CheckpointError, PRESETS, build_model, load_checkpoint
-from yolact_export.checkpoint import infer_config
-from yolact_export.config import OFFICIAL_CONFIGS
+from yolact_export.model.checkpoint import infer_config
+from yolact_export.model.config import OFFICIAL_CONFIGS
 
 
 @pytest.mark.parametrize("name", OFFICIAL_CONFIGS)  # ours store their config instead

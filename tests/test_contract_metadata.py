@@ -15,9 +15,9 @@ import onnx
 import onnxruntime as ort
 import pytest
 
-from yolact_export.config import get_config
-from yolact_export.detector import NmsSettings, YolactDetector
-from yolact_export.export import _output_shapes, build_metadata
+from yolact_export.model.config import get_config
+from yolact_export.detection.graph import NmsSettings, YolactDetector
+from yolact_export.exporter.export import _output_shapes, build_metadata
 from yolact_export.model.yolact import build_model
 
 OFFICIAL = ["yolact_base", "yolact_im400", "yolact_im700", "yolact_resnet50", "yolact_darknet53",

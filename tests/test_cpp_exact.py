@@ -1,10 +1,10 @@
 """yolact-cpp-run exactly as the contract and as yolact-run: same rows, same order, equal boxes.
 
-On the constant contract models of test_cpp_runtime (and variants of them written here: DarkNet's
-`to_float` with BGR order, a fixed-batch graph, broken metadata), boxes must be EQUAL to the numpy
-contract reading (truncation of the same float32 products leaves no room for a pixel), scores
-within 1e-5 (the scores depend on the preprocessed input, computed by two implementations of
-the bilinear resize), masks within IoU 0.99, and the entries in the same order. The YOLACT++
+On the constant contract models (contract_models.py, and variants of them written here: DarkNet's
+`to_float` with BGR order, a fixed-batch graph, broken metadata), boxes must be EQUAL to the Python
+runtime's (truncation of the same float32 products leaves no room for a pixel), scores within 1e-5
+(the scores depend on the preprocessed input, computed by two implementations of the bilinear
+resize), masks within IoU 0.99, and the entries in the same order. The YOLACT++
 threshold semantics (box score > threshold, then ranked by mask score) are checked on
 yolact-run's real JSON against yolact-cpp-run's.
 """
@@ -20,9 +20,8 @@ import numpy as np
 import onnx
 import pytest
 
-from test_cpp_runtime import (cli, images, make_contract_model, mask_iou, reference_results,  # noqa: F401
-                              rle_decode, run_cli)
-from yolact_runtime.result import decode_rles
+from contract_models import make_contract_model
+from test_cpp_runtime import cli, decode_segmentation, images, mask_iou, run_cli, runtime_coco  # noqa: F401
 
 SCORE_TOL = 1e-5
 MIN_MASK_IOU = 0.99
@@ -74,10 +73,7 @@ def assert_same_entries(actual: list[dict], expected: list[dict]) -> None:
 
 
 def _mask(entry: dict) -> np.ndarray:
-    seg = entry["segmentation"]
-    if isinstance(seg["counts"], str):  # yolact-run: compressed RLE
-        return decode_rles([seg], *seg["size"])[0]
-    return rle_decode(seg)
+    return decode_segmentation(entry["segmentation"])
 
 
 @pytest.mark.parametrize("name", ["yolact", "plus", "darknet"])
@@ -85,7 +81,7 @@ def test_cli_equals_contract_reference_in_order(cli, contract_models, images, tm
     out = tmp_path / "out.json"
     proc = run_cli(cli, contract_models[name], *images, "--json", out, "--score-threshold", "0")
     assert proc.returncode == 0, proc.stderr
-    expected = reference_results(contract_models[name], images)
+    expected = runtime_coco(contract_models[name], images)
     assert len(expected) >= 9 * len(images)
     assert_same_entries(json.loads(out.read_text()), expected)
 
@@ -111,7 +107,7 @@ def test_plus_threshold_gives_the_same_json_in_both_runtimes(cli, contract_model
     # yolact-run numbers images 1, 2, ... in input order, as yolact-cpp-run does.
     assert [e["file_name"] for e in python_entries] == [e["file_name"] for e in cpp_entries]
     assert_same_entries(python_entries, cpp_entries)
-    assert_same_entries(cpp_entries, reference_results(model, images, score_threshold=0.5))
+    assert_same_entries(cpp_entries, runtime_coco(model, images, score_threshold=0.5))
     # The case discriminates: some kept row has a mask score under the threshold, and the mask
     # scores reorder the box scores.
     assert min(e["score"] for e in cpp_entries) < 0.5 < min(e["box_score"] for e in cpp_entries)

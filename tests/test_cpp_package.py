@@ -36,7 +36,7 @@ def cli() -> Path:
 @pytest.fixture(scope="module")
 def shipped_onnx(tmp_path_factory) -> Path:
     from yolact_export import load_checkpoint
-    from yolact_export.export import export_onnx
+    from yolact_export.exporter.export import export_onnx
 
     model, _ = load_checkpoint(REPO / "models" / "yolact_shapes.pth")
     return export_onnx(model, tmp_path_factory.mktemp("shipped") / "yolact_shapes.onnx")
@@ -96,7 +96,7 @@ def test_both_command_lines_keep_the_same_detections_by_default(cli, shipped_onn
 
 @pytest.mark.parametrize("extension", FORMATS)
 def test_a_cut_file_is_refused_with_the_python_runtimes_cause(cli, shipped_onnx, tmp_path, extension):
-    from yolact_runtime.truncation import truncation
+    from yolact_runtime.core.truncation import truncation
 
     whole = encoded(REPO / "tests" / "data" / "photos" / "yolact_example_1.png", extension)
     cut, kept = tmp_path / f"cut{extension.split('-')[0]}", tmp_path / f"whole{extension.split('-')[0]}"

@@ -1,11 +1,10 @@
 """The C++ runtime (runtime/cpp, `make cpp`): its CLI yolact-cpp-run against the ONNX contract.
 
 The models here are small contract-conforming graphs written with onnx.helper (constant
-detections, scores that depend on the input so preprocessing is checked too). The reference is
-a plain numpy reading of the README's contract run through onnxruntime's Python API:
-`reference_results` and `compare_coco_results` work for any exported model and any other runtime.
-On the real exported models of conftest's `exported` fixture (YOLACT and YOLACT++), the CLI is
-compared with the Python runtime (`runtime_coco`).
+detections, scores that depend on the input so preprocessing is checked too; the metadata is the
+test fakes' own). The reference is the Python runtime (`runtime_coco`), on these models and on the
+real exported models of conftest's `exported` fixture (YOLACT and YOLACT++); `compare_coco_results`
+works for any two runtimes' results.
 """
 from __future__ import annotations
 
@@ -13,142 +12,49 @@ import json
 import subprocess
 from pathlib import Path
 
-import cv2
 import numpy as np
 import onnxruntime as ort
 import pytest
+from contract_models import make_contract_model
+from pycocotools import mask as mask_util  # a yolact_runtime dependency
+
+from yolact_runtime import InputError, Yolact
+from yolact_runtime.core.rle import decode_rles, encode_rles
 
 REPO = Path(__file__).resolve().parents[1]
 IMAGES_DIR = REPO / "tests" / "data" / "photos"
 CLI = REPO / "build" / "cpp" / "build" / "yolact-cpp-run"
 
 
-# ----------------------------------------------------------------------------- contract reference
+# ----------------------------------------------------------------------------- the reference: yolact_runtime
 
 
-def bilinear_resize(x: np.ndarray, out_h: int, out_w: int) -> np.ndarray:
-    """Bilinear resize of an H x W (x C) float array, align_corners=False, no antialiasing."""
-
-    def axis(n_out: int, n_in: int):
-        src = np.maximum((np.arange(n_out, dtype=np.float64) + 0.5) * (n_in / n_out) - 0.5, 0.0)
-        i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
-        i1 = np.minimum(i0 + 1, n_in - 1)
-        return i0, i1, (src - i0).astype(np.float32)
-
-    y0, y1, fy = axis(out_h, x.shape[0])
-    x0, x1, fx = axis(out_w, x.shape[1])
-    extra = (1,) * (x.ndim - 2)
-    fy, fx = fy.reshape((-1, 1) + extra), fx.reshape((1, -1) + extra)
-    top = x[y0][:, x0] * (1 - fx) + x[y0][:, x1] * fx
-    bottom = x[y1][:, x0] * (1 - fx) + x[y1][:, x1] * fx
-    return (top * (1 - fy) + bottom * fy).astype(np.float32)
-
-
-def read_metadata(session) -> dict:
-    meta = {}
-    for key, value in session.get_modelmeta().custom_metadata_map.items():
-        if key.startswith("yolact."):
-            try:
-                meta[key.removeprefix("yolact.")] = json.loads(value)
-            except json.JSONDecodeError:  # plain strings: config, exporter_version
-                meta[key.removeprefix("yolact.")] = value
-    return meta
-
-
-def preprocess(bgr: np.ndarray, meta: dict) -> np.ndarray:
-    size, pre = int(meta["input_size"]), meta["preprocess"]
-    x = bilinear_resize(bgr.astype(np.float32), size, size)
-    if pre["transform"] == "normalize":
-        x = (x - np.float32(pre["mean_bgr"])) / np.float32(pre["std_bgr"])
-    else:
-        x = x / np.float32(255.0)
-    if pre.get("channel_order", "RGB") == "RGB":
-        x = x[..., ::-1]
-    return np.ascontiguousarray(x.transpose(2, 0, 1)[None], dtype=np.float32)
-
-
-def crop_masks(masks: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """Zero [n, h, w] masks outside the relative boxes, padded by one mask pixel (float compares)."""
-    n, h, w = masks.shape
-    b = boxes.astype(np.float32)
-    x1 = np.maximum(np.minimum(b[:, 0], b[:, 2]) * np.float32(w) - 1, 0)[:, None, None]
-    x2 = np.minimum(np.maximum(b[:, 0], b[:, 2]) * np.float32(w) + 1, w)[:, None, None]
-    y1 = np.maximum(np.minimum(b[:, 1], b[:, 3]) * np.float32(h) - 1, 0)[:, None, None]
-    y2 = np.minimum(np.maximum(b[:, 1], b[:, 3]) * np.float32(h) + 1, h)[:, None, None]
-    cols = np.arange(w, dtype=np.float32)[None, None, :]
-    rows = np.arange(h, dtype=np.float32)[None, :, None]
-    keep = (cols >= x1) & (cols < x2) & (rows >= y1) & (rows < y2)
-    return masks * keep
-
-
-def postprocess(out: dict, height: int, width: int, score_threshold: float = 0.0) -> list[dict]:
-    """The contract's postprocess for image 0 of a batch, as the original's eval path: rows with a
-    box score > score_threshold (all at 0), in model order, for YOLACT++ re-ranked by mask score
-    (stable)."""
-    n = int(out["num_detections"][0])
-    boxes, scores = out["boxes"][0, :n], out["scores"][0, :n]
-    if "masks" in out:
-        soft = out["masks"][0, :n]
-    else:
-        proto, coef = out["prototypes"][0], out["coefficients"][0, :n]
-        h, w, k = proto.shape
-        logits = (proto.reshape(-1, k) @ coef.T).T.reshape(n, h, w)
-        soft = crop_masks(1 / (1 + np.exp(-logits)), boxes)
-    px = boxes * np.float32([width, height, width, height])
-    lo = np.clip(np.minimum(px[:, :2], px[:, 2:]), 0, [width, height])
-    hi = np.clip(np.maximum(px[:, :2], px[:, 2:]), 0, [width, height])
-    ints = np.concatenate([lo, hi], axis=1).astype(np.int64)  # truncation
-    rows = [i for i in range(n) if score_threshold <= 0 or scores[i] > score_threshold]
-    if "mask_scores" in out:
-        rows.sort(key=lambda i: -out["mask_scores"][0, i])  # stable, as the runtimes
-    dets = []
-    for i in rows:
-        mask = bilinear_resize(soft[i], height, width) > 0.5
-        dets.append({"class_id": int(out["classes"][0, i]), "score": float(scores[i]),
-                     "mask_score": float(out["mask_scores"][0, i]) if "mask_scores" in out else None,
-                     "box": ints[i].tolist(), "mask": mask})
-    return dets
-
-
-def rle_encode(mask: np.ndarray) -> dict:
-    flat = mask.astype(bool).flatten(order="F")
-    edges = np.flatnonzero(np.diff(flat.astype(np.int8))) + 1
-    runs = np.diff(np.concatenate([[0], edges, [flat.size]])).tolist()
-    if flat.size and flat[0]:
-        runs = [0] + runs
-    return {"size": [int(mask.shape[0]), int(mask.shape[1])], "counts": runs}
-
-
-def rle_decode(seg: dict) -> np.ndarray:
+def decode_segmentation(seg: dict) -> np.ndarray:
+    """A COCO RLE, compressed (yolact_runtime) or not (yolact-cpp-run), as a bool mask."""
     h, w = seg["size"]
-    counts = np.asarray(seg["counts"], dtype=np.int64)
-    values = np.arange(counts.size) % 2 == 1
-    flat = np.repeat(values, counts)
-    assert flat.size == h * w, f"RLE covers {flat.size} pixels, not {h}x{w}"
-    return flat.reshape((h, w), order="F")
+    rle = mask_util.frPyObjects(seg, h, w) if isinstance(seg["counts"], list) else seg
+    return decode_rles([rle], h, w)[0]
 
 
-def reference_results(model_path: Path, images: list[Path], score_threshold: float = 0.0) -> list[dict]:
-    """COCO results for `images` (image_id = 1-based position), by the numpy contract reading, in
-    output order. YOLACT++: "score" is the mask score, "box_score" the box score (yolact-run's)."""
-    session = ort.InferenceSession(str(model_path), providers=["CPUExecutionProvider"])
-    meta = read_metadata(session)
-    ids = meta.get("category_ids")
-    names = [o.name for o in session.get_outputs()]
+def runtime_coco(model_path: Path, images: list[Path], score_threshold: float = 0.0) -> list[dict]:
+    """COCO results of the Python runtime (yolact_runtime) in yolact-cpp-run's format, in output
+    order: image_id = 1-based position (an unreadable image keeps its number); pixel boxes;
+    YOLACT++: mask score as "score", box score as "box_score"."""
+    model = Yolact(model_path, providers="cpu", score_threshold=score_threshold)
     results = []
     for image_id, path in enumerate(images, start=1):
-        bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if bgr is None:
+        try:
+            result = model(path)
+        except InputError:
             continue
-        outputs = dict(zip(names, session.run(None, {session.get_inputs()[0].name: preprocess(bgr, meta)})))
-        for d in postprocess(outputs, *bgr.shape[:2], score_threshold):
-            x1, y1, x2, y2 = d["box"]
-            entry = {"image_id": image_id, "file_name": path.name,
-                     "category_id": ids[d["class_id"]] if ids else d["class_id"] + 1,
-                     "bbox": [x1, y1, x2 - x1, y2 - y1], "score": d["score"],
-                     "segmentation": rle_encode(d["mask"])}
-            if d["mask_score"] is not None:
-                entry["score"], entry["box_score"] = d["mask_score"], d["score"]
+        rles = encode_rles(result.masks)
+        for i in range(len(result)):
+            x1, y1, x2, y2 = (int(v) for v in result.boxes[i])
+            entry = {"image_id": image_id, "file_name": path.name, "category_id": int(result.category_ids[i]),
+                     "bbox": [x1, y1, x2 - x1, y2 - y1], "score": float(result.ranking_scores[i]),
+                     "segmentation": rles[i]}
+            if result.mask_scores is not None:
+                entry["box_score"] = float(result.scores[i])
             results.append(entry)
     return results
 
@@ -191,121 +97,10 @@ def compare_coco_results(actual: list[dict], expected: list[dict], *, box_tol: f
                 assert gap <= score_tol, f"image {image_id}: box_score off by {gap:.2e} for {e['bbox']}"
                 worst["box_score"] = max(worst["box_score"], gap)
             assert a["segmentation"]["size"] == e["segmentation"]["size"]
-            iou = mask_iou(rle_decode(a["segmentation"]), rle_decode(e["segmentation"]))
+            iou = mask_iou(decode_segmentation(a["segmentation"]), decode_segmentation(e["segmentation"]))
             assert iou >= min_mask_iou, f"image {image_id}: mask IoU {iou:.4f} for {e['bbox']}"
             worst["iou"] = min(worst["iou"], iou)
     return worst
-
-
-# ----------------------------------------------------------------------------- contract models
-
-COCO_NAMES = (
-    "person bicycle car motorcycle airplane bus train truck boat traffic_light fire_hydrant stop_sign "
-    "parking_meter bench bird cat dog horse sheep cow elephant bear zebra giraffe backpack umbrella "
-    "handbag tie suitcase frisbee skis snowboard sports_ball kite baseball_bat baseball_glove skateboard "
-    "surfboard tennis_racket bottle wine_glass cup fork knife spoon bowl banana apple sandwich orange "
-    "broccoli carrot hot_dog pizza donut cake chair couch potted_plant bed dining_table toilet tv laptop "
-    "mouse remote keyboard cell_phone microwave oven toaster sink refrigerator book clock vase scissors "
-    "teddy_bear hair_drier toothbrush").split()
-COCO_NAMES = [n.replace("_", " ") for n in COCO_NAMES]
-COCO_IDS = [i for i in range(1, 91) if i not in (12, 26, 29, 30, 45, 66, 68, 69, 71, 83)]
-MEAN_BGR, STD_BGR = [103.94, 116.78, 123.68], [57.38, 57.12, 58.4]
-
-
-def make_contract_model(path: Path, *, in_graph_masks: bool = False, metadata: bool = True,
-                        size: int = 550, proto: int = 138, k: int = 32, max_det: int = 100,
-                        valid: int = 12, seed: int = 0) -> Path:
-    """Write an ONNX model following the contract: constant detections, with scores shifted by
-    0.05 x the mean of one preprocessed input channel (so the preprocessing shows in them)."""
-    import onnx
-    from onnx import TensorProto, helper, numpy_helper
-
-    rng = np.random.default_rng(seed)
-    centers = rng.uniform(0.15, 0.85, (valid, 2))
-    half = rng.uniform(0.05, 0.3, (valid, 2))
-    boxes = np.zeros((1, max_det, 4), np.float32)
-    boxes[0, :valid] = np.concatenate([centers - half, centers + half], axis=1)
-    boxes[0, 1] = [0.9, 0.8, 0.4, 0.3]      # corners swapped: the runtime orders them
-    boxes[0, 2] = [-0.1, 0.5, 0.3, 1.15]    # beyond the image: clamped
-    boxes[0, 3] = [0.5, 0.5, 0.504, 0.503]  # tiny
-    base = np.zeros((1, max_det), np.float32)
-    base[0, :valid] = np.linspace(0.95, 0.2, valid)
-    gain = np.zeros((1, max_det), np.float32)
-    gain[0, :valid] = 0.05
-    channel = np.arange(max_det, dtype=np.int64) % 3
-    classes = np.zeros((1, max_det), np.int64)
-    classes[0, :valid] = rng.integers(0, len(COCO_NAMES), valid)
-
-    # Prototypes: channel 0 is a constant (a bias), the others Gaussian blobs at the boxes' centres.
-    yy, xx = np.mgrid[0:proto, 0:proto].astype(np.float32) + 0.5
-    protos = np.zeros((1, proto, proto, k), np.float32)
-    protos[0, :, :, 0] = 1.0
-    coefs = np.zeros((1, max_det, k), np.float32)
-    for d in range(valid):
-        c = 1 + d % (k - 1)
-        cx, cy = (boxes[0, d, 0] + boxes[0, d, 2]) / 2 * proto, (boxes[0, d, 1] + boxes[0, d, 3]) / 2 * proto
-        spread = 2.5 if d % 2 else 1.2  # the wide ones spill over their box: the crop shows
-        sx = max(abs(boxes[0, d, 2] - boxes[0, d, 0]) * proto / spread, 1.0)
-        sy = max(abs(boxes[0, d, 3] - boxes[0, d, 1]) * proto / spread, 1.0)
-        protos[0, :, :, c] += 3 * np.exp(-((xx - cx) / sx) ** 2 / 2 - ((yy - cy) / sy) ** 2 / 2)
-        coefs[0, d, 0] = -1.0
-        coefs[0, d, c] = 0.9
-        coefs[0, d, rng.integers(1, k)] += rng.uniform(-0.3, 0.3)
-
-    consts = {"boxes": boxes, "base": base, "gain": gain, "channel": channel, "classes": classes,
-              "coefficients": coefs, "prototypes": protos}
-    nodes = [
-        helper.make_node("ReduceMean", ["images"], ["means"], axes=[2, 3], keepdims=0),
-        helper.make_node("Gather", ["means", "channel"], ["picked"], axis=1),
-        helper.make_node("Mul", ["picked", "gain"], ["shift"]),
-        helper.make_node("Add", ["base", "shift"], ["scores"]),
-        helper.make_node("Identity", ["boxes_c"], ["boxes"]),
-        helper.make_node("Identity", ["classes_c"], ["classes"]),
-        helper.make_node("Identity", ["coefficients_c"], ["coefficients"]),
-        helper.make_node("Identity", ["prototypes_c"], ["prototypes"]),
-        helper.make_node("Identity", ["num_c"], ["num_detections"]),
-    ]
-    consts = {(n if n in ("base", "gain", "channel") else n + "_c"): v for n, v in consts.items()}
-    consts["num_c"] = np.array([valid], np.int64)
-    outputs = [("boxes", TensorProto.FLOAT, [1, max_det, 4]), ("scores", TensorProto.FLOAT, [1, max_det]),
-               ("classes", TensorProto.INT64, [1, max_det]), ("coefficients", TensorProto.FLOAT, [1, max_det, k]),
-               ("prototypes", TensorProto.FLOAT, [1, proto, proto, k]), ("num_detections", TensorProto.INT64, [1])]
-    if in_graph_masks:  # YOLACT++ style; masks deliberately differ from what P, C would assemble
-        other = coefs[0, :valid].copy()
-        other[:, 0] = -0.3  # larger masks than P, C assemble to
-        soft = np.zeros((1, max_det, proto, proto), np.float32)
-        logits = (protos[0].reshape(-1, k) @ other.T).T.reshape(valid, proto, proto)
-        soft[0, :valid] = crop_masks(1 / (1 + np.exp(-logits)), boxes[0, :valid])
-        consts["masks_c"], consts["mask_iou"] = soft, rng.uniform(0.5, 1.0, (1, max_det)).astype(np.float32)
-        nodes += [helper.make_node("Identity", ["masks_c"], ["masks"]),
-                  helper.make_node("Mul", ["scores", "mask_iou"], ["mask_scores"])]
-        outputs += [("masks", TensorProto.FLOAT, [1, max_det, proto, proto]),
-                    ("mask_scores", TensorProto.FLOAT, [1, max_det])]
-    graph = helper.make_graph(
-        nodes, "yolact_contract_test",
-        [helper.make_tensor_value_info("images", TensorProto.FLOAT, ["B", 3, size, size])],
-        [helper.make_tensor_value_info(n, t, s) for n, t, s in outputs],
-        initializer=[numpy_helper.from_array(v, n) for n, v in consts.items()])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    if metadata:
-        names = COCO_NAMES[:] if not in_graph_masks else [f"thing {i}" for i in range(len(COCO_NAMES))]
-        meta = {
-            "contract_version": "1", "exporter_version": "0.1.0",
-            "config": "yolact_plus_base" if in_graph_masks else "yolact_base",
-            "class_names": json.dumps(names),
-            "category_ids": "null" if in_graph_masks else json.dumps(COCO_IDS),
-            "input_size": str(size),
-            "preprocess": json.dumps({"transform": "normalize", "mean_bgr": MEAN_BGR, "std_bgr": STD_BGR,
-                                      "channel_order": "RGB", "resize": "bilinear"}),
-            "nms": json.dumps({"score_threshold": 0.05, "iou_threshold": 0.5, "top_k": 200,
-                               "max_detections": max_det, "cross_class": False}),
-            "mask_dim": str(k), "outputs": json.dumps([n for n, _, _ in outputs]),
-        }
-        helper.set_model_props(model, {f"yolact.{key}": v for key, v in meta.items()})
-    onnx.checker.check_model(model)
-    onnx.save(model, str(path))
-    return path
 
 
 # ----------------------------------------------------------------------------- fixtures and tests
@@ -350,7 +145,7 @@ def test_cli_matches_contract_reference(cli, models, images, tmp_path, name):
     proc = run_cli(cli, models[name], *images, "--json", out, "--overlay", overlay)
     assert proc.returncode == 0, proc.stderr
     actual = json.loads(out.read_text())
-    expected = reference_results(models[name], images)
+    expected = runtime_coco(models[name], images)
     assert len(expected) > 0
     compare_coco_results(actual, expected, box_tol=0)  # the same float32 products, truncated: equal
     assert {e["file_name"] for e in actual} == {p.name for p in images}
@@ -359,7 +154,6 @@ def test_cli_matches_contract_reference(cli, models, images, tmp_path, name):
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # pycocotools vs numpy 2
 def test_rle_is_what_pycocotools_reads(cli, models, images, tmp_path):
-    from pycocotools import mask as mask_util  # a yolact_runtime dependency
     out = tmp_path / "out.json"
     assert run_cli(cli, models["yolact"], images[0], "--json", out).returncode == 0
     entries = json.loads(out.read_text())
@@ -367,15 +161,15 @@ def test_rle_is_what_pycocotools_reads(cli, models, images, tmp_path):
     for e in entries:
         h, w = e["segmentation"]["size"]
         rle = mask_util.frPyObjects(e["segmentation"], h, w)
-        assert np.array_equal(mask_util.decode(rle).astype(bool), rle_decode(e["segmentation"]))
-        assert int(mask_util.area(rle)) == int(rle_decode(e["segmentation"]).sum())
+        assert np.array_equal(mask_util.decode(rle).astype(bool), decode_segmentation(e["segmentation"]))
+        assert int(mask_util.area(rle)) == int(decode_segmentation(e["segmentation"]).sum())
 
 
 def test_score_threshold_drops_low_scores(cli, models, images, tmp_path):
     out = tmp_path / "out.json"
     assert run_cli(cli, models["yolact"], images[0], "--json", out, "--score-threshold", "0.5").returncode == 0
     scores = [e["score"] for e in json.loads(out.read_text())]
-    expected = [e["score"] for e in reference_results(models["yolact"], images[:1])]
+    expected = [e["score"] for e in runtime_coco(models["yolact"], images[:1])]
     assert scores and min(scores) > 0.5 and len(scores) == sum(s > 0.5 for s in expected)
 
 
@@ -407,7 +201,7 @@ def test_unreadable_images_are_skipped(cli, models, images, tmp_path):
     assert "broken.jpg" in proc.stderr and "missing.png" in proc.stderr
     actual = json.loads(out.read_text())
     assert {e["image_id"] for e in actual} == {1, 4}
-    compare_coco_results(actual, reference_results(models["yolact"], args))
+    compare_coco_results(actual, runtime_coco(models["yolact"], args))
 
 
 def test_bad_arguments(cli, models):
@@ -425,26 +219,6 @@ def test_cuda_request_falls_back_to_cpu(cli, models, images, tmp_path):
 
 
 # ----------------------------------------------------------------------------- real exported models
-
-
-def runtime_coco(model_path: Path, images: list[Path]) -> list[dict]:
-    """COCO results of the Python runtime (yolact_runtime, score_threshold 0) in yolact-cpp-run's
-    format: image_id = 1-based position; YOLACT++: mask score as "score", box score as "box_score"."""
-    from yolact_runtime import Yolact
-
-    model = Yolact(model_path, providers="cpu", score_threshold=0)
-    results = []
-    for image_id, path in enumerate(images, start=1):
-        result = model(cv2.imread(str(path), cv2.IMREAD_COLOR))
-        for i in range(len(result)):
-            x1, y1, x2, y2 = (int(v) for v in result.boxes[i])
-            entry = {"image_id": image_id, "file_name": path.name, "category_id": int(result.category_ids[i]),
-                     "bbox": [x1, y1, x2 - x1, y2 - y1], "score": float(result.ranking_scores[i]),
-                     "segmentation": rle_encode(result.masks[i])}
-            if result.mask_scores is not None:
-                entry["box_score"] = float(result.scores[i])
-            results.append(entry)
-    return results
 
 
 @pytest.mark.parametrize("key", ["v1", "plus"])

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from onnx import TensorProto, helper
 from onnx.reference import ReferenceEvaluator
 
-from yolact_export import onnx_ops
+from yolact_export.exporter import dcn_op as onnx_ops
 from yolact_export.model.dcn import ModulatedDeformConv2d, deform_conv2d
 
 
@@ -110,10 +110,11 @@ def test_native_op_eager_matches_decomposed() -> None:
 
 
 def test_mode_api_rejects_bad_input() -> None:
-    with pytest.raises(ValueError):
-        onnx_ops.set_dcn_mode(_random_layer(), "fast")  # type: ignore[arg-type]
-    with pytest.raises(ValueError):
-        onnx_ops.exporter_kwargs(dynamo=True, opset_version=18)
+    layer = _random_layer()
+    with pytest.raises(ValueError, match="unknown DCN mode 'fast'"):
+        with onnx_ops.dcn_mode(layer, "fast"):  # type: ignore[arg-type]
+            pass
+    assert not layer.native
 
 
 class _Tiny(torch.nn.Module):
@@ -125,22 +126,17 @@ class _Tiny(torch.nn.Module):
         return torch.relu(self.dcn(x))
 
 
-@pytest.mark.parametrize("dynamo,mode,groups", [
-    (False, "native", 1), (False, "decomposed", 1), (True, "native", 1), (True, "decomposed", 1),
-    (False, "native", 2),
-])
-def test_export_runs_in_onnxruntime(tmp_path: Path, mode: str, dynamo: bool, groups: int) -> None:
+@pytest.mark.parametrize("mode,groups", [("native", 1), ("decomposed", 1), ("native", 2)])
+def test_export_runs_in_onnxruntime(tmp_path: Path, mode: str, groups: int) -> None:
     model = _Tiny(groups).eval()
     x = torch.randn(1, 4, 8, 7)
     with torch.no_grad():
         want = model(x).numpy()
-    onnx_ops.set_dcn_mode(model, mode)  # type: ignore[arg-type]
-    kwargs = onnx_ops.exporter_kwargs(dynamo) if mode == "native" else {}
     path = tmp_path / "dcn.onnx"
-    with warnings.catch_warnings():
+    with onnx_ops.dcn_mode(model, mode), warnings.catch_warnings():  # type: ignore[arg-type]
         warnings.simplefilter("ignore")
-        torch.onnx.export(model, (x,), str(path), opset_version=19, dynamo=dynamo,
-                          input_names=["x"], verbose=False, **kwargs)
+        torch.onnx.export(model, (x,), str(path), opset_version=19, dynamo=False,
+                          input_names=["x"], verbose=False)
     nodes = onnx.load(str(path)).graph.node
     deform = [node for node in nodes if node.op_type == "DeformConv"]
     assert len(deform) == (1 if mode == "native" else 0)

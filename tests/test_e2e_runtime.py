@@ -68,7 +68,7 @@ assert "torch" not in sys.modules, "the runtime imported torch"
 
 
 def exact_preprocess(images_bgr, config):
-    """The reference's FastBaseTransform (yolact_export.preprocess), computed in float64."""
+    """The reference's FastBaseTransform (yolact_export.detection.preprocess), computed in float64."""
     import torch.nn.functional as F
 
     if isinstance(images_bgr, np.ndarray):
@@ -136,8 +136,8 @@ def reference():
     """Lazily computed yolact_export.predict detections and the detector outputs of that same forward
     pass: get(exported, key, path) -> (Detections, {output: numpy [1, ...]})."""
     import yolact_export
-    import yolact_export.inference
-    from yolact_export.detector import YolactDetector
+    import yolact_export.detection.predict
+    from yolact_export.detection.graph import YolactDetector
 
     class Capturing(YolactDetector):
         last: dict | None = None
@@ -155,9 +155,9 @@ def reference():
             if key not in models:
                 models[key] = yolact_export.load_checkpoint(exported[key][0])[0]
             with pytest.MonkeyPatch.context() as patch:
-                patch.setattr(yolact_export.inference, "preprocess", exact_preprocess)
-                patch.setattr(yolact_export.inference, "upsample_masks", exact_upsample)
-                patch.setattr(yolact_export.inference, "YolactDetector", Capturing)
+                patch.setattr(yolact_export.detection.predict, "preprocess", exact_preprocess)
+                patch.setattr(yolact_export.detection.predict, "upsample_masks", exact_upsample)
+                patch.setattr(yolact_export.detection.predict, "YolactDetector", Capturing)
                 Capturing.last = None
                 dets = yolact_export.predict(models[key], cv2.imread(str(path)))
             assert Capturing.last is not None
@@ -247,7 +247,7 @@ def test_runtime_postprocess_on_reference_outputs(exported, reference, images, k
     computed by PyTorch in predict's own forward pass) = predict: boxes, scores, classes and
     mask_scores exactly, masks IoU >= 0.99; v1 masks are assembled and cropped by the runtime."""
     from yolact_runtime import Yolact
-    from yolact_runtime.raw import split_batch
+    from yolact_runtime.core.raw import split_batch
 
     expected, outputs = reference(exported, key, images[name])
     runtime = Yolact(exported[key][1], providers="cpu", score_threshold=0)
@@ -264,7 +264,7 @@ def test_preprocess_is_the_reference_transform(exported, images):
     """exact_preprocess is the reference's transform (up to its float32 rounding), and the runtime's
     preprocessing is that transform to float32 rounding."""
     import yolact_export
-    from yolact_export.preprocess import preprocess as reference_preprocess
+    from yolact_export.detection.preprocess import preprocess as reference_preprocess
     from yolact_runtime import Yolact
 
     for key in MODELS:
@@ -287,7 +287,7 @@ def _yolact_run() -> list[str]:
 
 
 def _decode(segmentation: dict) -> np.ndarray:
-    from yolact_runtime.result import decode_rles
+    from yolact_runtime.core.result import decode_rles
 
     h, w = segmentation["size"]
     return decode_rles([segmentation], h, w)[0]
@@ -312,8 +312,8 @@ def test_cli_folder_with_a_corrupt_file(exported, runtime_results, images, tmp_p
     assert len(naming) == 1, f"expected one error line naming corrupt.png:\n{proc.stderr}"
     assert naming[0].startswith("error:") and "Traceback" not in proc.stderr, proc.stderr
 
-    from yolact_runtime.metadata import read_model_info
-    from yolact_runtime.postprocess import category_ids_for
+    from yolact_runtime.core.metadata import read_model_info
+    from yolact_runtime.core.postprocess import category_ids_for
 
     table = read_model_info(str(exported["v1"][1])).category_ids
     entries = json.loads(json_path.read_text())

@@ -14,10 +14,11 @@ import pytest
 import torch
 
 from yolact_export import load_checkpoint
-from yolact_export.detector import NmsSettings, YolactDetector
-from yolact_export.export import export_onnx
-from yolact_export.parity import check_parity, match_detections
-from yolact_export.preprocess import preprocess
+from yolact_export.detection.graph import NmsSettings, YolactDetector
+from yolact_export.exporter.export import export_onnx
+from yolact_export.exporter.parity import check_parity, match_detections
+from yolact_export.detection.preprocess import preprocess
+from yolact_runtime.core.metadata import NETWORK_SCOPES
 
 # Tolerances for fp32 ONNX Runtime vs PyTorch eager on the same input (measured: boxes 1e-6,
 # scores 6e-5, coefficients 1.7e-4, soft masks 5e-4, mask scores 4e-5).
@@ -61,6 +62,17 @@ def test_graph_holds_fast_nms_not_host_nms(exported, key):
     for op in ("NonMaxSuppression", "Loop", "If", "Scan"):
         assert ops[op] == 0, f"unexpected {op}"
     assert (ops["DeformConv"] > 0) == (key == "plus")
+
+
+@pytest.mark.parametrize("key", ["v1", "plus"])
+def test_the_network_lies_in_the_contracts_scopes(exported, key):
+    """fp16 and int8 convert the nodes under NETWORK_SCOPES: the traced module names must give them."""
+    nodes = onnx.load(str(exported[key][1]), load_external_data=False).graph.node
+    for scope in NETWORK_SCOPES:
+        assert any(n.op_type == "Conv" and n.name.startswith(scope) for n in nodes), f"no Conv under {scope}"
+    outside = {n.name for n in nodes if n.op_type in ("Conv", "DeformConv") and not n.name.startswith(NETWORK_SCOPES)}
+    assert all("/maskiou_net/" in name for name in outside), sorted(outside)[:5]  # YOLACT++ re-scoring stays fp32
+    assert ("plus" == key) == bool(outside)
 
 
 @pytest.mark.parametrize("key", ["v1", "plus"])
@@ -170,7 +182,7 @@ def test_simplifier_failure_falls_back(small_weights, tmp_path, monkeypatch):
 
 
 def _cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", "from yolact_export.cli import export_main; export_main()", *args],
+    return subprocess.run([sys.executable, "-c", "from yolact_export.exporter.cli import export_main; export_main()", *args],
                           capture_output=True, text=True, timeout=600)
 
 
@@ -217,8 +229,8 @@ def test_cli_check_exits_2_on_a_real_mismatch(small_weights, shared_images, tmp_
     """--check compares PyTorch with the written graph: a weight changed after export fails it."""
     from click.testing import CliRunner
 
-    import yolact_export.export as export_module
-    from yolact_export.cli import export_main
+    import yolact_export.exporter.export as export_module
+    from yolact_export.exporter.cli import export_main
 
     real_export = export_module.export_onnx
 

@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from yolact_runtime.cli import main
-from yolact_runtime.testing import random_detections, save_fake_model
+from yolact_runtime.pipeline.cli import main
+from fakes import random_detections, save_fake_model
 
 
 @pytest.fixture(scope="module")

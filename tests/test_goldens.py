@@ -33,8 +33,8 @@ import pytest
 import torch
 from torch import nn
 
-from yolact_export.detector import YolactDetector
-from yolact_export.inference import predict
+from yolact_export.detection.graph import YolactDetector
+from yolact_export.detection.predict import predict
 from yolact_export.model.dcn import ModulatedDeformConv2d
 from yolact_export.model.yolact import build_model
 

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from yolact_export import PRESETS, build_model
-from yolact_export.config import OFFICIAL_CONFIGS
+from yolact_export.model.config import OFFICIAL_CONFIGS
 from yolact_export.model.priors import grid_sizes_for
 
 CONFIGS = OFFICIAL_CONFIGS  # the fixture holds these

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from yolact_export.detect import box_iou, decode_boxes, fast_nms, traditional_nms
+from yolact_export.detection.nms import fast_nms, traditional_nms
+from yolact_export.detection.boxes import box_iou, decode_boxes
 
 CONF, IOU, TOP_K, MAX_DET = 0.05, 0.5, 200, 100
 

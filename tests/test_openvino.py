@@ -15,13 +15,13 @@ import sys
 import numpy as np
 import pytest
 
-from yolact_export.parity import match_detections
+from yolact_export.exporter.parity import match_detections
 from yolact_runtime import ProviderError, Yolact
-from yolact_runtime import cpu, openvino
-from yolact_runtime.io import read_image
-from yolact_runtime.openvino import OPENVINO
-from yolact_runtime.session import CPU, plan_providers
-from yolact_runtime.testing import random_detections, save_fake_model
+from yolact_runtime.core import cpu, openvino
+from yolact_runtime.core.io import read_image
+from yolact_runtime.core.openvino import OPENVINO
+from yolact_runtime.core.session import CPU, plan_providers
+from fakes import random_detections, save_fake_model
 
 
 def _require_device() -> None:
@@ -103,7 +103,7 @@ def test_openvino_bf16_finds_the_top10_again(exported, shared_images) -> None:
 
 def test_the_int8_graph_runs_on_openvino(exported, shared_images, tmp_path) -> None:
     _require_device()
-    from yolact_export.quantize import quantize_int8
+    from yolact_export.exporter.int8 import quantize_int8
 
     int8 = quantize_int8(exported["v1"][1], tmp_path / "v1_int8.onnx", shared_images[0].parent)
     model = Yolact(int8, "openvino")
@@ -113,7 +113,7 @@ def test_the_int8_graph_runs_on_openvino(exported, shared_images, tmp_path) -> N
 
 
 def test_the_graph_says_how_dcn_is_in_it(exported) -> None:
-    from yolact_runtime.metadata import read_model_info
+    from yolact_runtime.core.metadata import read_model_info
 
     assert read_model_info(exported["plus"][1]).dcn == "native"  # what OpenVINO's line warns about
     assert read_model_info(exported["v1"][1]).dcn is None
@@ -122,7 +122,8 @@ def test_the_graph_says_how_dcn_is_in_it(exported) -> None:
 def test_auto_falls_back_to_cpu_when_openvino_fails_to_start(tmp_path, monkeypatch, caplog) -> None:
     import logging
 
-    from yolact_runtime import ModelError, session
+    from yolact_runtime import ModelError
+    from yolact_runtime.core import session
 
     def broken(*_args):
         raise RuntimeError("compile failed")

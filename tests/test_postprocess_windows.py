@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from yolact_runtime.resize import bilinear
-from yolact_runtime.rle import encode_rles, encode_window_rles
-from yolact_runtime.window import matches_cv2, window_mask
+from yolact_runtime.core.resize import bilinear
+from yolact_runtime.core.rle import encode_rles, encode_window_rles
+from yolact_runtime.core.window import matches_cv2, window_mask
 
 SIZES = [(138, 138, 720, 1280), (69, 69, 481, 640), (8, 8, 48, 64), (20, 20, 13, 9), (1, 5, 3, 7)]
 
@@ -64,7 +64,7 @@ def test_rle_from_windows_equals_pycocotools(height: int, width: int) -> None:
 
 
 def test_sigmoid_inside_the_crops_only_is_sigmoid_then_crop() -> None:
-    from yolact_runtime.postprocess import assemble_masks, crop_masks
+    from yolact_runtime.core.postprocess import assemble_masks, crop_masks
 
     rng = np.random.default_rng(5)
     protos = rng.normal(0, 1, (24, 24, 8)).astype(np.float32)

@@ -14,10 +14,11 @@ import sys
 import onnx
 import pytest
 
-from yolact_export.bench.paths import top_agreement
-from yolact_export.quantize import QUANTIZED_SCOPES, QuantizeError, calibration_files, quantize_int8
+from yolact_export.bench.agreement import top_agreement
+from yolact_export.exporter.int8 import QuantizeError, calibration_files, quantize_int8
 from yolact_runtime import Yolact
-from yolact_runtime.io import read_image
+from yolact_runtime.core.io import read_image
+from yolact_runtime.core.metadata import NETWORK_SCOPES
 
 MIN_TOP10_MATCHED = 0.7  # fraction of fp32's top-10 boxes matched by int8 (same class, IoU > 0.8)
 
@@ -51,7 +52,7 @@ def test_int8_graph_quantizes_the_network_only(int8_v1):
     for op in ("TopK", "Trilu", "Softmax", "Exp", "ReduceMax"):
         assert set(_float_inputs(model, op)) == {onnx.TensorProto.FLOAT}, f"{op} has non-float inputs"
     # Every node outside the network scopes is the fp32 graph's node, unchanged, none quantized.
-    outside = [n for n in model.graph.node if not n.name.startswith(QUANTIZED_SCOPES)
+    outside = [n for n in model.graph.node if not n.name.startswith(NETWORK_SCOPES)
                and n.op_type not in ("QuantizeLinear", "DequantizeLinear")]
     assert outside and not any(n.op_type.startswith("QLinear") for n in outside)
     meta = {p.key: p.value for p in model.metadata_props}
@@ -80,7 +81,7 @@ def test_calibration_files_limit_and_errors(tmp_path, shared_images):
 
 
 def _cli(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", "from yolact_export.cli import export_main; export_main()", *args],
+    return subprocess.run([sys.executable, "-c", "from yolact_export.exporter.cli import export_main; export_main()", *args],
                           capture_output=True, text=True, timeout=600)
 
 

@@ -13,12 +13,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from yolact_runtime.cli import main
-from yolact_runtime.testing import random_detections, save_fake_model
+import ray_faults
+from yolact_runtime.cluster import ray_engine
+from yolact_runtime.pipeline.cli import main
+from fakes import random_detections, save_fake_model
 
 PHOTOS = Path(__file__).resolve().parent / "data" / "photos"
-CRASH_KEY = "nested/crash_once.png"  # the actor that gets this image dies the first time (test hook)
-POISON_KEY = "poison.png"  # the actor that gets this image dies every time (test hook)
+CRASH_KEY = "nested/crash_once.png"  # the actor that gets this image dies the first time (ray_faults)
+POISON_KEY = "poison.png"  # the actor that gets this image dies every time (ray_faults)
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +62,9 @@ def ray_local(tmp_path_factory):
     marker = tmp_path_factory.mktemp("crash") / "crashed"
     patch = pytest.MonkeyPatch()
     patch.setenv("RAY_USAGE_STATS_ENABLED", "0")
-    patch.setenv("YOLACT_RAY_TEST_CRASH_ONCE", f"{CRASH_KEY}|{marker};{POISON_KEY}|")  # workers inherit the env
+    patch.setenv(ray_faults.CRASH_ENV, f"{CRASH_KEY}|{marker};{POISON_KEY}|")  # workers inherit the env
+    ray.cloudpickle.register_pickle_by_value(ray_faults)  # the actors cannot import tests/
+    patch.setattr(ray_engine, "YolactPredictor", ray_faults.CrashingPredictor)
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, logging_level=logging.ERROR,
              object_store_memory=200 * 1024 * 1024)
     try:
@@ -188,7 +192,7 @@ def test_an_image_that_always_kills_its_actor_is_isolated_and_reported(tmp_path,
 def test_python_api_in_a_users_pipeline(tmp_path, ray_local, model_path, photos) -> None:
     import ray.data
 
-    from yolact_runtime.ray_engine import YolactPredictor
+    from yolact_runtime.ray_engine import YolactPredictor  # the README's import
 
     keys = _images(photos)[:6]
     code, _, stderr = _run(*[photos / k for k in keys], "--model", model_path, "--out", tmp_path / "local",
@@ -210,7 +214,7 @@ def test_python_api_in_a_users_pipeline(tmp_path, ray_local, model_path, photos)
 
 
 def test_predictor_is_a_plain_callable_too(tmp_path, model_path, photos) -> None:
-    from yolact_runtime.ray_engine import YolactPredictor
+    from yolact_runtime.ray_engine import YolactPredictor  # the README's import
 
     keys = _images(photos)[:3]
     predictor = YolactPredictor(model_path, out_dir=tmp_path / "out", providers="cpu", resume=True)
@@ -224,8 +228,8 @@ def test_predictor_is_a_plain_callable_too(tmp_path, model_path, photos) -> None
 
 def _without_ray(*args: str | Path) -> subprocess.CompletedProcess:
     code = ("import sys; sys.modules['ray'] = None\n"
-            "import yolact_runtime, yolact_runtime.ray_engine\n"
-            "from yolact_runtime.cli import main\n"
+            "import yolact_runtime, yolact_runtime.cluster.ray_engine\n"
+            "from yolact_runtime.pipeline.cli import main\n"
             "main()")
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
     return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True,

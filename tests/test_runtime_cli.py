@@ -12,8 +12,8 @@ import onnx
 import pytest
 from click.testing import CliRunner
 
-from yolact_runtime.cli import main
-from yolact_runtime.testing import make_fake_model, random_detections, save_fake_model
+from yolact_runtime.pipeline.cli import main
+from fakes import make_fake_model, random_detections, save_fake_model
 
 PHOTOS = Path(__file__).resolve().parent / "data" / "photos"
 

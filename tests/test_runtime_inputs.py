@@ -15,10 +15,10 @@ from click.testing import CliRunner
 from image_samples import FORMATS, encoded
 
 from yolact_runtime import InputError, Yolact
-from yolact_runtime.cli import main
-from yolact_runtime.io import read_image
-from yolact_runtime.testing import random_detections, save_fake_model
-from yolact_runtime.truncation import truncation
+from yolact_runtime.pipeline.cli import main
+from yolact_runtime.core.io import read_image
+from fakes import random_detections, save_fake_model
+from yolact_runtime.core.truncation import truncation
 
 ROOT = Path(__file__).resolve().parents[1]
 PHOTO = ROOT / "tests" / "data" / "photos" / "yolact_example_1.png"

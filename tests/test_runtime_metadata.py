@@ -1,4 +1,4 @@
-"""The contract's metadata: parsing, and one-line errors for models that do not follow it."""
+"""The contract's metadata: writing and parsing (inverses), and one-line errors for models that do not follow it."""
 from __future__ import annotations
 
 import json
@@ -7,15 +7,15 @@ import onnx
 import pytest
 
 from yolact_runtime import ModelError, ModelInfo, Yolact
-from yolact_runtime import metadata as names
-from yolact_runtime.metadata import read_model_info
-from yolact_runtime.onnx_props import read_metadata_props
-from yolact_runtime.testing import default_metadata, make_fake_model, random_detections, save_fake_model
+from yolact_runtime.core import metadata as names
+from yolact_runtime.core.metadata import parse_metadata, read_model_info, write_metadata
+from yolact_runtime.core.onnx_props import read_metadata_props
+from fakes import default_metadata, make_fake_model, random_detections, save_fake_model
 
 
 def test_parses_realistic_metadata() -> None:
     meta = default_metadata(category_ids=[1, 2, 3, 4, 5], transform="normalize")
-    info = ModelInfo.from_metadata(meta)
+    info = parse_metadata(meta)
     assert info.contract_version == 1
     assert info.class_names == ("person", "bicycle", "car", "motorcycle", "airplane")
     assert info.category_ids == (1, 2, 3, 4, 5)
@@ -30,10 +30,38 @@ def test_parses_realistic_metadata() -> None:
 
 def test_null_category_ids_and_optional_outputs() -> None:
     outputs = (*names.REQUIRED_OUTPUTS, names.MASKS, names.MASK_SCORES)
-    info = ModelInfo.from_metadata(default_metadata(outputs=outputs, transform="to_float"))
+    info = parse_metadata(default_metadata(outputs=outputs, transform="to_float"))
     assert info.category_ids is None
     assert info.has_masks and info.has_mask_scores
     assert info.preprocess.transform == "to_float"
+
+
+def test_writer_and_reader_are_inverses() -> None:
+    info = ModelInfo(contract_version=names.CONTRACT_VERSION, class_names=("a", "b"), input_size=96,
+                     preprocess=names.PreprocessSpec("to_float", (1.0, 2.0, 3.0), (4.0, 5.0, 6.0), "BGR"),
+                     outputs=(*names.REQUIRED_OUTPUTS, names.MASKS), category_ids=(7, 9), exporter_version="9.9",
+                     config="custom", mask_dim=None, nms={"top_k": 5})
+    props = write_metadata(info)
+    assert names.KEY_MASK_DIM not in props
+    assert parse_metadata(props) == info
+    meta = default_metadata(category_ids=[1, 2, 3, 4, 5])
+    assert write_metadata(parse_metadata(meta)) == meta
+
+
+def test_the_exporters_metadata_is_the_writers() -> None:
+    from yolact_export.model.config import get_config
+    from yolact_export.detection.graph import NmsSettings
+    from yolact_export.exporter.export import build_metadata
+
+    config = get_config("yolact_plus_base")
+    props = build_metadata(config, NmsSettings.from_config(config), ["boxes", "masks"])
+    info = parse_metadata(props | {names.KEY_OUTPUTS: json.dumps(list(names.REQUIRED_OUTPUTS))})
+    assert info.class_names == config.class_names and info.category_ids == config.category_ids
+    assert (info.input_size, info.mask_dim, info.config) == (config.max_size, config.mask_dim, "yolact_plus_base")
+    assert info.preprocess == names.PreprocessSpec(config.transform, config.mean_bgr, config.std_bgr,
+                                                   config.channel_order)
+    assert json.loads(props[names.KEY_OUTPUTS]) == ["boxes", "masks"]
+    assert write_metadata(info) | {names.KEY_OUTPUTS: props[names.KEY_OUTPUTS]} == props
 
 
 @pytest.mark.parametrize(
@@ -56,7 +84,7 @@ def test_bad_metadata_is_one_clear_line(change: dict, message: str) -> None:
         else:
             meta[key] = value
     with pytest.raises(ModelError, match=message) as caught:
-        ModelInfo.from_metadata(meta, source="m.onnx")
+        parse_metadata(meta, source="m.onnx")
     assert str(caught.value).startswith("m.onnx: ")
     assert "\n" not in str(caught.value)
 
@@ -88,7 +116,7 @@ def test_metadata_is_read_without_loading_the_model(tmp_path) -> None:
     path = save_fake_model(tmp_path / "m.onnx", random_detections())
     expected = {p.key: p.value for p in onnx.load(path).metadata_props}
     assert read_metadata_props(path) == expected
-    assert read_model_info(path) == ModelInfo.from_metadata(expected, source=str(path))
+    assert read_model_info(path) == parse_metadata(expected, source=str(path))
     (tmp_path / "empty.onnx").write_bytes(b"")
     with pytest.raises(ModelError, match="not a yolact-export model"):
         read_model_info(tmp_path / "empty.onnx")

@@ -8,11 +8,12 @@ import numpy as np
 import pytest
 
 from yolact_runtime import Result, Yolact
-from yolact_runtime.testing import FakeDetections, random_detections, save_fake_model
+from fakes import random_detections, save_fake_model
+from yolact_runtime.core.raw import RawDetections
 
 
 @pytest.fixture(scope="module")
-def detections() -> FakeDetections:
+def detections() -> RawDetections:
     return random_detections(max_detections=10, count=6, proto_size=16)
 
 
@@ -21,7 +22,7 @@ def model(tmp_path_factory, detections) -> Yolact:
     return Yolact(save_fake_model(tmp_path_factory.mktemp("m") / "m.onnx", detections), providers="cpu")
 
 
-def test_single_image(model: Yolact, detections: FakeDetections) -> None:
+def test_single_image(model: Yolact, detections: RawDetections) -> None:
     result = model(np.zeros((120, 200, 3), np.uint8))
     assert isinstance(result, Result)
     assert len(result) == detections.num_detections
@@ -40,14 +41,14 @@ def test_batch_keeps_each_image_size(model: Yolact) -> None:
     assert model.predict_batch([]) == []
 
 
-def test_fixed_batch_graph_is_fed_in_padded_chunks(tmp_path, detections: FakeDetections) -> None:
+def test_fixed_batch_graph_is_fed_in_padded_chunks(tmp_path, detections: RawDetections) -> None:
     fixed = Yolact(save_fake_model(tmp_path / "b2.onnx", detections, batch=2), providers="cpu")
     assert fixed.fixed_batch == 2
     results = fixed.predict_batch([np.zeros((30, 30, 3), np.uint8)] * 3)
     assert len(results) == 3 and all(len(r) == 6 for r in results)
 
 
-def test_options_are_applied(tmp_path, detections: FakeDetections) -> None:
+def test_options_are_applied(tmp_path, detections: RawDetections) -> None:
     path = save_fake_model(tmp_path / "m.onnx", detections)
     model = Yolact(path, providers="cpu", score_threshold=0.62, top_k=2, masks="proto")
     result = model(np.zeros((40, 40, 3), np.uint8))
@@ -59,6 +60,6 @@ def test_options_are_applied(tmp_path, detections: FakeDetections) -> None:
 
 
 def test_the_runtime_does_not_import_torch() -> None:
-    code = ("import sys, yolact_runtime, yolact_runtime.cli, yolact_runtime.runner, yolact_runtime.testing; "
+    code = ("import sys, yolact_runtime, yolact_runtime.pipeline.cli, yolact_runtime.pipeline.runner; "
             "assert 'torch' not in sys.modules, 'torch was imported'")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from yolact_runtime.cli import main
-from yolact_runtime.overview import CAPTION, GAP, MAX_TILES, overview_grid
-from yolact_runtime.testing import random_detections, save_fake_model
+from yolact_runtime.pipeline.cli import main
+from yolact_runtime.pipeline.overview import CAPTION, GAP, MAX_TILES, overview_grid
+from fakes import random_detections, save_fake_model
 
 SHAPES = Path(__file__).resolve().parents[1] / "examples" / "shapes" / "images"
 

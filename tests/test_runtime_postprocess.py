@@ -1,11 +1,13 @@
 """Postprocessing on hand-made inputs: crop padding, box truncation, in-graph masks, selection."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from yolact_runtime import Yolact
-from yolact_runtime.postprocess import (
+from yolact_runtime.core.postprocess import (
     PostprocessOptions,
     assemble_masks,
     boxes_to_pixels,
@@ -13,9 +15,9 @@ from yolact_runtime.postprocess import (
     postprocess,
     upsample_masks,
 )
-from yolact_runtime.raw import RawDetections
-from yolact_runtime.resize import bilinear
-from yolact_runtime.testing import FakeDetections, random_detections, save_fake_model
+from yolact_runtime.core.raw import RawDetections
+from yolact_runtime.core.resize import bilinear
+from fakes import random_detections, save_fake_model
 
 NAMES = ("person", "bicycle", "car")
 
@@ -159,7 +161,7 @@ def test_in_graph_masks_are_used_when_present(tmp_path) -> None:
     masks = np.zeros((4, 8, 8), np.float32)
     masks[0, 2:4, 2:6] = 1.0
     masks[1, 5:8, 0:3] = 0.9
-    with_masks = FakeDetections(**{**d.__dict__, "masks": masks})
+    with_masks = dataclasses.replace(d, masks=masks)
     model = Yolact(save_fake_model(tmp_path / "masks.onnx", with_masks), providers="cpu")
     assert model.info.has_masks
     result = model(np.zeros((16, 16, 3), np.uint8))

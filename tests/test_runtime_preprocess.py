@@ -4,9 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from yolact_runtime.metadata import PreprocessSpec
-from yolact_runtime.preprocess import preprocess_batch, preprocess_image
-from yolact_runtime.resize import bilinear
+from yolact_runtime.core.metadata import PreprocessSpec
+from yolact_runtime.core.preprocess import preprocess_batch, preprocess_image
+from yolact_runtime.core.resize import bilinear
 
 
 def _axis(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

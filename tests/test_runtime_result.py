@@ -9,9 +9,9 @@ import pytest
 from pycocotools import mask as mask_utils
 
 from yolact_runtime import Result
-from yolact_runtime.postprocess import PostprocessOptions, postprocess
-from yolact_runtime.raw import RawDetections
-from yolact_runtime.testing import random_detections
+from yolact_runtime.core.postprocess import PostprocessOptions, postprocess
+from yolact_runtime.core.raw import RawDetections
+from fakes import random_detections
 
 
 def _result(mask_scores: bool = False, category_ids=None, masks: str = "image") -> Result:

@@ -6,8 +6,8 @@ import logging
 import pytest
 
 from yolact_runtime import ProviderError, Yolact
-from yolact_runtime.session import CPU, CUDA, TENSORRT, cache_dir, plan_providers, provider_entries
-from yolact_runtime.testing import random_detections, save_fake_model
+from yolact_runtime.core.session import CPU, CUDA, TENSORRT, cache_dir, plan_providers, provider_entries
+from fakes import random_detections, save_fake_model
 
 
 def test_auto_prefers_tensorrt_then_cuda_then_cpu() -> None:
@@ -62,7 +62,7 @@ def test_spinning_is_off_only_when_asked(tmp_path) -> None:
 
 def test_yolact_run_opens_the_model_without_spinning(tmp_path, monkeypatch) -> None:
     """yolact-run overlaps loading and rendering with inference, so its session must not spin."""
-    import yolact_runtime.cli as cli
+    import yolact_runtime.pipeline.cli as cli
 
     seen = {}
 

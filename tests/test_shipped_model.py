@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from yolact_export import load_checkpoint
-from yolact_export.evaluate import evaluate
-from yolact_export.export import export_onnx
+from yolact_export.train.evaluate import evaluate
+from yolact_export.exporter.export import export_onnx
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "yolact_shapes.pth"
@@ -45,7 +45,7 @@ def test_onnx_ap_equals_pytorch_ap(shipped_onnx):
 
 def test_yolact_eval_cli_writes_json(shipped_onnx, tmp_path):
     out = tmp_path / "ap.json"
-    run = subprocess.run([sys.executable, "-c", "from yolact_export.cli import eval_main; eval_main()",
+    run = subprocess.run([sys.executable, "-c", "from yolact_export.train.cli import eval_main; eval_main()",
                           str(shipped_onnx), "--annotations", str(EXAMPLES / "annotations.json"),
                           "--images", str(EXAMPLES / "images"), "--json", str(out)],
                          capture_output=True, text=True, timeout=600)
@@ -56,7 +56,7 @@ def test_yolact_eval_cli_writes_json(shipped_onnx, tmp_path):
 
 
 def test_yolact_eval_missing_annotations_is_one_line(shipped_onnx, tmp_path):
-    run = subprocess.run([sys.executable, "-c", "from yolact_export.cli import eval_main; eval_main()",
+    run = subprocess.run([sys.executable, "-c", "from yolact_export.train.cli import eval_main; eval_main()",
                           str(shipped_onnx), "--annotations", str(tmp_path / "nope.json"), "--images", str(tmp_path)],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 1

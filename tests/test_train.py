@@ -9,15 +9,15 @@ import pytest
 import torch
 from click.testing import CliRunner
 
-from yolact_export.checkpoint import load_checkpoint
-from yolact_export.config import get_config
+from yolact_export.model.checkpoint import load_checkpoint
+from yolact_export.model.config import get_config
 from yolact_export.data.coco import DatasetError, load_coco
 from yolact_export.data.synthetic import SynthOptions, generate
-from yolact_export.detect import decode_boxes
+from yolact_export.detection.boxes import box_iou, decode_boxes, encode, point_form
 from yolact_export.model.yolact import RawOutputs
-from yolact_export.train.boxes import encode, jaccard, match, point_form
 from yolact_export.train.loss import Target, hard_negative_mask, yolact_loss
-from yolact_export.train_cli import train_main
+from yolact_export.train.matching import match
+from yolact_export.train.cli import train_main
 
 CFG = get_config("yolact_shapes")
 
@@ -37,7 +37,7 @@ def test_matching_thresholds_and_forced_prior() -> None:
     priors_pf = torch.tensor([[0.0, 0.0, 0.4, 0.4], [0.0, 0.0, 0.4, 0.18], [0.0, 0.0, 0.4, 0.12],
                               [0.7, 0.7, 0.75, 0.75], [0.2, 0.6, 0.3, 0.7]])
     priors = torch.cat([(priors_pf[:, :2] + priors_pf[:, 2:]) / 2, priors_pf[:, 2:] - priors_pf[:, :2]], 1)
-    iou = jaccard(gt, point_form(priors))
+    iou = box_iou(gt, point_form(priors))
     assert torch.allclose(iou[0, :3], torch.tensor([1.0, 0.45, 0.3]), atol=1e-5)
     assert torch.isclose(iou[1, 3], torch.tensor(0.25), atol=1e-5)
     conf_t, idx_t = match(gt, labels, priors)

@@ -1,7 +1,7 @@
 """yolact_export: a faithful PyTorch YOLACT / YOLACT++ reference model and its ONNX exporter."""
-from .checkpoint import CheckpointError, load_checkpoint
-from .config import PRESETS, YolactConfig, get_config
-from .inference import Detections, predict
+from .detection.predict import Detections, predict
+from .model.checkpoint import CheckpointError, load_checkpoint
+from .model.config import PRESETS, YolactConfig, get_config
 from .model.yolact import Yolact, build_model
 
 __version__ = "0.1.0"

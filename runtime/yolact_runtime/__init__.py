@@ -1,11 +1,11 @@
 """yolact_runtime: run YOLACT / YOLACT++ ONNX graphs exported by yolact-export (no torch)."""
 from __future__ import annotations
 
-from .errors import InputError, ModelError, ProviderError, YolactRuntimeError
-from .metadata import ModelInfo, PreprocessSpec
-from .model import Yolact
-from .postprocess import PostprocessOptions
-from .result import Result
+from .core.errors import InputError, ModelError, ProviderError, YolactRuntimeError
+from .core.metadata import ModelInfo, PreprocessSpec
+from .core.model import Yolact
+from .core.postprocess import PostprocessOptions
+from .core.result import Result
 
 __all__ = [
     "InputError",

@@ -5,6 +5,3 @@ One run measures every path on the same images with the same pre- and postproces
 ONNX Runtime CPU (fp32, fp16 when it runs, INT8 QDQ), and CUDA / TensorRT when onnxruntime
 offers them. Results go to stdout and to benchmarks/results/<name>.json.
 """
-from .stats import Timing, summarize
-
-__all__ = ["Timing", "summarize"]

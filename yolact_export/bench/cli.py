@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 import click
+from yolact_runtime.pipeline.discover import images_under
 
-from ..cli import images_under
 from . import nms as nms_bench
 from .run import ALL_PATHS
 
@@ -70,7 +70,7 @@ def _choices(values: tuple[str, ...], allowed: tuple[str, ...], what: str) -> tu
               help="Postprocess score threshold (yolact-run's default).")
 @click.option("--nms", "nms_names", multiple=True, metavar="METHODS",
               help=f"NMS comparison methods, comma-separated: {', '.join(nms_bench.METHODS)}, or none "
-                   "(default: all; e.g. --nms onnx adds the NonMaxSuppression variant to fast-onnx).")
+                   "(default: all; e.g. --nms onnx-nms times the NonMaxSuppression variant beside fast-onnx).")
 @click.option("--nms-runs", type=click.IntRange(min=1), default=20, show_default=True)
 @click.option("--nms-size", type=click.IntRange(min=32), default=550, show_default=True,
               help="Input size whose v1 priors the NMS comparison uses (550: 19,248 priors).")
@@ -95,7 +95,8 @@ def main(weights, random_config, config, input_size, image_paths, folder, calibr
     """
     import torch
 
-    from .run import BenchOptions, format_report, run_bench, write_json
+    from .report import render
+    from .run import BenchOptions, run_bench, write_json
 
     start = time.perf_counter()
 
@@ -110,9 +111,7 @@ def main(weights, random_config, config, input_size, image_paths, folder, calibr
     if nms_names and [n for v in nms_names for n in v.split(",")] == ["none"]:
         methods: tuple[str, ...] = ()
     else:
-        aliases = {"onnx": "onnx-nms", "fast": "fast-onnx"}
-        expanded = tuple(",".join(aliases.get(v.strip(), v.strip()) for v in value.split(",")) for value in nms_names)
-        methods = _choices(expanded, nms_bench.METHODS, "NMS method") if nms_names else nms_bench.METHODS
+        methods = _choices(nms_names, nms_bench.METHODS, "NMS method") if nms_names else nms_bench.METHODS
         if nms_names and "fast-onnx" not in methods:
             methods = ("fast-onnx", *methods)  # the baseline of the ratios
     threads = threads or os.cpu_count()
@@ -121,9 +120,9 @@ def main(weights, random_config, config, input_size, image_paths, folder, calibr
     try:
         if random_config:
             from .. import build_model, get_config
-            from ..lively import make_lively
-            from ..preprocess import preprocess
-            from yolact_runtime.io import read_image
+            from ..model.random_weights import make_lively
+            from ..detection.preprocess import preprocess
+            from yolact_runtime.core.io import read_image
 
             cfg = get_config(random_config)
             cfg = cfg.at_size(input_size) if input_size else cfg
@@ -134,7 +133,7 @@ def main(weights, random_config, config, input_size, image_paths, folder, calibr
             model = make_lively(build_model(cfg), preprocess([read_image(p) for p in images[:8]], cfg), seed=seed)
             source = f"random:{cfg.name}"
         else:
-            from ..checkpoint import load_checkpoint
+            from ..model.checkpoint import load_checkpoint
 
             weights = weights or (str(SHIPPED) if SHIPPED.is_file() else None)
             if weights is None:
@@ -164,5 +163,5 @@ def main(weights, random_config, config, input_size, image_paths, folder, calibr
         doc["model"]["sha256"] = hashlib.sha256(Path(weights).read_bytes()).hexdigest()
     result_name = name or (f"{cfg.name}-{cfg.max_size}" + ("-random" if random_config else ""))
     path = write_json(doc, Path(out_dir) if out_dir else RESULTS, result_name)
-    click.echo(format_report(doc))
+    click.echo(render([doc]))
     click.echo(f"wrote {path}")

@@ -18,25 +18,15 @@ from .stats import StageClock, summarize
 STAGES = ("decode", "preprocess", "inference", "postprocess", "write")
 
 
-class _Quiet:
-    def __init__(self) -> None:
-        self.errors: list[str] = []
-
-    def error(self, line: str) -> None:
-        self.errors.append(line)
-
-    def advance(self, count: int) -> None:
-        pass
-
-
 def folder_run(model_path, folder, threads: int | None, score_threshold: float, passes: int = 1,
                workers: int = 2, work_dir=None, providers: str = "cpu", precision: str = "default") -> dict:
     from yolact_runtime import Yolact
-    from yolact_runtime.discover import discover
-    from yolact_runtime.io import read_image, write_image, write_json
-    from yolact_runtime.layout import OutputLayout
-    from yolact_runtime.records import image_record
-    from yolact_runtime.runner import RunOptions, Runner
+    from yolact_runtime.pipeline.discover import discover
+    from yolact_runtime.core.io import read_image, write_image, write_json
+    from yolact_runtime.pipeline.layout import OutputLayout
+    from yolact_runtime.pipeline.records import image_record
+    from yolact_runtime.pipeline.job import NullReporter, RunOptions, Tally
+    from yolact_runtime.pipeline.runner import Runner
 
     items, errors = discover([folder])
     items = [item for item in items if item.kind == "image"]
@@ -76,16 +66,16 @@ def folder_run(model_path, folder, threads: int | None, score_threshold: float, 
                        spinning=False, precision=precision)  # as yolact-run opens it
         pipelined = {}
         for overlays in (True, False):
-            reporter = _Quiet()
+            tally = Tally(NullReporter())
             out = Path(tmp) / f"pipelined-{overlays}"
-            runner = Runner(model, RunOptions(out_dir=out, overlays=overlays, batch_size=1, workers=workers), reporter)
+            runner = Runner(model, RunOptions(out_dir=out, overlays=overlays, batch_size=1, workers=workers), tally)
             start = time.perf_counter()
             summary = runner.run(items * passes if passes > 1 else items)
             seconds = time.perf_counter() - start
             pipelined["pipelined" if overlays else "pipelined_no_overlays"] = {
                 "workers": workers, "images": summary.images, "seconds": round(seconds, 4),
                 "images_per_s": round(summary.images / seconds, 4) if seconds > 0 else None,
-                "errors": reporter.errors[:5]}
+                "errors": summary.errors[:5]}
     medians = {s: float(np.median(v)) for s, v in per_stage.items()}
     whole = sum(medians.values()) or 1.0
     engine_s = medians["inference"]

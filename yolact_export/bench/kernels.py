@@ -13,8 +13,9 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from yolact_runtime.core.metadata import NETWORK_SCOPES
 
-from ..quantize import quiet_quantizer
+from ..exporter.int8 import quiet_quantizer
 from .stats import summarize, time_calls
 
 
@@ -25,9 +26,10 @@ def _conv_model(channels: int, size: int, path: Path) -> None:
     rng = np.random.default_rng(0)
     weight = (rng.standard_normal((channels, channels, 3, 3)) * (2.0 / (9 * channels)) ** 0.5).astype(np.float32)
     bias = np.zeros(channels, dtype=np.float32)
+    scope = NETWORK_SCOPES[0]  # a network node, so that quantize_int8 quantizes it
     graph = helper.make_graph(
-        [helper.make_node("Conv", ["x", "w", "b"], ["c"], name="/detector/model/fpn/conv/Conv", pads=[1, 1, 1, 1]),
-         helper.make_node("Relu", ["c"], ["y"], name="/detector/model/fpn/relu/Relu")],
+        [helper.make_node("Conv", ["x", "w", "b"], ["c"], name=f"{scope}conv/Conv", pads=[1, 1, 1, 1]),
+         helper.make_node("Relu", ["c"], ["y"], name=f"{scope}relu/Relu")],
         "conv", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, channels, size, size])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, channels, size, size])],
         [numpy_helper.from_array(weight, "w"), numpy_helper.from_array(bias, "b")])

@@ -6,7 +6,7 @@ import platform
 import sys
 from pathlib import Path
 
-from yolact_runtime.cpu import cpu_info
+from yolact_runtime.core.cpu import cpu_info
 
 # ISA extensions that decide which MLAS / oneDNN kernels run.
 FLAGS = ("avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "avx512_bf16", "avx512_fp16",
@@ -52,7 +52,7 @@ def openvino_ep() -> dict:
     """The OpenVINO plugin EP: its version, whether it has a CPU device here, why not."""
     from importlib.metadata import PackageNotFoundError, version
 
-    from yolact_runtime import openvino
+    from yolact_runtime.core import openvino
 
     try:
         release = version("onnxruntime-ep-openvino")

@@ -1,33 +1,30 @@
 """NMS at full prior count: in-graph Fast NMS (ORT) vs ONNX NonMaxSuppression (ORT) vs traditional.
 
 Inputs are what the network hands to detection: SSD-encoded offsets `loc` [1, N, 4] and softmax
-scores `conf` [1, N, C+1] (background first). `synthetic_outputs` draws them like a trained
-detector's: most priors confidently background, a few per cent of false candidates above the
-0.05 threshold, and around each object a cluster of overlapping priors whose score rises with
-their IoU to it (plus a confusable second class), boxes regressed towards the object with noise.
+scores `conf` [1, N, C+1] (background first), drawn by nms_inputs.synthetic_outputs.
 
 Methods (all include box decoding, so they do the same work from the same inputs):
-  fast-onnx       decode + yolact_export.detect.fast_nms exported to a small ONNX graph, run in ORT
+  fast-onnx       decode + yolact_export.detection.nms.fast_nms exported to a small ONNX graph, run in ORT
   onnx-nms        decode exported the same way + the standard ONNX NonMaxSuppression op (all classes
                   in one op, per-class NMS) + TopK over the kept boxes, run in ORT
-  traditional     decode in torch + yolact_export.detect.traditional_nms (greedy per class, the
+  traditional     decode in torch + yolact_export.detection.nms.traditional_nms (greedy per class, the
                   original's cross-checked "traditional" path)
   fast-torch      decode + fast_nms in PyTorch eager (the reference graph, not exported)
 """
 from __future__ import annotations
 
-import math
 import os
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 
-from ..detector import NmsSettings
-from .paths import SETTLE_S
+from ..detection.graph import NmsSettings
+from . import measure
+from .nms_inputs import NmsInputs, default_priors, synthetic_outputs
 from .stats import summarize, time_calls
 
 SCENARIOS = {
@@ -37,84 +34,6 @@ SCENARIOS = {
     "crowded": (40, 5.0),
 }
 METHODS = ("fast-onnx", "onnx-nms", "traditional", "fast-torch")
-
-
-@dataclass
-class NmsInputs:
-    name: str
-    loc: np.ndarray  # [1, N, 4]
-    conf: np.ndarray  # [1, N, C+1]
-    priors: np.ndarray  # [N, 4] cx, cy, w, h
-
-    @property
-    def num_priors(self) -> int:
-        return self.loc.shape[1]
-
-    @property
-    def num_classes(self) -> int:
-        return self.conf.shape[2] - 1
-
-    def stats(self, conf_thresh: float) -> dict:
-        fg = self.conf[0, :, 1:]
-        return {"priors": self.num_priors, "classes": self.num_classes,
-                "candidates": int((fg.max(axis=1) > conf_thresh).sum()),
-                "class_scores_above_threshold": int((fg > conf_thresh).sum())}
-
-
-def default_priors(size: int = 550, config: str = "yolact_base") -> np.ndarray:
-    from ..config import get_config
-    from ..model.priors import grid_sizes_for, make_priors
-
-    cfg = get_config(config).at_size(size)
-    levels = len(cfg.selected_layers) + cfg.num_downsample
-    return make_priors(grid_sizes_for(cfg.max_size, levels), cfg.pred_scales, cfg.aspect_ratios,
-                       cfg.max_size, cfg.use_square_anchors).numpy()
-
-
-def _corners(cxcywh: np.ndarray) -> np.ndarray:
-    return np.concatenate([cxcywh[:, :2] - cxcywh[:, 2:] / 2, cxcywh[:, :2] + cxcywh[:, 2:] / 2], axis=1)
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.clip(rb - lt, 0, None).prod(-1)
-    area = lambda z: (z[:, 2:] - z[:, :2]).prod(-1)  # noqa: E731
-    return inter / (area(a)[:, None] + area(b)[None] - inter)
-
-
-def synthetic_outputs(name: str, priors: np.ndarray, num_classes: int = 80, objects: int = 8,
-                      background_logit: float = 6.0, seed: int = 0) -> NmsInputs:
-    """Detector-like loc/conf for `objects` random objects (seeded)."""
-    rng = np.random.default_rng(seed)
-    n = priors.shape[0]
-    size = np.exp(rng.uniform(math.log(0.04), math.log(0.7), (objects, 1)))
-    aspect = np.exp(rng.uniform(math.log(0.5), math.log(2.0), (objects, 1)))
-    wh = np.concatenate([size * np.sqrt(aspect), size / np.sqrt(aspect)], axis=1).clip(0.02, 0.95)
-    centre = rng.uniform(0.1, 0.9, (objects, 2))
-    gt = np.concatenate([centre, wh], axis=1)
-    classes = rng.integers(0, num_classes, objects)
-    confused = rng.integers(0, num_classes, objects)
-
-    logits = rng.normal(0.0, 1.0, (n, num_classes + 1))
-    logits[:, 0] = rng.normal(background_logit, 1.0, n)
-    loc = rng.normal(0.0, 1.0, (n, 4))
-    if objects:
-        overlap = _iou(_corners(priors), _corners(gt))  # [N, objects]
-        best = overlap.argmax(1)
-        best_iou = overlap[np.arange(n), best]
-        on = np.nonzero(best_iou > 0.2)[0]
-        j = best[on]
-        obj = logits[on, 0] + 10.0 * (best_iou[on] - 0.5) + rng.normal(0.0, 0.7, on.size)
-        logits[on, 1 + classes[j]] = obj
-        logits[on, 1 + confused[j]] = np.maximum(logits[on, 1 + confused[j]], obj - 2.5)
-        p, g = priors[on], gt[j]
-        loc[on, :2] = (g[:, :2] - p[:, :2]) / (0.1 * p[:, 2:]) + rng.normal(0.0, 0.5, (on.size, 2))
-        loc[on, 2:] = np.log(g[:, 2:] / p[:, 2:]) / 0.2 + rng.normal(0.0, 0.5, (on.size, 2))
-    logits -= logits.max(1, keepdims=True)
-    conf = np.exp(logits)
-    conf /= conf.sum(1, keepdims=True)
-    return NmsInputs(name, loc[None].astype(np.float32), conf[None].astype(np.float32), priors.astype(np.float32))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -134,7 +53,8 @@ def export_fast_nms(inputs: NmsInputs, nms: NmsSettings, path: Path) -> Path:
     """decode + fast_nms exactly as the detector graph has them, alone in one ONNX graph."""
     import torch
 
-    from ..detect import decode_boxes, fast_nms
+    from ..detection.nms import fast_nms
+    from ..detection.boxes import decode_boxes
 
     class FastNms(torch.nn.Module):
         def __init__(self) -> None:
@@ -161,7 +81,7 @@ def export_onnx_nms(inputs: NmsInputs, nms: NmsSettings, path: Path) -> Path:
     import torch
     from onnx import TensorProto, helper
 
-    from ..detect import decode_boxes
+    from ..detection.boxes import decode_boxes
 
     class Decode(torch.nn.Module):
         def __init__(self) -> None:
@@ -241,7 +161,8 @@ def compare(inputs: NmsInputs, nms: NmsSettings, runs: int, warmup: int, threads
     """Time each method on `inputs`; detections kept and agreement with traditional NMS."""
     import torch
 
-    from ..detect import decode_boxes, fast_nms, traditional_nms
+    from ..detection.nms import fast_nms, traditional_nms
+    from ..detection.boxes import decode_boxes
 
     loc_t, conf_t = torch.from_numpy(inputs.loc), torch.from_numpy(inputs.conf)
     priors_t = torch.from_numpy(inputs.priors)
@@ -299,7 +220,7 @@ def compare(inputs: NmsInputs, nms: NmsSettings, runs: int, warmup: int, threads
             for i in range(runs):
                 k = i % len(order)
                 for method in order[k:] + order[:k]:
-                    time.sleep(SETTLE_S)  # let the previous engine's worker threads park
+                    time.sleep(measure.SETTLE_S)  # let the previous engine's worker threads park
                     seconds[method] += time_calls(runners[method][0], 1, 0)
         for method in runners:
             results[method] = {"timing": summarize(seconds[method]).to_dict(), "detections": len(kept[method])}

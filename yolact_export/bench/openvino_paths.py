@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from yolact_runtime import cpu, openvino
+from yolact_runtime.core import cpu, openvino
 
 from .paths import OrtPath, SkipPath
 

@@ -7,20 +7,16 @@ same outputs as the graph; the ONNX paths run the exported graph through yolact_
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 
 import numpy as np
 
-from yolact_runtime.parity.match import box_iou, match_overlapping
-from yolact_runtime.metadata import ModelInfo
-from yolact_runtime.postprocess import PostprocessOptions, postprocess
-from yolact_runtime.preprocess import preprocess_batch
-from yolact_runtime.raw import RawDetections, split_batch
-from yolact_runtime.result import Result
+from yolact_runtime.core.metadata import ModelInfo
+from yolact_runtime.core.postprocess import PostprocessOptions, postprocess
+from yolact_runtime.core.preprocess import preprocess_batch
+from yolact_runtime.core.raw import RawDetections, split_batch
+from yolact_runtime.core.result import Result
 
-from .stats import StageClock, summarize
 
 STAGES = ("preprocess", "inference", "postprocess")
 
@@ -57,7 +53,7 @@ class OrtPath(EnginePath):
     def __init__(self, name: str, model_path, providers: str, threads: int | None,
                  options: PostprocessOptions, note: str = "", precision: str = "default") -> None:
         from yolact_runtime import Yolact
-        from yolact_runtime.errors import YolactRuntimeError
+        from yolact_runtime.core.errors import YolactRuntimeError
 
         try:
             self.model = Yolact(model_path, providers, intra_op_threads=threads, precision=precision)
@@ -73,8 +69,15 @@ class OrtPath(EnginePath):
         self.device = providers
         self.provider = got
 
+    # yolact_runtime.Yolact's own pre- and postprocessing, inference and session (nothing re-wrapped).
+    def preprocess(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        return self.model.preprocess(images)
+
     def infer(self, batch: np.ndarray) -> list[RawDetections]:
         return self.model.infer(batch)
+
+    def postprocess(self, raw: RawDetections, image_size: tuple[int, int]) -> Result:
+        return self.model.postprocess(raw, image_size, self.options)
 
     def close(self) -> None:
         del self.model
@@ -103,7 +106,7 @@ class TorchPath(EnginePath):
         import torch
         from torch import nn
 
-        from ..detector import YolactDetector
+        from ..detection.graph import YolactDetector
 
         super().__init__(info, options)
         self.name, self.note = name, note
@@ -137,164 +140,3 @@ class TorchPath(EnginePath):
 
     def close(self) -> None:
         del self.detector
-
-
-# ---------------------------------------------------------------------------------------------
-@dataclass
-class PathResult:
-    name: str
-    device: str
-    status: str = "ok"  # ok | skipped | failed
-    note: str = ""
-    total: dict | None = None
-    stages: dict[str, dict] = field(default_factory=dict)
-    stage_share: dict[str, float] = field(default_factory=dict)
-    detections_mean: float | None = None
-    first_raws: list[RawDetections] = field(default_factory=list, repr=False)
-
-    def to_dict(self) -> dict:
-        out = {"device": self.device, "status": self.status}
-        if self.note:
-            out["note"] = self.note
-        if self.total is not None:
-            out.update(total=self.total, stages=self.stages, stage_share=self.stage_share,
-                       detections_mean=self.detections_mean)
-        return out
-
-
-class _Recorder:
-    """One path's runs: run i takes images[i*batch ...] (cycling); stage times summed over the batch."""
-
-    def __init__(self, path: EnginePath, images: Sequence[np.ndarray], batch: int) -> None:
-        self.path, self.images, self.batch = path, images, batch
-        self.totals: list[float] = []
-        self.per_stage: dict[str, list[float]] = {s: [] for s in STAGES}
-        self.counts: list[int] = []
-        self.first: dict[int, RawDetections] = {}
-        self.calls = 0
-
-    def one(self, record: bool) -> float:
-        i, self.calls = self.calls, self.calls + 1
-        picks = [(i * self.batch + j) % len(self.images) for j in range(self.batch)]
-        chosen = [self.images[p] for p in picks]
-        path, clock = self.path, StageClock()
-        with clock.stage("preprocess"):
-            tensor = path.preprocess(chosen)
-        with clock.stage("inference"):
-            raws = path.infer(tensor)
-        with clock.stage("postprocess"):
-            results = [path.postprocess(raw, image.shape[:2]) for raw, image in zip(raws, chosen)]
-        total = sum(clock.seconds.values())
-        if record:
-            self.totals.append(total)
-            for stage in STAGES:
-                self.per_stage[stage].append(clock.seconds[stage])
-            self.counts.extend(len(r) for r in results)
-        for p, raw in zip(picks, raws):
-            self.first.setdefault(p, raw)
-        return total
-
-    def result(self) -> PathResult:
-        medians = {s: float(np.median(v)) for s, v in self.per_stage.items()}
-        whole = sum(medians.values()) or 1.0
-        return PathResult(
-            name=self.path.name, device=self.path.device, note=self.path.note,
-            total=summarize(self.totals, self.batch).to_dict(),
-            stages={s: summarize(v, self.batch).to_dict() for s, v in self.per_stage.items()},
-            stage_share={s: round(m / whole, 4) for s, m in medians.items()},
-            detections_mean=float(np.mean(self.counts)) if self.counts else 0.0,
-            first_raws=[self.first[k] for k in sorted(self.first)],
-        )
-
-
-def measure(path: EnginePath, images: Sequence[np.ndarray], runs: int, warmup: int, batch: int = 1,
-            budget_s: float | None = None) -> PathResult:
-    """`warmup` untimed runs, then `runs` timed ones, of one path.
-
-    budget_s: when the first warm-up run shows that warm-up and runs would take longer, the rest
-    of the warm-up is skipped and only the runs that fit are made (at least 1), so that a very slow
-    path (bf16 on a CPU without oneDNN bf16: naive convolutions) does not stall the bench.
-    """
-    recorder = _Recorder(path, images, batch)
-    if warmup:
-        first_s = recorder.one(record=False)
-        if budget_s and first_s * (warmup + runs) > budget_s:
-            # Too slow for the budget: no more warm-up; as many runs as fit, at least 1.
-            runs = max(1, min(runs, int(budget_s / max(first_s, 1e-9))))
-        else:
-            for _ in range(1, warmup):
-                recorder.one(record=False)
-    for _ in range(runs):
-        recorder.one(record=True)
-    return recorder.result()
-
-
-SETTLE_S = 0.25  # idle time before each timed run of another path: lets the previous engine's threads park
-
-
-def measure_interleaved(paths: Sequence[EnginePath], images: Sequence[np.ndarray], runs: int, warmup: int,
-                        batch: int = 1, settle_s: float = SETTLE_S) -> list[PathResult]:
-    """All paths in rounds (one run each per round, the order rotating), so that background load
-    and frequency changes fall on every path alike and the ratios stay fair on a busy machine.
-
-    Engines keep their worker threads spinning for a while after a run (onnxruntime's intra-op
-    pool, torch's OpenMP team); without the settle pause the next path's threads compete with
-    them (measured: PyTorch 2x slower right after an onnxruntime run on 2 cores).
-    """
-    recorders = [_Recorder(p, images, batch) for p in paths]
-    for _ in range(warmup):
-        for recorder in recorders:
-            recorder.one(record=False)
-    for i in range(runs):
-        k = i % len(recorders)
-        for recorder in recorders[k:] + recorders[:k]:
-            if settle_s and len(recorders) > 1:
-                time.sleep(settle_s)
-            recorder.one(record=True)
-    return [r.result() for r in recorders]
-
-
-# ---------------------------------------------------------------------------------------------
-def _proto_masks(raw: RawDetections, rows: np.ndarray) -> np.ndarray:
-    """Binary masks (> 0.5) at prototype resolution for the given rows, as the contract assembles them."""
-    from yolact_runtime.postprocess import assemble_masks
-
-    if raw.masks is not None:
-        return raw.masks[rows] > 0.5
-    return assemble_masks(raw.prototypes, raw.coefficients[rows], raw.boxes[rows]) > 0.5
-
-
-def top_agreement(reference: Sequence[RawDetections], other: Sequence[RawDetections], top: int = 10,
-                  iou: float = 0.8) -> dict:
-    """Share of the reference's top detections that `other` also finds (same class, box IoU >= iou,
-    each of other's rows paired once: yolact_runtime.parity's matching).
-
-    The candidate set is all of other's valid rows (not only its top ones): near-tied scores may
-    reorder, which is not an accuracy loss. mask_iou_mean: mean IoU of the binary prototype-
-    resolution masks of the matched pairs.
-    """
-    matched = total = 0
-    ious: list[float] = []
-    mask_ious: list[float] = []
-    for ref, oth in zip(reference, other):
-        n_ref, n_oth = min(ref.count, top), oth.count
-        if n_ref == 0:
-            continue
-        overlap = box_iou(ref.boxes[:n_ref], oth.boxes[:n_oth]) if n_oth else np.zeros((n_ref, 0))
-        same = ref.classes[:n_ref, None] == oth.classes[None, :n_oth]
-        best = np.where(same, overlap, 0.0).max(axis=1) if n_oth else np.zeros(n_ref)
-        pairs = match_overlapping(ref.classes, ref.boxes, oth.classes, oth.boxes, list(range(n_ref)),
-                                  list(range(n_oth)), min_iou=iou)
-        matched += len(pairs)
-        total += n_ref
-        ious.extend(best.tolist())
-        if pairs:
-            a = _proto_masks(ref, np.array([i for i, _ in pairs]))
-            b = _proto_masks(oth, np.array([j for _, j in pairs]))
-            inter = (a & b).sum(axis=(1, 2))
-            union = (a | b).sum(axis=(1, 2))
-            mask_ious.extend(np.where(union > 0, inter / np.maximum(union, 1), 1.0).tolist())
-    return {"top": top, "iou": iou, "matched": matched, "of": total,
-            "fraction": round(matched / total, 4) if total else None,
-            "mean_best_iou": round(float(np.mean(ious)), 4) if ious else None,
-            "mask_iou_mean": round(float(np.mean(mask_ious)), 4) if mask_ious else None}

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from yolact_runtime.postprocess import PostprocessOptions, crop_masks, kept_rows, postprocess
-from yolact_runtime.raw import RawDetections
-from yolact_runtime.rle import encode_rles
-from yolact_runtime.window import mask_windows, paint
+from yolact_runtime.core.postprocess import PostprocessOptions, crop_masks, kept_rows, postprocess
+from yolact_runtime.core.raw import RawDetections
+from yolact_runtime.core.rle import encode_rles
+from yolact_runtime.core.window import mask_windows, paint
 
 from .stats import summarize, time_round_robin
 

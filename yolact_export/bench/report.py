@@ -1,4 +1,5 @@
-"""Markdown tables from yolact-bench JSON files: python -m yolact_export.bench.report RESULT.json ..."""
+"""The one rendering of yolact-bench results (Markdown: yolact-bench prints it, and
+python -m yolact_export.bench.report RESULT.json ... renders saved files)."""
 from __future__ import annotations
 
 import json
@@ -68,8 +69,14 @@ def nms_table(doc: dict) -> list[str]:
 
 
 def notes(doc: dict) -> list[str]:
-    """The sentences under a model's table: INT8 agreement, fp16 casts, conv, compute, load, folder."""
-    out: list[str] = []
+    """The sentences under a model's table: what is compared, INT8 agreement, fp16 casts, conv, compute,
+    load, folder."""
+    out = ["All paths share yolact_runtime's preprocessing and postprocessing (masks upsampled to the image, "
+           "score threshold as in the settings); only the engine differs. Timings are wall-clock per batch; "
+           "images/s = batch / median."]
+    if "pytorch-bf16" in doc["paths"] and doc["machine"].get("torch_mkldnn_bf16") is False:
+        out.append("pytorch-bf16: this CPU has no oneDNN bf16 support (needs avx512bw/avx512_bf16/amx): torch "
+                   "runs bf16 convolutions in aten::_slow_conv2d_forward (naive im2col), not a fast kernel.")
     int8 = doc.get("int8", {})
     a = doc["paths"].get("onnx-int8", {}).get("agreement_vs_onnx_fp32")
     if a:

@@ -12,15 +12,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from yolact_runtime.core.errors import first_line
+from yolact_runtime.core.io import write_bytes
+
 from .. import __version__
-from ..detector import NmsSettings
+from ..detection.graph import NmsSettings
 from . import machine, nms as nms_bench
+from .agreement import top_agreement
 from .flops import compute_rates, conv_gflop
-from .postload import postprocess_load
+from .measure import PathResult, measure, measure_interleaved
 from .openvino_paths import openvino_path
-from .report import notes
-from .paths import (EnginePath, OrtPath, PathResult, SkipPath, TorchPath, measure, measure_interleaved,
-                    top_agreement)
+from .paths import EnginePath, OrtPath, SkipPath, TorchPath
+from .postload import postprocess_load
 
 ALL_PATHS = ("pytorch-fp32", "pytorch-bf16", "onnx-fp32", "onnx-fp16", "onnx-int8",
              "openvino-fp32", "openvino-bf16", "openvino-int8",
@@ -54,7 +57,7 @@ class BenchOptions:
 
 def _export_all(model, nms: NmsSettings, wanted: set[str], images: Sequence[Path], options: BenchOptions,
                 folder: Path) -> tuple[dict[str, Path], dict]:
-    from ..export import export_onnx
+    from ..exporter.export import export_onnx
 
     log = options.log
     graphs: dict[str, Path] = {}
@@ -65,7 +68,7 @@ def _export_all(model, nms: NmsSettings, wanted: set[str], images: Sequence[Path
         try:
             graphs[key] = fn()
         except Exception as error:  # reported in the JSON, the other paths still run
-            info[key] = {"error": f"{type(error).__name__}: {str(error)[:300]}"}
+            info[key] = {"error": _failure(error)}
             log(f"{key} export failed: {info[key]['error']}")
             return
         info[key] = {"seconds": round(time.perf_counter() - start, 2),
@@ -76,7 +79,7 @@ def _export_all(model, nms: NmsSettings, wanted: set[str], images: Sequence[Path
     if any(p.endswith("fp16") and not p.startswith("pytorch") for p in wanted):
         timed("fp16", lambda: export_onnx(model, folder / "fp16.onnx", nms, fp16=True, log=log))
     if wanted & {"onnx-int8", "openvino-int8"} and "fp32" in graphs:
-        from ..quantize import quantize_int8
+        from ..exporter.int8 import quantize_int8
 
         calibration = options.calibration if options.calibration is not None else list(images)
         timed("int8", lambda: quantize_int8(graphs["fp32"], folder / "int8.onnx", calibration, log=log))
@@ -120,8 +123,7 @@ def _make_path(name: str, model, nms: NmsSettings, graphs: dict[str, Path], opti
 
 
 def _failure(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return f"{type(error).__name__}: {(text[0] if text else '')[:300]}"
+    return f"{type(error).__name__}: {first_line(error)[:300]}"
 
 
 def _measure_paths(wanted: Sequence[str], model, nms: NmsSettings, graphs: dict[str, Path], options: BenchOptions,
@@ -182,9 +184,9 @@ def _measure_paths(wanted: Sequence[str], model, nms: NmsSettings, graphs: dict[
 def run_bench(model, source: str, images: Sequence[Path], options: BenchOptions) -> dict:
     """Everything one `yolact-bench` invocation measures, as the JSON document it writes."""
     import torch
-    from yolact_runtime.io import read_image
-    from yolact_runtime.metadata import read_model_info
-    from yolact_runtime.postprocess import PostprocessOptions
+    from yolact_runtime.core.io import read_image
+    from yolact_runtime.core.metadata import read_model_info
+    from yolact_runtime.core.postprocess import PostprocessOptions
 
     log = options.log
     if options.threads:
@@ -208,7 +210,7 @@ def run_bench(model, source: str, images: Sequence[Path], options: BenchOptions)
                      "masks": "image", "images": [str(p) for p in images],
                      "nms": {"score_threshold": nms.score_threshold, "iou_threshold": nms.iou_threshold,
                              "top_k": nms.top_k, "max_detections": nms.max_detections}},
-        "paths": {}, "notes": [],
+        "paths": {},
     }
     post = PostprocessOptions(score_threshold=options.score_threshold)
     with tempfile.TemporaryDirectory() as tmp:
@@ -218,9 +220,9 @@ def run_bench(model, source: str, images: Sequence[Path], options: BenchOptions)
         doc["exports"] = exports
         info = read_model_info(graphs["fp32"]) if "fp32" in graphs else None
         if info is None:  # torch-only run: the metadata the export would have written
-            from ..export import build_metadata
-            from ..detector import YolactDetector
-            from yolact_runtime.metadata import parse_metadata
+            from ..exporter.export import build_metadata
+            from ..detection.graph import YolactDetector
+            from yolact_runtime.core.metadata import parse_metadata
 
             names = YolactDetector(model, nms).output_names
             info = parse_metadata(build_metadata(config, nms, names), "bench")
@@ -275,7 +277,6 @@ def run_bench(model, source: str, images: Sequence[Path], options: BenchOptions)
         doc["nms"] = nms_bench.run_nms_comparison(nms, options.nms_runs, min(options.warmup, 3), options.threads,
                                                   options.nms_size, options.nms_classes, options.nms_methods,
                                                   options.nms_scenarios, log=log)
-    doc["notes"] += _notes(doc)
     try:
         doc["machine"]["load_average_end"] = [round(v, 2) for v in os.getloadavg()]
     except OSError:
@@ -283,69 +284,7 @@ def run_bench(model, source: str, images: Sequence[Path], options: BenchOptions)
     return doc
 
 
-def _notes(doc: dict) -> list[str]:
-    notes = ["all paths share yolact_runtime's preprocessing and postprocessing (masks upsampled to the image, "
-             "score threshold as in settings); only the engine differs",
-             "timings are wall-clock per batch; images_per_s = batch / median"]
-    if "pytorch-bf16" in doc["paths"] and doc["machine"].get("torch_mkldnn_bf16") is False:
-        notes.append("pytorch-bf16: this CPU has no oneDNN bf16 support (needs avx512bw/avx512_bf16/amx): torch "
-                     "runs bf16 convolutions in aten::_slow_conv2d_forward (naive im2col), not a fast kernel")
-    return notes
-
-
 def write_json(doc: dict, out_dir: Path, name: str) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{name}.json"
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(doc, indent=2) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_bytes(path, (json.dumps(doc, indent=2) + "\n").encode("utf-8"))
     return path
-
-
-# ---------------------------------------------------------------------------------------------
-def _fmt(value: float | None, digits: int = 1) -> str:
-    return "-" if value is None else f"{value:.{digits}f}"
-
-
-def format_report(doc: dict) -> str:
-    lines = []
-    m = doc["machine"]
-    model = doc["model"]
-    lines.append(f"{model['config']} @ {model['input_size']} ({model['source']}), {model['priors']} priors, "
-                 f"{model['classes']} classes")
-    lines.append(f"{m['cpu']}, {m['logical_cores']} logical cores, threads {m['threads'] or 'default'}; "
-                 f"onnxruntime {m['onnxruntime']}, torch {m.get('torch')}; int8 kernel: {m['int8_kernel']}")
-    s = doc["settings"]
-    lines.append(f"{s['runs']} runs after {s['warmup']} warm-up, batch {s['batch']}")
-    lines.append("")
-    header = (f"{'path':<15}{'median ms':>10}{'p90 ms':>9}{'min ms':>9}{'img/s':>8}{'vs pt-fp32':>11}"
-              f"{'pre ms':>8}{'infer ms':>10}{'post ms':>9}{'top10 agree':>12}")
-    lines.append(header)
-    lines.append("-" * len(header))
-    for name, entry in doc["paths"].items():
-        if entry["status"] != "ok":
-            lines.append(f"{name:<15}{entry['status']}: {entry.get('note', '')}")
-            continue
-        t, st = entry["total"], entry["stages"]
-        agree = entry.get("agreement_vs_pytorch_fp32", {}).get("fraction")
-        label = name if t["runs"] == s["runs"] else f"{name}({t['runs']})"
-        lines.append(f"{label:<15}{t['median_ms']:>10.1f}{t['p90_ms']:>9.1f}{t['min_ms']:>9.1f}"
-                     f"{t['images_per_s']:>8.2f}{_fmt(entry.get('speedup_vs_pytorch_fp32'), 2) + 'x':>11}"
-                     f"{st['preprocess']['median_ms']:>8.1f}{st['inference']['median_ms']:>10.1f}"
-                     f"{st['postprocess']['median_ms']:>9.1f}{_fmt(agree, 2):>12}")
-    lines += [""] + notes(doc)
-    if "nms" in doc:
-        lines.append("")
-        for scenario, entry in doc["nms"]["scenarios"].items():
-            i = entry["inputs"]
-            lines.append(f"NMS {scenario}: {i['priors']} priors x {i['classes']} classes, {i['candidates']} candidate "
-                         f"priors, {i['class_scores_above_threshold']} class scores > threshold")
-            for method, r in entry["methods"].items():
-                t = r["timing"]
-                ratio = entry["ratios_median"].get(f"{method} / fast-onnx")
-                lines.append(f"  {method:<13}{t['median_ms']:>9.2f} ms (p90 {t['p90_ms']:.2f}, min {t['min_ms']:.2f})"
-                             f"  x{_fmt(ratio, 2)} of fast-onnx  kept {r['detections']}"
-                             f"  agreement w/ traditional {_fmt(r.get('agreement_with_traditional'), 2)}")
-    for note in doc.get("notes", []):
-        lines.append(f"note: {note}")
-    return "\n".join(lines)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..config import YolactConfig
+from ..model.config import YolactConfig
 
 MIN_BOX_PIXELS = 4.0  # instances whose box side shrinks below this (input pixels) are dropped
 

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from ..config import YolactConfig
+from ..model.config import YolactConfig
 
 
 class DatasetError(ValueError):

@@ -7,7 +7,7 @@ t, and bilinear corners outside the image read as zero. ONNX `DeformConv` uses t
 The functional form is traceable by both torch ONNX exporters (no data-dependent Python control
 flow) and is the `--dcn decomposed` export form: one Gather of channels-last pixel rows, a
 batched MatMul for the bilinear weights and one MatMul with the kernel (im2col). See
-`yolact_export.onnx_ops` for the native `DeformConv` export form.
+`yolact_export.exporter.dcn_op` for the native `DeformConv` export form.
 """
 from __future__ import annotations
 
@@ -105,7 +105,7 @@ def _bilinear_gather(src: torch.Tensor, rows: torch.Tensor, ly: torch.Tensor, lx
 class ModulatedDeformConv2d(nn.Module):
     """DCNv2 layer with the parameter names of the original `DCN` (weight, bias,
     conv_offset_mask). `native=True` routes through the `yolact::deform_conv2d` custom op
-    (registered by `yolact_export.onnx_ops`; set it with `onnx_ops.use_native_dcn`, which
+    (registered by `yolact_export.exporter.dcn_op`; set it with `onnx_ops.dcn_mode`, which
     guarantees the registration) so that it exports as ONNX `DeformConv`."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Pair = 3,

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..config import YolactConfig
 from .backbone import DarkNetBackbone, ResNetBackbone
+from .config import YolactConfig
 from .fpn import FPN
 from .head import PredictionHead
 from .maskiou import MaskIoUNet
@@ -66,7 +66,7 @@ class Yolact(nn.Module):
 
 def build_model(config: YolactConfig | str) -> Yolact:
     """A randomly initialised model in eval mode."""
-    from ..config import get_config
+    from .config import get_config
 
     cfg = get_config(config) if isinstance(config, str) else config
     return Yolact(cfg).eval()

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import os
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -13,10 +12,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from ..checkpoint import CheckpointError
-from ..config import YolactConfig
 from ..data.augment import prepare
 from ..data.coco import ImageRecord, load_coco, load_sample
+from ..model.checkpoint import read_training_state, save_training_state
+from ..model.config import YolactConfig
 from ..model.yolact import Yolact
 from .loss import Target, yolact_loss
 
@@ -41,11 +40,6 @@ class TrainOptions:
     weight_decay: float = 5e-4
     clip_grad: float = 10.0  # max gradient norm (0: off); keeps from-scratch training stable
     progress: bool = True
-
-
-def resume_path(out: Path) -> Path:
-    """Where optimizer state and iteration are kept, next to the model checkpoint."""
-    return out.with_name(out.stem + ".resume" + out.suffix)
 
 
 def lr_at(iteration: int, opts: TrainOptions) -> float:
@@ -92,53 +86,21 @@ def make_batch(records: list[ImageRecord], indices: list[int], config: YolactCon
     return torch.stack(images), targets
 
 
-def _atomic_save(obj: dict, path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(obj, tmp)
-    os.replace(tmp, path)
-
-
-def save_checkpoints(model: Yolact, optimizer: torch.optim.Optimizer, iteration: int, out: Path) -> None:
-    state = {"config": model.config.to_dict(), "state_dict": model.state_dict()}
-    _atomic_save(state, out)
-    _atomic_save(dict(state, optimizer=optimizer.state_dict(), iteration=iteration), resume_path(out))
-
-
-def _load_resume(opts: TrainOptions) -> tuple[YolactConfig, dict, dict | None, int]:
-    """(config, state_dict, optimizer state or None, start iteration) from --resume."""
-    path = Path(opts.resume)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such file")
-    try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise CheckpointError(f"{path}: not a readable checkpoint ({str(exc).splitlines()[0][:200]})") from None
-    if not isinstance(obj, dict) or not isinstance(obj.get("config"), dict) or "state_dict" not in obj:
-        raise CheckpointError(f"{path}: not a yolact-train checkpoint (needs 'config' and 'state_dict')")
-    config = YolactConfig.from_dict(obj["config"])
-    if opts.config is not None and opts.config.to_dict() != config.to_dict():
-        raise CheckpointError(f"{path}: stored config {config.name} differs from --config {opts.config.name}")
-    return config, obj["state_dict"], obj.get("optimizer"), int(obj.get("iteration", 0))
-
-
 def _setup(opts: TrainOptions) -> tuple[Yolact, torch.optim.Optimizer, int]:
     torch.manual_seed(opts.seed)
-    state, opt_state, start = None, None, 0
-    config = opts.config
-    if opts.resume is not None:
-        config, state, opt_state, start = _load_resume(opts)
+    resumed = read_training_state(opts.resume, opts.config) if opts.resume is not None else None
+    config = resumed.config if resumed else opts.config
     if config is None:
         raise ValueError("a config is required (--config) unless resuming")
     model = Yolact(config)
     init_weights(model)
-    if state is not None:
-        model.load_state_dict(state, strict=True)
+    if resumed:
+        model.load_state_dict(resumed.state_dict, strict=True)
     optimizer = torch.optim.SGD(model.parameters(), lr=opts.lr, momentum=opts.momentum,
                                 weight_decay=opts.weight_decay)
-    if opt_state is not None:
-        optimizer.load_state_dict(opt_state)
-    return model.train(), optimizer, start
+    if resumed and resumed.optimizer is not None:
+        optimizer.load_state_dict(resumed.optimizer)
+    return model.train(), optimizer, resumed.iteration if resumed else 0
 
 
 def _format(losses: dict[str, float]) -> str:
@@ -179,8 +141,8 @@ def train(opts: TrainOptions) -> dict[str, float]:
             rate = (time.time() - t0) / (done - start)
             tqdm.write(f"it {done}/{opts.iterations} lr {lr_at(it, opts):.2e} {_format(means)} {rate:.2f} s/it")
         if done % opts.save_every == 0 or done == opts.iterations:
-            save_checkpoints(model, optimizer, done, Path(opts.out))
+            save_training_state(model, optimizer, done, Path(opts.out))
     bar.close()
     if start >= opts.iterations:
-        save_checkpoints(model, optimizer, start, Path(opts.out))
+        save_training_state(model, optimizer, start, Path(opts.out))
     return means

@@ -7,8 +7,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..detection.boxes import encode
 from ..model.yolact import RawOutputs
-from .boxes import encode, match
+from .matching import match
 
 NEGPOS_RATIO = 3
 MASKS_TO_TRAIN = 100  # positives per image that enter the mask loss, as in the original

@@ -12,6 +12,7 @@
 #include <onnxruntime_cxx_api.h>
 #include <opencv2/imgproc.hpp>
 
+#include "contract.hpp"
 #include "json.hpp"
 #include "resize.hpp"
 
@@ -19,8 +20,7 @@ namespace yolact {
 namespace {
 
 using detail::Json;
-
-constexpr int kContractVersion = 1;
+using namespace contract;
 
 Ort::Env& ort_env() {
     static Ort::Env env(ORT_LOGGING_LEVEL_WARNING, "yolact");
@@ -74,56 +74,56 @@ ModelInfo read_metadata(Ort::Session& session, const std::string& path) {
     MetaReader r{session.GetModelMetadata(), path, {}};
     ModelInfo info;
     std::string s;
-    if (!r.get("yolact.contract_version", s))
-        throw Error(path + ": not a yolact-export model (metadata key 'yolact.contract_version' is "
+    if (!r.get(kKeyContractVersion, s))
+        throw Error(path + ": not a yolact-export model (metadata key '" + kKeyContractVersion + "' is "
                            "missing); export it with yolact-export");
-    info.contract_version = r.integer("yolact.contract_version", r.json("yolact.contract_version", s));
+    info.contract_version = r.integer(kKeyContractVersion, r.json(kKeyContractVersion, s));
     if (info.contract_version != kContractVersion)
         throw Error(path + ": ONNX contract version " + std::to_string(info.contract_version) +
                     " is not supported (this runtime reads version " + std::to_string(kContractVersion) + ")");
-    r.get("yolact.exporter_version", info.exporter_version);
-    r.get("yolact.config", info.config);
+    r.get(kKeyExporterVersion, info.exporter_version);
+    r.get(kKeyConfig, info.config);
 
-    Json names = r.json("yolact.class_names", r.require("yolact.class_names"));
-    if (names.type != Json::Array || names.array.empty()) r.bad("yolact.class_names", "expected a list of names");
+    Json names = r.json(kKeyClassNames, r.require(kKeyClassNames));
+    if (names.type != Json::Array || names.array.empty()) r.bad(kKeyClassNames, "expected a list of names");
     for (const Json& n : names.array) {
-        if (n.type != Json::String) r.bad("yolact.class_names", "expected a list of strings");
+        if (n.type != Json::String) r.bad(kKeyClassNames, "expected a list of strings");
         info.class_names.push_back(n.string);
     }
-    if (r.get("yolact.category_ids", s)) {
-        Json ids = r.json("yolact.category_ids", s);
+    if (r.get(kKeyCategoryIds, s)) {
+        Json ids = r.json(kKeyCategoryIds, s);
         if (ids.type == Json::Array) {
-            for (const Json& n : ids.array) info.category_ids.push_back(r.integer("yolact.category_ids", n));
+            for (const Json& n : ids.array) info.category_ids.push_back(r.integer(kKeyCategoryIds, n));
             if (info.category_ids.size() != info.class_names.size())
-                r.bad("yolact.category_ids", "one id per class name expected");
+                r.bad(kKeyCategoryIds, "one id per class name expected");
         } else if (ids.type != Json::Null) {
-            r.bad("yolact.category_ids", "expected a list of integers or null");
+            r.bad(kKeyCategoryIds, "expected a list of integers or null");
         }
     }
-    info.input_size = r.integer("yolact.input_size", r.json("yolact.input_size", r.require("yolact.input_size")));
-    if (info.input_size <= 0) r.bad("yolact.input_size", "must be positive");
+    info.input_size = r.integer(kKeyInputSize, r.json(kKeyInputSize, r.require(kKeyInputSize)));
+    if (info.input_size <= 0) r.bad(kKeyInputSize, "must be positive");
 
-    Json pre = r.json("yolact.preprocess", r.require("yolact.preprocess"));
-    if (pre.type != Json::Object) r.bad("yolact.preprocess", "expected an object");
+    Json pre = r.json(kKeyPreprocess, r.require(kKeyPreprocess));
+    if (pre.type != Json::Object) r.bad(kKeyPreprocess, "expected an object");
     const Json* t = pre.find("transform");
     info.transform = (t && t->type == Json::String) ? t->string : "";
     if (info.transform == "normalize") {
         info.mean_bgr = r.triple("yolact.preprocess mean_bgr", pre.find("mean_bgr"));
         info.std_bgr = r.triple("yolact.preprocess std_bgr", pre.find("std_bgr"));
     } else if (info.transform != "to_float") {
-        r.bad("yolact.preprocess", "transform '" + info.transform + "' is not one of normalize, to_float");
+        r.bad(kKeyPreprocess, "transform '" + info.transform + "' is not one of normalize, to_float");
     }
     if (const Json* order = pre.find("channel_order")) {
         if (order->type != Json::String || (order->string != "RGB" && order->string != "BGR"))
-            r.bad("yolact.preprocess", "channel_order must be RGB or BGR");
+            r.bad(kKeyPreprocess, "channel_order must be RGB or BGR");
         info.rgb = order->string == "RGB";
     }
     if (const Json* rs = pre.find("resize"))
         if (rs->type != Json::String || rs->string != "bilinear")
-            r.bad("yolact.preprocess", "resize must be bilinear");
+            r.bad(kKeyPreprocess, "resize must be bilinear");
 
-    r.get("yolact.nms", info.nms_json);
-    if (r.get("yolact.mask_dim", s)) info.mask_dim = r.integer("yolact.mask_dim", r.json("yolact.mask_dim", s));
+    r.get(kKeyNms, info.nms_json);
+    if (r.get(kKeyMaskDim, s)) info.mask_dim = r.integer(kKeyMaskDim, r.json(kKeyMaskDim, s));
     return info;
 }
 
@@ -326,14 +326,14 @@ Model::Model(const std::string& onnx_path, const Options& options) : impl_(new I
                         std::to_string(S) + "] with B dynamic or 1");
         std::map<std::string, bool> have;
         for (size_t i = 0; i < s.GetOutputCount(); ++i) have[s.GetOutputNameAllocated(i, alloc).get()] = true;
-        m.info.has_masks = have.count("masks") > 0;
-        m.info.has_mask_scores = have.count("mask_scores") > 0;
-        std::vector<std::string> need = {"boxes", "scores", "classes", "num_detections"};
-        if (m.info.has_masks) need.push_back("masks");
-        else need.insert(need.end(), {"coefficients", "prototypes"});
+        m.info.has_masks = have.count(kMasks) > 0;
+        m.info.has_mask_scores = have.count(kMaskScores) > 0;
+        std::vector<std::string> need = {kBoxes, kScores, kClasses, kNumDetections};
+        if (m.info.has_masks) need.push_back(kMasks);
+        else need.insert(need.end(), {kCoefficients, kPrototypes});
         for (const std::string& n : need)
             if (!have.count(n)) throw Error(onnx_path + ": output '" + n + "' of the ONNX contract is missing");
-        if (m.info.has_mask_scores) need.push_back("mask_scores");
+        if (m.info.has_mask_scores) need.push_back(kMaskScores);
         m.output_names = need;
     } catch (const Ort::Exception& e) {
         throw Error(onnx_path + ": " + e.what());
@@ -405,17 +405,17 @@ std::vector<Detection> Model::predict(const cv::Mat& image) const {
     for (size_t i = 0; i < outs.size(); ++i)
         o[m.output_names[i]] = read_output(outs[i], m.output_names[i].c_str());
 
-    const Output &boxes = o["boxes"], &scores = o["scores"], &classes = o["classes"], &num = o["num_detections"];
+    const Output &boxes = o[kBoxes], &scores = o[kScores], &classes = o[kClasses], &num = o[kNumDetections];
     if (boxes.shape.size() != 3 || !boxes.f) throw Error("output 'boxes' does not have the contract's shape");
     const int64_t D = boxes.shape[1];
-    check_shape(boxes, "boxes", {1, D, 4});
-    check_shape(scores, "scores", {1, D});
-    check_shape(classes, "classes", {1, D});
-    check_shape(num, "num_detections", {1});
+    check_shape(boxes, kBoxes, {1, D, 4});
+    check_shape(scores, kScores, {1, D});
+    check_shape(classes, kClasses, {1, D});
+    check_shape(num, kNumDetections, {1});
     if (!scores.f || classes.ints.empty() || num.ints.empty()) throw Error("contract outputs have wrong types");
     const int64_t n = std::min<int64_t>(std::max<int64_t>(num.ints[0], 0), D);
-    const float* mask_scores = m.info.has_mask_scores ? o["mask_scores"].f : nullptr;
-    if (m.info.has_mask_scores) check_shape(o["mask_scores"], "mask_scores", {1, D});
+    const float* mask_scores = m.info.has_mask_scores ? o[kMaskScores].f : nullptr;
+    if (m.info.has_mask_scores) check_shape(o[kMaskScores], kMaskScores, {1, D});
 
     const std::vector<int> keep = select_rows(scores.f, mask_scores, n, m.options.score_threshold);
 
@@ -423,20 +423,20 @@ std::vector<Detection> Model::predict(const cv::Mat& image) const {
     int h = 0, w = 0;
     cv::Mat soft;
     if (m.info.has_masks) {
-        const Output& mk = o["masks"];
+        const Output& mk = o[kMasks];
         if (mk.shape.size() != 4 || !mk.f) throw Error("output 'masks' does not have the contract's shape");
-        check_shape(mk, "masks", {1, D, -1, -1});
+        check_shape(mk, kMasks, {1, D, -1, -1});
         h = static_cast<int>(mk.shape[2]), w = static_cast<int>(mk.shape[3]);
         soft.create(static_cast<int>(keep.size()), h * w, CV_32F);
         for (size_t j = 0; j < keep.size(); ++j)
             std::copy_n(mk.f + static_cast<size_t>(keep[j]) * h * w, h * w, soft.ptr<float>(static_cast<int>(j)));
     } else if (!keep.empty()) {
-        const Output &coef = o["coefficients"], &proto = o["prototypes"];
+        const Output &coef = o[kCoefficients], &proto = o[kPrototypes];
         if (proto.shape.size() != 4 || !proto.f || !coef.f) throw Error("output 'prototypes' has not the contract's shape");
         h = static_cast<int>(proto.shape[1]), w = static_cast<int>(proto.shape[2]);
         const int k = static_cast<int>(proto.shape[3]);
-        check_shape(proto, "prototypes", {1, h, w, k});
-        check_shape(coef, "coefficients", {1, D, k});
+        check_shape(proto, kPrototypes, {1, h, w, k});
+        check_shape(coef, kCoefficients, {1, D, k});
         cv::Mat C(static_cast<int>(keep.size()), k, CV_32F);
         for (size_t j = 0; j < keep.size(); ++j)
             std::copy_n(coef.f + static_cast<size_t>(keep[j]) * k, k, C.ptr<float>(static_cast<int>(j)));

@@ -6,10 +6,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..discover import InputItem
-from ..errors import InputError
-from ..io import read_image
-from ..model import Yolact
+from ..core.errors import InputError
+from ..core.io import read_image
+from ..core.model import Yolact
+from ..pipeline.discover import InputItem
 from .compare import ImageParity, compare_images
 from .detections import DetectionSet, from_result
 from .profiles import Profile

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import click
 
-from ..discover import discover
-from ..errors import YolactRuntimeError
-from ..io import write_bytes
-from ..model import Yolact
-from ..session import PROVIDER_CHOICES
+from ..core.errors import YolactRuntimeError
+from ..core.io import write_bytes
+from ..core.model import Yolact
+from ..core.session import PROVIDER_CHOICES
+from ..pipeline.discover import discover
 from .check import check_against, check_golden, check_reference, failed_input
 from .profiles import PROFILES, Profile, profile_for
 from .report import CheckReport, summary, to_json, to_junit
@@ -72,7 +72,7 @@ def _run(weights: str | None, model_path: str | None, golden: str | None, agains
 @click.option("--providers", default="auto", show_default=True, metavar="|".join(PROVIDER_CHOICES),
               help="Execution provider of the runtime side (passed to yolact_runtime.Yolact).")
 @click.option("--profile", "profile_name", type=click.Choice(["auto", *PROFILES]), default="auto", show_default=True,
-              help="auto: exact for fp32 graphs, reduced for fp16 / int8 (the model's yolact.precision).")
+              help="auto: exact for fp32 graphs, reduced for fp16 / int8 (the model's precision metadata).")
 @click.option("--box-tol", type=float, help="exact: pixels per box coordinate (default 1).")
 @click.option("--score-tol", type=float, help="exact: 1e-4; reduced: top-10 score drift (default 0.1).")
 @click.option("--min-mask-iou", type=float, help="exact: per detection (0.99); reduced: mean of the top 10 (0.9).")

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..result import Result
+from ..core.result import Result
 
 
 @dataclass

@@ -35,5 +35,5 @@ PROFILES = {"exact": EXACT, "reduced": REDUCED}
 
 
 def profile_for(precision: str) -> Profile:
-    """exact for fp32 graphs, reduced for fp16 / int8 (the metadata's yolact.precision)."""
+    """exact for fp32 graphs, reduced for fp16 / int8 (the metadata's precision key)."""
     return EXACT if precision == "fp32" else REDUCED

@@ -5,9 +5,9 @@ import os
 
 import numpy as np
 
-from ..metadata import ModelInfo
-from ..postprocess import category_ids_for
-from ..raw import RawDetections
+from ..core.metadata import ModelInfo
+from ..core.postprocess import category_ids_for
+from ..core.raw import RawDetections
 from .detections import DetectionSet
 
 
@@ -38,8 +38,8 @@ class Reference:
     """A yolact_export model through its eval path, with the ONNX file's NMS settings."""
 
     def __init__(self, model, info: ModelInfo) -> None:
-        from yolact_export.detector import NmsSettings
-        from yolact_export.parity import ParityReport
+        from yolact_export.detection.graph import NmsSettings
+        from yolact_export.exporter.parity import ParityReport
 
         self.info = info
         self.model, self.config = model.eval(), model.config
@@ -50,9 +50,9 @@ class Reference:
         """The reference's final detections of one image; its graph outputs are compared with the
         runtime's (`runtime_raw`) on the way, into `self.graph`."""
         import torch
-        from yolact_export.inference import detections_from_outputs, graph_outputs
-        from yolact_export.masks import upsample_soft
-        from yolact_export.parity import add_image
+        from yolact_export.detection.predict import detections_from_outputs, graph_outputs
+        from yolact_export.detection.masks import upsample_soft
+        from yolact_export.exporter.parity import add_image
 
         out = graph_outputs(self.model, image_bgr, self.nms, precise=True)
         add_image(self.graph, {k: v.numpy() for k, v in out.items()}, _as_outputs(runtime_raw))

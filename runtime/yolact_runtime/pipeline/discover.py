@@ -1,0 +1,91 @@
+"""Inputs: files and folders (recursive, sorted) -> images and videos, each with an output key."""
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from ..core.errors import NOT_FOUND
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".jp2"})
+VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"})
+
+Kind = Literal["image", "video"]
+
+
+@dataclass(frozen=True)
+class InputItem:
+    """One input file; `key` is its relative output name (POSIX), unique without its suffix."""
+
+    path: Path
+    key: str
+    kind: Kind
+
+
+def kind_of(path: Path) -> Kind | None:
+    suffix = path.suffix.lower()
+    if suffix in VIDEO_EXTENSIONS:
+        return "video"
+    if suffix in IMAGE_EXTENSIONS:
+        return "image"
+    return None
+
+
+def _inside(path: Path, folder: Path | None) -> bool:
+    return folder is not None and (path == folder or folder in path.parents)
+
+
+def _walk(folder: Path, exclude: Path | None) -> list[Path]:
+    found = []
+    for root, dirs, files in os.walk(folder):
+        dirs[:] = sorted(d for d in dirs if not d.startswith(".") and not _inside(Path(root, d).resolve(), exclude))
+        found.extend(Path(root, f) for f in files if not f.startswith(".") and kind_of(Path(f)))
+    return sorted(found)
+
+
+def image_files(folder: Path) -> list[Path]:
+    """The images under a folder, found as yolact-run finds them (recursive, sorted, no hidden names)."""
+    return [path for path in _walk(folder, None) if kind_of(path) == "image"]
+
+
+def images_under(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
+    """Files as given, folders replaced by their image_files."""
+    found: list[Path] = []
+    for path in map(Path, paths):
+        found += image_files(path) if path.is_dir() else [path]
+    return found
+
+
+def discover(inputs: list[str | os.PathLike[str]], exclude: Path | None = None) -> tuple[list[InputItem], list[str]]:
+    """Items in input order (folders expanded, sorted) and one error line per unusable input.
+
+    A file given by name is taken whatever its extension (as an image unless it looks like a
+    video); folders are searched for the usual image and video extensions, skipping hidden names
+    and `exclude` (the output folder). Keys: a file's name, or a folder file's path inside it.
+    """
+    items: list[InputItem] = []
+    errors: list[str] = []
+    seen: dict[str, Path] = {}
+    excluded = exclude.resolve() if exclude is not None else None
+    for raw in inputs:
+        path = Path(raw)
+        if path.is_dir():
+            candidates = [(p, p.relative_to(path).as_posix()) for p in _walk(path, excluded)]
+            if not candidates:
+                errors.append(f"{path}: no images or videos found in this folder")
+        elif path.is_file():
+            candidates = [(path, path.name)]
+        else:
+            errors.append(f"{path}: {NOT_FOUND}")
+            continue
+        for file, key in candidates:
+            stem = str(Path(key).with_suffix(""))
+            if stem in seen:
+                if seen[stem].resolve() != file.resolve():
+                    errors.append(f"{file}: its output names collide with those of {seen[stem]}; skipped")
+                continue
+            seen[stem] = file
+            items.append(InputItem(file, key, kind_of(file) or "image"))
+    return items, errors

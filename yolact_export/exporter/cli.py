@@ -1,0 +1,94 @@
+"""`yolact-export`: thin click command over export_onnx and the parity check (yolact_runtime.parity)."""
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import click
+
+
+def _fail(message: str) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--weights", required=True, type=click.Path(dir_okay=False), help="Checkpoint (.pth), official or ours.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), help="ONNX file to write.")
+@click.option("--config", default=None, help="Config name (default: inferred from the weights).")
+@click.option("--input-size", type=int, default=None, help="Input size S (default: from config / file name, else 550).")
+@click.option("--score-threshold", type=float, default=0.05, show_default=True, help="Candidate score threshold.")
+@click.option("--iou-threshold", type=float, default=0.5, show_default=True, help="Fast NMS IoU threshold.")
+@click.option("--top-k", type=int, default=200, show_default=True, help="Candidates per class entering NMS.")
+@click.option("--max-detections", type=int, default=None,
+              help="D, rows per image in the outputs (default: 100; --cross-class-nms: --top-k, as the original).")
+@click.option("--cross-class-nms", is_flag=True, help="One NMS over all classes instead of per class.")
+@click.option("--batch", type=int, default=None, help="Fixed batch size (default: dynamic).")
+@click.option("--opset", type=int, default=19, show_default=True)
+@click.option("--masks-in-graph", is_flag=True, help="Also output cropped σ(PCᵀ) masks at prototype resolution.")
+@click.option("--fp16", is_flag=True, help="Half-precision weights (for GPUs); NMS stays fp32.")
+@click.option("--simplify/--no-simplify", default=True, show_default=True, help="Run onnxsim.")
+@click.option("--dcn", type=click.Choice(["native", "decomposed"]), default="native", show_default=True,
+              help="YOLACT++ DCNv2 as ONNX DeformConv, or as plain ops for runtimes without it.")
+@click.option("--check", "check_paths", multiple=True, type=click.Path(exists=True),
+              help="Image or folder to compare PyTorch and ONNX Runtime on (repeatable).")
+@click.option("--int8", is_flag=True,
+              help="Write a static INT8 (QDQ) graph: the network quantized, decoding/NMS kept float.")
+@click.option("--calibration-images", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Folder of real images to calibrate --int8 on (preprocessed as the runtime does).")
+def export_main(weights, out, config, input_size, score_threshold, iou_threshold, top_k, max_detections,
+                cross_class_nms, batch, opset, masks_in_graph, fp16, simplify, dcn, check_paths, int8,
+                calibration_images) -> None:
+    """Export a YOLACT / YOLACT++ checkpoint to one ONNX graph with in-graph Fast NMS.
+
+    \b
+    Examples:
+      yolact-export --weights yolact_base_54_800000.pth --out yolact_base.onnx
+      yolact-export --weights yolact_plus_resnet50_54_800000.pth --out plus.onnx --check photos/
+      yolact-export --weights yolact_im700_54_800000.pth --out im700.onnx --batch 1 --fp16
+      yolact-export --weights yolact_base_54_800000.pth --out base_int8.onnx --int8 --calibration-images val/
+    """
+    from ..model.checkpoint import CheckpointError, load_checkpoint
+    from ..detection.graph import NmsSettings
+    from .export import ExportError, export_onnx
+
+    start = time.perf_counter()
+
+    def log(message: str) -> None:
+        click.echo(f"[{time.perf_counter() - start:6.1f}s] {message}", err=True)
+
+    if int8 and (fp16 or not calibration_images):
+        _fail("--int8 needs --calibration-images DIR" if not fp16 else "--int8 and --fp16 exclude each other")
+    from yolact_runtime.core.errors import YolactRuntimeError
+
+    from .int8 import QuantizeError
+
+    try:
+        model, cfg = load_checkpoint(weights, config=config, input_size=input_size)
+        log(f"loaded {weights}: {cfg.name}, {cfg.num_classes - 1} classes, input {cfg.max_size}")
+        nms = NmsSettings(score_threshold, iou_threshold, top_k, max_detections, cross_class_nms)
+        # --int8: the fp32 graph (checked with --check) is quantized into `out`, then removed.
+        fp32_out = Path(out).with_name(Path(out).stem + ".fp32.tmp.onnx") if int8 else out
+        path = export_onnx(model, fp32_out, nms, batch=batch, opset=opset, masks_in_graph=masks_in_graph,
+                           fp16=fp16, simplify=simplify, dcn=dcn, log=log)
+        try:
+            if check_paths:
+                from yolact_runtime.pipeline.discover import images_under
+                from yolact_runtime.parity.report import summary
+
+                from .parity import check_images
+
+                report = check_images(model, path, images_under(check_paths))
+                for line in summary(report):
+                    log(line)
+                if not report.passed:
+                    sys.exit(2)
+            if int8:
+                from .int8 import quantize_int8
+                quantize_int8(path, out, calibration_images, log=log)
+        finally:
+            if int8:
+                Path(fp32_out).unlink(missing_ok=True)
+    except (CheckpointError, ExportError, QuantizeError, YolactRuntimeError, ValueError, OSError) as exc:
+        _fail(str(exc))

@@ -1,0 +1,77 @@
+"""Random weights that behave like a trained detector's: confident classes, varied boxes and masks.
+
+Default init gives ~uniform softmax scores (all below the 0.05 candidate threshold), so a random
+model would detect nothing and exercise neither NMS nor mask assembly. Tests and benchmarks use
+this instead of official checkpoints, which cannot be downloaded here.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from .dcn import ModulatedDeformConv2d
+from .yolact import Yolact
+
+# Target standard deviations of the head outputs, before softmax / tanh / exp.
+_TARGET_STD = {"conf_layer": 3.0, "mask_layer": 1.5, "bbox_layer": 0.5}
+# Share of priors that pass the 0.05 candidate threshold, about what a trained model gives.
+_CANDIDATE_SHARE = 0.015
+
+
+def _randomize(model: Yolact, gen: torch.Generator) -> None:
+    for module in model.modules():
+        if isinstance(module, (nn.Conv2d, ModulatedDeformConv2d)):
+            fan_in = module.weight[0].numel()
+            module.weight.copy_(torch.randn(module.weight.shape, generator=gen) * (2.0 / fan_in) ** 0.5)
+            if module.bias is not None:
+                module.bias.zero_()
+    for module in model.modules():
+        # Offsets of ~0.05 px: random features are noise-like, so with pixel-sized offsets the
+        # 13 DCN layers amplify fp32 rounding until two runtimes disagree (a trained net is smooth).
+        if isinstance(module, ModulatedDeformConv2d):
+            module.conv_offset_mask.weight.mul_(0.05)
+
+
+def _calibrate_batchnorm(model: Yolact, images: torch.Tensor) -> None:
+    """Set BN running stats to the statistics of `images`, so activations stay O(1) in eval."""
+    norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+    for bn in norms:
+        bn.reset_running_stats()
+        bn.momentum = None  # cumulative average: one pass gives exactly the batch statistics
+    model.train()(images)
+    for bn in norms:
+        bn.momentum = 0.1
+    model.eval()
+
+
+@torch.no_grad()
+def make_lively(model: Yolact, images: torch.Tensor, seed: int = 0) -> Yolact:
+    """Re-randomise `model` in place (seeded), calibrate BN on `images`, scale the head's outputs."""
+    _randomize(model, torch.Generator().manual_seed(seed))
+    _calibrate_batchnorm(model, images)
+    head = model.prediction_layers[0]
+    feats: list[torch.Tensor] = []
+    hook = head.upfeature.register_forward_hook(lambda _m, _i, out: feats.append(out))
+    model(images)
+    hook.remove()
+    for name, target in _TARGET_STD.items():
+        layer: nn.Conv2d = getattr(head, name)
+        std = torch.cat([layer(f).flatten() for f in feats]).std().clamp(min=1e-12)
+        layer.weight.mul_(target / std)
+    _calibrate_background(head, feats)
+    return model
+
+
+def _calibrate_background(head: nn.Module, feats: list[torch.Tensor]) -> None:
+    """Raise the background logit until only _CANDIDATE_SHARE of the priors stay candidates."""
+    conv: nn.Conv2d = head.conf_layer
+    c = head.num_classes
+    logits = torch.cat([head._flatten(conv(f), c) for f in feats], dim=1)  # [B, N, C]
+    lo, hi = 0.0, 50.0
+    for _ in range(30):  # bisection on the background bias
+        mid = (lo + hi) / 2
+        shifted = logits.clone()
+        shifted[..., 0] += mid
+        share = (shifted.softmax(-1)[..., 1:].amax(-1) > 0.05).float().mean()
+        lo, hi = (mid, hi) if share > _CANDIDATE_SHARE else (lo, mid)
+    conv.bias[0::c] += hi
