@@ -105,6 +105,12 @@ def test_no_input_at_all_is_a_usage_error_exit_2(model_path, tmp_path):
     assert code == 2 and "give at least one input" in stderr
 
 
+def _default_sigint() -> None:
+    # A child inherits an ignored SIGINT (an earlier in-process Ray start or a background shell sets
+    # SIG_IGN), and Python then never raises KeyboardInterrupt: give the child the default, as a terminal does.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def test_sigint_exits_130_with_one_line_and_no_temp_files(model_path, tmp_path):
     folder, out = tmp_path / "many", tmp_path / "out"
     folder.mkdir()
@@ -114,7 +120,8 @@ def test_sigint_exits_130_with_one_line_and_no_temp_files(model_path, tmp_path):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     proc = subprocess.Popen([sys.executable, "-m", "yolact_runtime", str(folder), "--model", str(model_path),
                              "--out", str(out), "--save-masks", "--quiet", "--threads", "1"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=_default_sigint)
     deadline = time.monotonic() + 120
     while not (out / "detections").is_dir() or not any((out / "detections").iterdir()):
         assert proc.poll() is None and time.monotonic() < deadline, "the run ended before it could be interrupted"
