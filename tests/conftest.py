@@ -1,4 +1,5 @@
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -6,6 +7,27 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
 PHOTOS = DATA / "photos"
+CPP_CLI = ROOT / "build" / "cpp" / "build" / "yolact-cpp-run"
+
+
+@pytest.fixture(scope="session")
+def model_path(tmp_path_factory) -> Path:
+    """A fake contract model: 10 rows, 6 of them valid, 16 px prototypes (tests/fakes.py)."""
+    from fakes import random_detections, save_fake_model
+
+    path = tmp_path_factory.mktemp("model") / "fake.onnx"
+    save_fake_model(path, random_detections(max_detections=10, count=6, proto_size=16))
+    return path
+
+
+@pytest.fixture(scope="session")
+def cpp_cli() -> Path:
+    """yolact-cpp-run, built (or found up to date) by `make cpp` once per session."""
+    proc = subprocess.run(["make", "--no-print-directory", "cpp"], cwd=ROOT, capture_output=True, text=True)
+    if proc.returncode != 0:
+        pytest.fail(f"make cpp failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    assert CPP_CLI.is_file()
+    return CPP_CLI
 
 
 @pytest.fixture(scope="session")

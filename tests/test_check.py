@@ -30,7 +30,6 @@ from fakes import default_metadata
 
 REPO = Path(__file__).resolve().parents[1]
 SHAPES_IMAGES = REPO / "examples" / "shapes" / "images"
-CPP_CLI = REPO / "build" / "cpp" / "build" / "yolact-cpp-run"
 
 # Runs a console entry point in a fresh interpreter in which torch and the export extra cannot be
 # imported (as in a deployment without them), then proves none of them was loaded.
@@ -207,14 +206,6 @@ def test_golden_mode_catches_a_changed_model(exported, shared_images, tmp_path):
     code, output = check("--model", tmp_path / "scaled.onnx", "--golden", golden, "--providers", "cpu",
                          shared_images[0])
     assert code == 1 and "worst: " + shared_images[0].name in output, output
-
-
-@pytest.fixture(scope="module")
-def cpp_cli() -> Path:
-    proc = subprocess.run(["make", "--no-print-directory", "cpp"], cwd=REPO, capture_output=True, text=True)
-    if proc.returncode != 0:
-        pytest.fail(f"make cpp failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
-    return CPP_CLI
 
 
 @pytest.mark.parametrize("key", ["v1", "plus"])

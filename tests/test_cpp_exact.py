@@ -21,7 +21,7 @@ import onnx
 import pytest
 
 from contract_models import make_contract_model
-from test_cpp_runtime import cli, decode_segmentation, images, mask_iou, run_cli, runtime_coco  # noqa: F401
+from test_cpp_runtime import decode_segmentation, images, mask_iou, run_cli, runtime_coco  # noqa: F401
 
 SCORE_TOL = 1e-5
 MIN_MASK_IOU = 0.99
@@ -77,9 +77,9 @@ def _mask(entry: dict) -> np.ndarray:
 
 
 @pytest.mark.parametrize("name", ["yolact", "plus", "darknet"])
-def test_cli_equals_contract_reference_in_order(cli, contract_models, images, tmp_path, name):  # noqa: F811
+def test_cli_equals_contract_reference_in_order(cpp_cli, contract_models, images, tmp_path, name):  # noqa: F811
     out = tmp_path / "out.json"
-    proc = run_cli(cli, contract_models[name], *images, "--json", out, "--score-threshold", "0")
+    proc = run_cli(cpp_cli, contract_models[name], *images, "--json", out, "--score-threshold", "0")
     assert proc.returncode == 0, proc.stderr
     expected = runtime_coco(contract_models[name], images)
     assert len(expected) >= 9 * len(images)
@@ -93,14 +93,14 @@ def _yolact_run(model: Path, inputs: list[Path], out: Path, *extra: str) -> subp
                            "--providers", "cpu", *extra], capture_output=True, text=True, env=env, timeout=300)
 
 
-def test_plus_threshold_gives_the_same_json_in_both_runtimes(cli, contract_models, images, tmp_path):  # noqa: F811
+def test_plus_threshold_gives_the_same_json_in_both_runtimes(cpp_cli, contract_models, images, tmp_path):  # noqa: F811
     """A nonzero threshold on a ++ model: yolact-run's --json and yolact-cpp-run's --json keep the
     same rows (box score > 0.5) in the same order (mask score, descending)."""
     model, threshold = contract_models["plus"], "0.5"
     py = _yolact_run(model, images, tmp_path / "py", "--score-threshold", threshold)
     assert py.returncode == 0, py.stderr
     cpp_json = tmp_path / "cpp.json"
-    proc = run_cli(cli, model, *images, "--json", cpp_json, "--score-threshold", threshold)
+    proc = run_cli(cpp_cli, model, *images, "--json", cpp_json, "--score-threshold", threshold)
     assert proc.returncode == 0, proc.stderr
     python_entries = json.loads((tmp_path / "py" / "coco.json").read_text())
     cpp_entries = json.loads(cpp_json.read_text())
@@ -119,9 +119,9 @@ def test_plus_threshold_gives_the_same_json_in_both_runtimes(cli, contract_model
 # ----------------------------------------------------------------------------- error paths
 
 
-def _error(cli, model: Path, image: Path, tmp_path: Path) -> str:  # noqa: F811
+def _error(cpp_cli, model: Path, image: Path, tmp_path: Path) -> str:  # noqa: F811
     out = tmp_path / "o.json"
-    proc = run_cli(cli, model, image, "--json", out)
+    proc = run_cli(cpp_cli, model, image, "--json", out)
     assert proc.returncode == 2, (proc.returncode, proc.stderr)
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1, proc.stderr
@@ -138,41 +138,41 @@ def _error(cli, model: Path, image: Path, tmp_path: Path) -> str:  # noqa: F811
     ({"yolact.input_size": "512"}, "is not [B, 3, 512, 512]"),
 ], ids=["contract-version", "preprocess-json", "preprocess-transform", "category-count", "category-json",
         "input-size"])
-def test_bad_metadata_is_one_line_exit_2(cli, contract_models, images, tmp_path, change, message):  # noqa: F811
+def test_bad_metadata_is_one_line_exit_2(cpp_cli, contract_models, images, tmp_path, change, message):  # noqa: F811
     model = variant(contract_models["yolact"], tmp_path / "bad.onnx", change)
-    line = _error(cli, model, images[0], tmp_path)
+    line = _error(cpp_cli, model, images[0], tmp_path)
     assert message in line and "bad.onnx" in line, line
 
 
-def test_missing_output_is_one_line_exit_2(cli, contract_models, images, tmp_path):  # noqa: F811
+def test_missing_output_is_one_line_exit_2(cpp_cli, contract_models, images, tmp_path):  # noqa: F811
     model = variant(contract_models["yolact"], tmp_path / "nocoef.onnx", drop_output="coefficients")
-    line = _error(cli, model, images[0], tmp_path)
+    line = _error(cpp_cli, model, images[0], tmp_path)
     assert "output 'coefficients' of the ONNX contract is missing" in line, line
 
 
-def test_fixed_batch_above_one_is_rejected(cli, contract_models, images, tmp_path):  # noqa: F811
+def test_fixed_batch_above_one_is_rejected(cpp_cli, contract_models, images, tmp_path):  # noqa: F811
     model = variant(contract_models["yolact"], tmp_path / "batch2.onnx", batch=2)
-    line = _error(cli, model, images[0], tmp_path)
+    line = _error(cpp_cli, model, images[0], tmp_path)
     assert "with B dynamic or 1" in line, line
 
 
-def test_unwritable_json_is_exit_2_and_names_it(cli, contract_models, images, tmp_path):  # noqa: F811
+def test_unwritable_json_is_exit_2_and_names_it(cpp_cli, contract_models, images, tmp_path):  # noqa: F811
     target = tmp_path / "no_such_folder" / "out.json"
-    proc = run_cli(cli, contract_models["yolact"], images[0], "--json", target)
+    proc = run_cli(cpp_cli, contract_models["yolact"], images[0], "--json", target)
     assert proc.returncode == 2, proc.stderr
     assert f"cannot write {target}" in proc.stderr
     assert not target.parent.exists()
 
 
 @pytest.mark.parametrize("key", ["v1", "plus"])
-def test_cli_keeps_the_python_runtimes_order_on_exported_models(cli, exported, images, tmp_path, key):  # noqa: F811
+def test_cli_keeps_the_python_runtimes_order_on_exported_models(cpp_cli, exported, images, tmp_path, key):  # noqa: F811
     """Real exported YOLACT / YOLACT++: yolact-cpp-run's entries come in yolact-run's order (box
     scores, or mask scores for ++), image by image; both run the same graph, so only scores that
     are tied within 1e-5 may swap."""
     model = exported[key][1]
     py = _yolact_run(model, images, tmp_path / "py", "--score-threshold", "0.1")
     assert py.returncode == 0, py.stderr
-    proc = run_cli(cli, model, *images, "--json", tmp_path / "cpp.json", "--score-threshold", "0.1")
+    proc = run_cli(cpp_cli, model, *images, "--json", tmp_path / "cpp.json", "--score-threshold", "0.1")
     assert proc.returncode == 0, proc.stderr
     python_entries = json.loads((tmp_path / "py" / "coco.json").read_text())
     cpp_entries = json.loads((tmp_path / "cpp.json").read_text())

@@ -21,16 +21,7 @@ from pycocotools import mask as mask_utils
 
 REPO = Path(__file__).resolve().parents[1]
 BUILD = REPO / "build" / "cpp" / "build"
-CLI = BUILD / "yolact-cpp-run"
 SHAPES = sorted((REPO / "examples" / "shapes" / "images").glob("*.jpg"))
-
-
-@pytest.fixture(scope="module")
-def cli() -> Path:
-    proc = subprocess.run(["make", "--no-print-directory", "cpp"], cwd=REPO, capture_output=True, text=True)
-    if proc.returncode != 0:
-        pytest.fail(f"make cpp failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
-    return CLI
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +39,8 @@ def _run(command: list, cwd: Path | None = None) -> subprocess.CompletedProcess:
     return proc
 
 
-def _cpp_detections(cli: Path, model: Path, out: Path, *flags: str) -> list[dict]:
-    _run([cli, model, *SHAPES, "--json", out, *flags])
+def _cpp_detections(cpp_cli: Path, model: Path, out: Path, *flags: str) -> list[dict]:
+    _run([cpp_cli, model, *SHAPES, "--json", out, *flags])
     return json.loads(out.read_text())
 
 
@@ -70,13 +61,13 @@ def _mask(segmentation: dict) -> np.ndarray:
         return mask_utils.decode(rle).astype(bool)
 
 
-def test_both_command_lines_keep_the_same_detections_by_default(cli, shipped_onnx, tmp_path):
+def test_both_command_lines_keep_the_same_detections_by_default(cpp_cli, shipped_onnx, tmp_path):
     out = tmp_path / "py"
     _run([sys.executable, "-m", "yolact_runtime", SHAPES[0].parent, "--model", shipped_onnx, "--out", out,
           "--json", out / "results.json", "--quiet"])
     python = _by_image(json.loads((out / "results.json").read_text()))
-    cpp = _by_image(_cpp_detections(cli, shipped_onnx, tmp_path / "cpp.json"))
-    every_row = _cpp_detections(cli, shipped_onnx, tmp_path / "all.json", "--score-threshold", "0")
+    cpp = _by_image(_cpp_detections(cpp_cli, shipped_onnx, tmp_path / "cpp.json"))
+    every_row = _cpp_detections(cpp_cli, shipped_onnx, tmp_path / "all.json", "--score-threshold", "0")
     assert any(e["score"] < 0.3 for e in every_row), "the default must matter on these images"
     kept = 0
     for name in python:
@@ -90,19 +81,19 @@ def test_both_command_lines_keep_the_same_detections_by_default(cli, shipped_onn
             assert (ma & mb).sum() >= 0.99 * (ma | mb).sum(), name
         kept += len(cc)
     assert kept >= len(SHAPES), "the shipped model should find shapes in every example"
-    for command in ([sys.executable, "-m", "yolact_runtime", "--help"], [cli, "--help"]):
+    for command in ([sys.executable, "-m", "yolact_runtime", "--help"], [cpp_cli, "--help"]):
         assert "0.3" in _run(command).stdout.replace("\n", " ")
 
 
 @pytest.mark.parametrize("extension", FORMATS)
-def test_a_cut_file_is_refused_with_the_python_runtimes_cause(cli, shipped_onnx, tmp_path, extension):
+def test_a_cut_file_is_refused_with_the_python_runtimes_cause(cpp_cli, shipped_onnx, tmp_path, extension):
     from yolact_runtime.core.truncation import truncation
 
     whole = encoded(REPO / "tests" / "data" / "photos" / "yolact_example_1.png", extension)
     cut, kept = tmp_path / f"cut{extension.split('-')[0]}", tmp_path / f"whole{extension.split('-')[0]}"
     cut.write_bytes(whole[: len(whole) // 2])
     kept.write_bytes(whole)
-    proc = subprocess.run([str(cli), str(shipped_onnx), str(cut), str(kept), "--json", str(tmp_path / "o.json")],
+    proc = subprocess.run([str(cpp_cli), str(shipped_onnx), str(cut), str(kept), "--json", str(tmp_path / "o.json")],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1
     assert proc.stderr.splitlines() == [f"yolact-cpp-run: cannot read image {cut}: {truncation(cut.read_bytes())} (skipped)"]
@@ -133,7 +124,7 @@ int main(int argc, char** argv) {
 """
 
 
-def test_a_project_builds_against_the_installed_package(cli, shipped_onnx, tmp_path):
+def test_a_project_builds_against_the_installed_package(cpp_cli, shipped_onnx, tmp_path):
     prefix, source, build = tmp_path / "prefix", tmp_path / "app", tmp_path / "app-build"
     _run(["cmake", "--install", BUILD, "--prefix", prefix])
     installed = prefix / "bin" / "yolact-cpp-run"
@@ -149,7 +140,7 @@ def test_a_project_builds_against_the_installed_package(cli, shipped_onnx, tmp_p
     assert str(REPO) not in app_runpath and str(prefix / "lib") in app_runpath, app_runpath  # the installed ORT
     printed = _run([build / "app", shipped_onnx, *SHAPES]).stdout.splitlines()
 
-    expected = _cpp_detections(installed, shipped_onnx, tmp_path / "cli.json", "--score-threshold", "0")
+    expected = _cpp_detections(installed, shipped_onnx, tmp_path / "cpp_cli.json", "--score-threshold", "0")
     assert len(printed) == len(expected) > 0
     for line, entry in zip(printed, expected):
         path, name, category, score, x1, y1, x2, y2, pixels = line.split()

@@ -23,7 +23,6 @@ from yolact_runtime.core.rle import decode_rles, encode_rles
 
 REPO = Path(__file__).resolve().parents[1]
 IMAGES_DIR = REPO / "tests" / "data" / "photos"
-CLI = REPO / "build" / "cpp" / "build" / "yolact-cpp-run"
 
 
 # ----------------------------------------------------------------------------- the reference: yolact_runtime
@@ -107,15 +106,6 @@ def compare_coco_results(actual: list[dict], expected: list[dict], *, box_tol: f
 
 
 @pytest.fixture(scope="session")
-def cli() -> Path:
-    proc = subprocess.run(["make", "--no-print-directory", "cpp"], cwd=REPO, capture_output=True, text=True)
-    if proc.returncode != 0:
-        pytest.fail(f"make cpp failed ({proc.returncode}):\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
-    assert CLI.is_file()
-    return CLI
-
-
-@pytest.fixture(scope="session")
 def images() -> list[Path]:
     found = sorted(IMAGES_DIR.glob("*.png")) + sorted(IMAGES_DIR.glob("*.jpg"))
     assert found, f"no example images in {IMAGES_DIR}"
@@ -131,18 +121,18 @@ def models(tmp_path_factory) -> dict[str, Path]:
             "bare": make_contract_model(d / "bare.onnx", metadata=False)}
 
 
-def run_cli(cli: Path, *args) -> subprocess.CompletedProcess:
+def run_cli(cpp_cli: Path, *args) -> subprocess.CompletedProcess:
     # Every row by default, as the references here keep them (the CLI's own default is 0.3).
-    proc = subprocess.run([str(cli), "--score-threshold", "0", *map(str, args)], capture_output=True, text=True,
+    proc = subprocess.run([str(cpp_cli), "--score-threshold", "0", *map(str, args)], capture_output=True, text=True,
                           timeout=300)
     assert proc.returncode >= 0 and proc.returncode != 134, f"crashed ({proc.returncode}): {proc.stderr}"
     return proc
 
 
 @pytest.mark.parametrize("name", ["yolact", "plus"])
-def test_cli_matches_contract_reference(cli, models, images, tmp_path, name):
+def test_cli_matches_contract_reference(cpp_cli, models, images, tmp_path, name):
     out, overlay = tmp_path / "out.json", tmp_path / "overlay"
-    proc = run_cli(cli, models[name], *images, "--json", out, "--overlay", overlay)
+    proc = run_cli(cpp_cli, models[name], *images, "--json", out, "--overlay", overlay)
     assert proc.returncode == 0, proc.stderr
     actual = json.loads(out.read_text())
     expected = runtime_coco(models[name], images)
@@ -153,9 +143,9 @@ def test_cli_matches_contract_reference(cli, models, images, tmp_path, name):
 
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # pycocotools vs numpy 2
-def test_rle_is_what_pycocotools_reads(cli, models, images, tmp_path):
+def test_rle_is_what_pycocotools_reads(cpp_cli, models, images, tmp_path):
     out = tmp_path / "out.json"
-    assert run_cli(cli, models["yolact"], images[0], "--json", out).returncode == 0
+    assert run_cli(cpp_cli, models["yolact"], images[0], "--json", out).returncode == 0
     entries = json.loads(out.read_text())
     assert entries and all(e["image_id"] == 1 for e in entries)
     for e in entries:
@@ -165,38 +155,38 @@ def test_rle_is_what_pycocotools_reads(cli, models, images, tmp_path):
         assert int(mask_util.area(rle)) == int(decode_segmentation(e["segmentation"]).sum())
 
 
-def test_score_threshold_drops_low_scores(cli, models, images, tmp_path):
+def test_score_threshold_drops_low_scores(cpp_cli, models, images, tmp_path):
     out = tmp_path / "out.json"
-    assert run_cli(cli, models["yolact"], images[0], "--json", out, "--score-threshold", "0.5").returncode == 0
+    assert run_cli(cpp_cli, models["yolact"], images[0], "--json", out, "--score-threshold", "0.5").returncode == 0
     scores = [e["score"] for e in json.loads(out.read_text())]
     expected = [e["score"] for e in runtime_coco(models["yolact"], images[:1])]
     assert scores and min(scores) > 0.5 and len(scores) == sum(s > 0.5 for s in expected)
 
 
-def test_missing_model(cli, images, tmp_path):
-    proc = run_cli(cli, tmp_path / "nope.onnx", images[0], "--json", tmp_path / "o.json")
+def test_missing_model(cpp_cli, images, tmp_path):
+    proc = run_cli(cpp_cli, tmp_path / "nope.onnx", images[0], "--json", tmp_path / "o.json")
     assert proc.returncode == 2 and "not found" in proc.stderr
     assert not (tmp_path / "o.json").exists()
 
 
-def test_model_without_metadata(cli, models, images, tmp_path):
-    proc = run_cli(cli, models["bare"], images[0], "--json", tmp_path / "o.json")
+def test_model_without_metadata(cpp_cli, models, images, tmp_path):
+    proc = run_cli(cpp_cli, models["bare"], images[0], "--json", tmp_path / "o.json")
     assert proc.returncode == 2 and "yolact.contract_version" in proc.stderr, proc.stderr
 
 
-def test_not_an_onnx_file(cli, images, tmp_path):
+def test_not_an_onnx_file(cpp_cli, images, tmp_path):
     bogus = tmp_path / "bogus.onnx"
     bogus.write_bytes(b"this is not a protobuf" * 10)
-    proc = run_cli(cli, bogus, images[0])
+    proc = run_cli(cpp_cli, bogus, images[0])
     assert proc.returncode == 2 and "bogus.onnx" in proc.stderr, proc.stderr
 
 
-def test_unreadable_images_are_skipped(cli, models, images, tmp_path):
+def test_unreadable_images_are_skipped(cpp_cli, models, images, tmp_path):
     broken = tmp_path / "broken.jpg"
     broken.write_text("not an image")
     args = [images[0], broken, tmp_path / "missing.png", images[-1]]
     out = tmp_path / "out.json"
-    proc = run_cli(cli, models["yolact"], *args, "--json", out)
+    proc = run_cli(cpp_cli, models["yolact"], *args, "--json", out)
     assert proc.returncode == 1
     assert "broken.jpg" in proc.stderr and "missing.png" in proc.stderr
     actual = json.loads(out.read_text())
@@ -204,15 +194,15 @@ def test_unreadable_images_are_skipped(cli, models, images, tmp_path):
     compare_coco_results(actual, runtime_coco(models["yolact"], args))
 
 
-def test_bad_arguments(cli, models):
-    assert run_cli(cli).returncode == 2
-    assert run_cli(cli, models["yolact"], "x.png", "--threads", "many").returncode == 2
-    proc = run_cli(cli, models["yolact"], "x.png", "--provider", "abacus")
+def test_bad_arguments(cpp_cli, models):
+    assert run_cli(cpp_cli).returncode == 2
+    assert run_cli(cpp_cli, models["yolact"], "x.png", "--threads", "many").returncode == 2
+    proc = run_cli(cpp_cli, models["yolact"], "x.png", "--provider", "abacus")
     assert proc.returncode == 2 and "abacus" in proc.stderr
 
 
-def test_cuda_request_falls_back_to_cpu(cli, models, images, tmp_path):
-    proc = run_cli(cli, models["yolact"], images[0], "--provider", "cuda", "--json", tmp_path / "o.json")
+def test_cuda_request_falls_back_to_cpu(cpp_cli, models, images, tmp_path):
+    proc = run_cli(cpp_cli, models["yolact"], images[0], "--provider", "cuda", "--json", tmp_path / "o.json")
     assert proc.returncode == 0, proc.stderr
     if "CUDAExecutionProvider" not in ort.get_available_providers():
         assert "falling back" in proc.stderr
@@ -222,12 +212,12 @@ def test_cuda_request_falls_back_to_cpu(cli, models, images, tmp_path):
 
 
 @pytest.mark.parametrize("key", ["v1", "plus"])
-def test_cli_matches_python_runtime_on_exported_models(cli, exported, shared_images, tmp_path, key):
+def test_cli_matches_python_runtime_on_exported_models(cpp_cli, exported, shared_images, tmp_path, key):
     """yolact-cpp-run = yolact_runtime on the real exported YOLACT (550) and YOLACT++ (320) models,
     as sets per image: boxes within 1 px, scores and box_scores within 1e-4, mask IoU >= 0.99."""
     model_path = exported[key][1]
     out = tmp_path / "out.json"
-    proc = run_cli(cli, model_path, *shared_images, "--json", out, "--threads", "2")
+    proc = run_cli(cpp_cli, model_path, *shared_images, "--json", out, "--threads", "2")
     assert proc.returncode == 0, proc.stderr
     actual = json.loads(out.read_text())
     expected = runtime_coco(model_path, shared_images)

@@ -16,18 +16,10 @@ from click.testing import CliRunner
 import ray_faults
 from yolact_runtime.cluster import ray_engine
 from yolact_runtime.pipeline.cli import main
-from fakes import random_detections, save_fake_model
 
 PHOTOS = Path(__file__).resolve().parent / "data" / "photos"
 CRASH_KEY = "nested/crash_once.png"  # the actor that gets this image dies the first time (ray_faults)
 POISON_KEY = "poison.png"  # the actor that gets this image dies every time (ray_faults)
-
-
-@pytest.fixture(scope="module")
-def model_path(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("model") / "fake.onnx"
-    save_fake_model(path, random_detections(max_detections=10, count=6, proto_size=16))
-    return path
 
 
 @pytest.fixture(scope="module")

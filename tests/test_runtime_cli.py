@@ -13,16 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from yolact_runtime.pipeline.cli import main
-from fakes import make_fake_model, random_detections, save_fake_model
+from fakes import make_fake_model, random_detections
 
 PHOTOS = Path(__file__).resolve().parent / "data" / "photos"
-
-
-@pytest.fixture(scope="module")
-def model_path(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("model") / "fake.onnx"
-    save_fake_model(path, random_detections(max_detections=10, count=6, proto_size=16))
-    return path
 
 
 @pytest.fixture()

@@ -17,7 +17,6 @@ from image_samples import FORMATS, encoded
 from yolact_runtime import InputError, Yolact
 from yolact_runtime.pipeline.cli import main
 from yolact_runtime.core.io import read_image
-from fakes import random_detections, save_fake_model
 from yolact_runtime.core.truncation import truncation
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,13 +60,6 @@ def test_a_jpeg_with_an_exif_thumbnail_is_checked_on_its_own_scans() -> None:
     with_thumb = main_image[:2] + b"\xff\xe1" + struct.pack(">H", len(payload) + 2) + payload + main_image[2:]
     assert truncation(with_thumb) is None
     assert truncation(with_thumb[: len(with_thumb) - len(main_image) // 2]) is not None
-
-
-@pytest.fixture(scope="module")
-def model_path(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("model") / "fake.onnx"
-    save_fake_model(path, random_detections(max_detections=10, count=6, proto_size=16))
-    return path
 
 
 def test_yolact_run_counts_a_cut_file_as_failed(tmp_path, model_path) -> None:

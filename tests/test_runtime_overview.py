@@ -10,7 +10,6 @@ from click.testing import CliRunner
 
 from yolact_runtime.pipeline.cli import main
 from yolact_runtime.pipeline.overview import CAPTION, GAP, MAX_TILES, overview_grid
-from fakes import random_detections, save_fake_model
 
 SHAPES = Path(__file__).resolve().parents[1] / "examples" / "shapes" / "images"
 
@@ -37,13 +36,6 @@ def test_at_most_max_tiles_and_long_names_fit() -> None:
     assert grid.shape[:2] == (side * (64 + CAPTION + GAP), side * (64 + GAP))
     with pytest.raises(ValueError):
         overview_grid([])
-
-
-@pytest.fixture(scope="module")
-def model_path(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("model") / "fake.onnx"
-    save_fake_model(path, random_detections(max_detections=10, count=6, proto_size=16))
-    return path
 
 
 def _run(*args) -> tuple[int, str, str]:
