@@ -90,7 +90,7 @@ def check_images(model, onnx_path, image_paths) -> CheckReport:
     from yolact_runtime.pipeline.discover import InputItem
     from yolact_runtime.parity.check import check_reference
     from yolact_runtime.parity.profiles import profile_for
-    from yolact_runtime.parity.reference import Reference
+    from .reference import Reference
 
     if not image_paths:
         raise ValueError("--check: no images found")

@@ -52,7 +52,7 @@ def _names(model: Yolact) -> dict[int, str]:
 
 def check_reference(model: Yolact, reference, items: list[InputItem], profile: Profile, threshold: float,
                     weights: str) -> CheckReport:
-    """`reference` is a parity.reference.Reference (the PyTorch eval path)."""
+    """`reference` is a yolact_export.exporter.reference.Reference (the PyTorch eval path)."""
     report = CheckReport("reference", profile, weights, f"{model.path} ({model.providers[0]})", names=_names(model))
 
     def sides(image: np.ndarray, _item: InputItem) -> tuple[DetectionSet, DetectionSet]:

@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-from pathlib import Path
 
 import click
 
@@ -51,12 +49,13 @@ def _run(weights: str | None, model_path: str | None, golden: str | None, agains
     items, input_errors = discover(list(inputs))
     if golden:
         return check_golden(model, read_results(golden), golden, items, profile, threshold), input_errors
-    from .reference import ReferenceUnavailable, load_reference  # torch only here
-
+    try:  # the PyTorch reference lives with the exporter: torch is imported only here
+        from yolact_export.exporter.reference import load_reference
+    except ImportError as error:
+        _stop(f"--weights needs the PyTorch reference ({error.name or error} is missing): "
+              "pip install 'yolact-export[export]', or check against a --golden file")
     try:
         reference = load_reference(weights, model.info)
-    except ReferenceUnavailable as error:
-        _stop(str(error))
     except (ValueError, OSError) as error:  # CheckpointError is a ValueError
         _stop(str(error) if str(weights) in str(error) else f"{weights}: {error}")
     return check_reference(model, reference, items, profile, threshold, weights), input_errors

@@ -1,33 +1,32 @@
-"""The PyTorch reference side of `yolact-check --weights` (imports yolact_export, hence torch)."""
+"""The PyTorch reference side of `yolact-check --weights` and `yolact-export --check`.
+
+It lives with the exporter (it needs torch); the torch-free yolact-check imports it only for --weights.
+"""
 from __future__ import annotations
 
 import os
 
 import numpy as np
+import torch
 
-from ..core.metadata import ModelInfo
-from ..core.postprocess import category_ids_for
-from ..core.raw import RawDetections
-from .detections import DetectionSet
+from yolact_runtime.core.metadata import ModelInfo
+from yolact_runtime.core.postprocess import category_ids_for
+from yolact_runtime.core.raw import RawDetections
+from yolact_runtime.parity.detections import DetectionSet
 
+from ..detection.graph import NmsSettings
+from ..detection.masks import upsample_soft
+from ..detection.predict import detections_from_outputs, graph_outputs
+from ..model.checkpoint import load_checkpoint
+from .parity import ParityReport, add_image
 
 # Upsampled soft-mask values this close to 0.5 are numerically undecided: ONNX Runtime and torch
 # differ by ~5e-4 there on random-weight prototypes. They are left out of a mask IoU that falls short.
 UNDECIDED = 1e-3
 
 
-class ReferenceUnavailable(RuntimeError):
-    """yolact_export (the export extra: torch) is not installed."""
-
-
 def load_reference(weights: str | os.PathLike[str], info: ModelInfo) -> Reference:
     """The checkpoint at the ONNX file's input size (its config inferred from the weights)."""
-    try:
-        from yolact_export import load_checkpoint
-    except ImportError as error:
-        raise ReferenceUnavailable(
-            f"--weights needs the PyTorch reference ({error.name or error} is missing): "
-            "pip install 'yolact-export[export]', or check against a --golden file") from None
     model, config = load_checkpoint(weights, input_size=info.input_size)
     if tuple(config.class_names) != tuple(info.class_names):
         raise ValueError(f"{weights}: its classes are not the model file's; is it the checkpoint of this export?")
@@ -38,9 +37,6 @@ class Reference:
     """A yolact_export model through its eval path, with the ONNX file's NMS settings."""
 
     def __init__(self, model, info: ModelInfo) -> None:
-        from yolact_export.detection.graph import NmsSettings
-        from yolact_export.exporter.parity import ParityReport
-
         self.info = info
         self.model, self.config = model.eval(), model.config
         self.nms = NmsSettings(**info.nms) if info.nms else NmsSettings.from_config(self.config)
@@ -49,11 +45,6 @@ class Reference:
     def detect(self, image_bgr: np.ndarray, runtime_raw: RawDetections) -> DetectionSet:
         """The reference's final detections of one image; its graph outputs are compared with the
         runtime's (`runtime_raw`) on the way, into `self.graph`."""
-        import torch
-        from yolact_export.detection.predict import detections_from_outputs, graph_outputs
-        from yolact_export.detection.masks import upsample_soft
-        from yolact_export.exporter.parity import add_image
-
         out = graph_outputs(self.model, image_bgr, self.nms, precise=True)
         add_image(self.graph, {k: v.numpy() for k, v in out.items()}, _as_outputs(runtime_raw))
         dets = detections_from_outputs(out, self.config.class_names, *image_bgr.shape[:2], precise=True)
