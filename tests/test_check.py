@@ -61,6 +61,14 @@ def torch_free(module: str, *args) -> subprocess.CompletedProcess:
                           text=True, timeout=600)
 
 
+def write_results(model: Path, images, json_path: Path, threshold: str | None = "0") -> None:
+    """yolact-run --json over `images`, torch-free; threshold None: yolact-run's default."""
+    flags = () if threshold is None else ("--score-threshold", threshold)
+    run = torch_free("yolact_runtime", *images, "--model", model, "--out", json_path.with_suffix(".out"),
+                     "--json", json_path, *flags, "--no-overlays", "--quiet", "--providers", "cpu")
+    assert run.returncode == 0, run.stderr
+
+
 def scale_one_conv(source: Path, target: Path, factor: float = 1.01) -> str:
     """Multiply the first Conv weight initializer of an exported graph by `factor`."""
     model = onnx.load(str(source))
@@ -178,9 +186,7 @@ def test_exporter_records_precision(exported):
 def test_golden_mode_runs_without_torch(exported, shared_images, tmp_path):
     model = exported["plus"][1]
     golden = tmp_path / "golden.json"
-    run = torch_free("yolact_runtime", *shared_images, "--model", model, "--out", tmp_path / "out",
-                     "--json", golden, "--score-threshold", "0", "--no-overlays", "--quiet", "--providers", "cpu")
-    assert run.returncode == 0, run.stderr
+    write_results(model, shared_images, golden)
     run = torch_free("yolact_runtime.parity", "--model", model, "--golden", golden, "--providers", "cpu",
                      *shared_images, "--junit", tmp_path / "golden.xml")
     assert run.returncode == 0, run.stdout + run.stderr
@@ -188,9 +194,7 @@ def test_golden_mode_runs_without_torch(exported, shared_images, tmp_path):
     assert len(ET.parse(tmp_path / "golden.xml").getroot().findall("testcase")) == len(shared_images)
     # yolact-run's default threshold (0.3): check with the same one.
     thresholded = tmp_path / "golden_03.json"
-    run = torch_free("yolact_runtime", *shared_images, "--model", model, "--out", tmp_path / "out03",
-                     "--json", thresholded, "--no-overlays", "--quiet", "--providers", "cpu")
-    assert run.returncode == 0, run.stderr
+    write_results(model, shared_images, thresholded, threshold=None)
     run = torch_free("yolact_runtime.parity", "--model", model, "--golden", thresholded, "--providers", "cpu",
                      "--score-threshold", "0.3", *shared_images)
     assert run.returncode == 0, run.stdout + run.stderr
@@ -199,9 +203,7 @@ def test_golden_mode_runs_without_torch(exported, shared_images, tmp_path):
 def test_golden_mode_catches_a_changed_model(exported, shared_images, tmp_path):
     model = exported["v1"][1]
     golden = tmp_path / "golden.json"
-    run = torch_free("yolact_runtime", shared_images[0], "--model", model, "--out", tmp_path / "out", "--json",
-                     golden, "--score-threshold", "0", "--no-overlays", "--quiet", "--providers", "cpu")
-    assert run.returncode == 0, run.stderr
+    write_results(model, [shared_images[0]], golden)
     scale_one_conv(model, tmp_path / "scaled.onnx")
     code, output = check("--model", tmp_path / "scaled.onnx", "--golden", golden, "--providers", "cpu",
                          shared_images[0])
@@ -212,9 +214,7 @@ def test_golden_mode_catches_a_changed_model(exported, shared_images, tmp_path):
 def test_against_cpp_and_python_results_of_one_model(cpp_cli, exported, shared_images, tmp_path, key):
     model = exported[key][1]
     python_json, cpp_json = tmp_path / "python.json", tmp_path / "cpp.json"
-    run = torch_free("yolact_runtime", *shared_images, "--model", model, "--out", tmp_path / "out", "--json",
-                     python_json, "--score-threshold", "0", "--no-overlays", "--quiet", "--providers", "cpu")
-    assert run.returncode == 0, run.stderr
+    write_results(model, shared_images, python_json)
     run = subprocess.run([str(cpp_cli), str(model), *map(str, shared_images), "--json", str(cpp_json),
                           "--threads", "2", "--score-threshold", "0"], capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr
@@ -232,9 +232,7 @@ def test_against_cpp_and_python_results_of_one_model(cpp_cli, exported, shared_i
 def test_unreadable_image_is_one_line_and_the_others_are_checked(exported, shared_images, tmp_path):
     model = exported["v1"][1]
     golden = tmp_path / "golden.json"
-    run = torch_free("yolact_runtime", shared_images[0], "--model", model, "--out", tmp_path / "out", "--json",
-                     golden, "--score-threshold", "0", "--no-overlays", "--quiet", "--providers", "cpu")
-    assert run.returncode == 0, run.stderr
+    write_results(model, [shared_images[0]], golden)
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not a png")
     run = torch_free("yolact_runtime.parity", "--model", model, "--golden", golden, "--providers", "cpu",

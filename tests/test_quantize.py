@@ -119,13 +119,18 @@ def _calibration_folder(tmp_path, shared_images, good: int):
     return folder
 
 
-def test_cli_int8_skips_a_corrupt_calibration_image_with_one_line(tmp_path, shared_images):
+def _int8_export(tmp_path, shared_images, good: int):
+    """yolact-export --int8 of a small lively model, calibrated on `good` photos plus one corrupt file."""
     from conftest import _lively_checkpoint
 
     weights = _lively_checkpoint(tmp_path, "yolact_shapes", 160)
     out = tmp_path / "shapes_int8.onnx"
-    run = _cli("--weights", str(weights), "--out", str(out), "--int8",
-               "--calibration-images", str(_calibration_folder(tmp_path, shared_images, good=2)))
+    return _cli("--weights", str(weights), "--out", str(out), "--int8", "--calibration-images",
+                str(_calibration_folder(tmp_path, shared_images, good=good))), out
+
+
+def test_cli_int8_skips_a_corrupt_calibration_image_with_one_line(tmp_path, shared_images):
+    run, out = _int8_export(tmp_path, shared_images, good=2)
     assert run.returncode == 0, run.stderr
     assert "Traceback" not in run.stderr
     warnings = [line for line in run.stderr.splitlines() if "zz.jpg" in line]
@@ -134,12 +139,7 @@ def test_cli_int8_skips_a_corrupt_calibration_image_with_one_line(tmp_path, shar
 
 
 def test_cli_int8_with_no_readable_calibration_image_is_one_error_line(tmp_path, shared_images):
-    from conftest import _lively_checkpoint
-
-    weights = _lively_checkpoint(tmp_path, "yolact_shapes", 160)
-    out = tmp_path / "shapes_int8.onnx"
-    run = _cli("--weights", str(weights), "--out", str(out), "--int8",
-               "--calibration-images", str(_calibration_folder(tmp_path, shared_images, good=0)))
+    run, _ = _int8_export(tmp_path, shared_images, good=0)
     assert run.returncode == 1, run.stderr
     assert "Traceback" not in run.stderr
     errors = [line for line in run.stderr.splitlines() if line.startswith("error:")]
