@@ -76,3 +76,26 @@ def test_sigmoid_inside_the_crops_only_is_sigmoid_then_crop() -> None:
         whole = (np.float32(1) / (np.float32(1) + np.exp(-logits))).astype(np.float32)
     expected = crop_masks(whole.reshape(-1, 24, 24), boxes)
     assert np.array_equal(assemble_masks(protos, coeffs, boxes), expected)
+
+
+@needs_ipp
+@pytest.mark.parametrize("seed", range(6))
+def test_batched_windows_give_the_whole_frame_pixels(seed: int) -> None:
+    """mask_windows batches windows of similar width (ragged rows, padded columns), takes tight
+    spans and sends large windows to cv2: every pixel must still be the whole-frame resize's."""
+    from yolact_runtime.core.window import mask_windows, paint
+
+    rng = np.random.default_rng(seed)
+    n, h, w = int(rng.integers(1, 40)), int(rng.integers(1, 70)), int(rng.integers(1, 70))
+    height, width = int(rng.integers(1, 700)), int(rng.integers(1, 700))
+    masks = (rng.random((n, h, w), dtype=np.float32) - 0.5) * np.float32(1e-5) + np.float32(0.5)
+    for i in range(n):  # crops anywhere: at the borders, one pixel, the whole plane
+        top, left = int(rng.integers(0, h)), int(rng.integers(0, w))
+        keep = np.zeros((h, w), bool)
+        keep[top:top + int(rng.integers(1, h + 1)), left:left + int(rng.integers(1, w + 1))] = True
+        masks[i][~keep] = 0
+    masks[0] = 0  # a mask with no pixel: no window
+    windows = mask_windows(masks, height, width)
+    assert [i for i, *_ in windows] == sorted(i for i, *_ in windows) and all(i != 0 for i, *_ in windows)
+    whole = np.stack([bilinear(m, height, width) > np.float32(0.5) for m in masks])
+    assert np.array_equal(paint(windows, n, height, width), whole)

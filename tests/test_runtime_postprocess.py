@@ -17,6 +17,7 @@ from yolact_runtime.core.postprocess import (
 )
 from yolact_runtime.core.raw import RawDetections
 from yolact_runtime.core.resize import bilinear
+from yolact_runtime.core.window import mask_windows, paint
 from fakes import random_detections, save_fake_model
 
 NAMES = ("person", "bicycle", "car")
@@ -98,7 +99,8 @@ def test_upsample_is_bilinear_then_threshold(proto: int, height: int, width: int
     full = np.stack([bilinear(m, height, width) for m in soft])
     assert got.shape == (12, height, width) and got.dtype == bool
     assert np.array_equal(got, full > 0.5)
-    column_major = upsample_masks(soft, height, width, column_major=True)
+    assert not got.flags.writeable  # recycled planes: read-only
+    column_major = paint(mask_windows(soft, height, width), 12, height, width, column_major=True)
     assert column_major.shape == got.shape and np.array_equal(column_major, got)
     assert column_major.transpose(1, 2, 0).flags.f_contiguous
 

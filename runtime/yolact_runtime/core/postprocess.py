@@ -15,7 +15,8 @@ import numpy as np
 from .raw import RawDetections
 from .result import Result
 from .rle import encode_window_rles
-from .window import mask_windows, paint
+from .planes import painted, scratch
+from .window import mask_windows
 
 MaskMode = Literal["image", "proto", "rle", "none"]
 MASK_MODES: tuple[str, ...] = ("image", "proto", "rle", "none")
@@ -105,15 +106,20 @@ def crop_ranges(boxes: np.ndarray, height: int, width: int) -> list[tuple[int, i
     return [tuple(row) for row in edges.tolist()]
 
 
-def assemble_masks(prototypes: np.ndarray, coefficients: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+def assemble_masks(prototypes: np.ndarray, coefficients: np.ndarray, boxes: np.ndarray,
+                   recycle: bool = False) -> np.ndarray:
     """sigmoid(P C^T) as float32 [n, h, w], cropped to the padded boxes (zero outside).
 
     The sigmoid is taken inside each crop only: the same values crop_masks would keep, for the
-    cost of the boxes rather than of n whole prototype planes.
+    cost of the boxes rather than of n whole prototype planes. recycle: the logits and the masks
+    are this thread's scratch (planes.scratch), valid until its next call, to spare fresh pages.
     """
     h, w, k = prototypes.shape
-    logits = (coefficients.astype(np.float32, copy=False) @ prototypes.reshape(h * w, k).T).reshape(-1, h, w)
-    masks = np.zeros_like(logits)
+    n = coefficients.shape[0]
+    flat = prototypes.reshape(h * w, k).T
+    logits = np.matmul(coefficients.astype(np.float32, copy=False), flat,
+                       out=scratch("logits", (n, h * w)) if recycle else None).reshape(n, h, w)
+    masks = scratch("soft masks", (n, h, w), zeroed=True) if recycle else np.zeros_like(logits)
     with np.errstate(over="ignore"):  # exp(large) = inf gives sigmoid 0, which is right
         for i, (top, bottom, left, right) in enumerate(crop_ranges(boxes, h, w)):
             inside = np.negative(logits[i, top:bottom, left:right])
@@ -123,12 +129,12 @@ def assemble_masks(prototypes: np.ndarray, coefficients: np.ndarray, boxes: np.n
     return masks
 
 
-def upsample_masks(masks: np.ndarray, height: int, width: int, column_major: bool = False) -> np.ndarray:
-    """Soft [n, h, w] masks -> bool [n, height, width]: bilinear (align_corners=False), then > 0.5.
+def upsample_masks(masks: np.ndarray, height: int, width: int) -> np.ndarray:
+    """Soft [n, h, w] masks -> read-only bool [n, height, width]: bilinear (align_corners=False), > 0.5.
 
-    Only each mask's window is computed (window.py). column_major: see window.paint.
+    Only each mask's window is computed (window.py), onto recycled planes (planes.py).
     """
-    return paint(mask_windows(masks, height, width), masks.shape[0], height, width, column_major)
+    return painted(mask_windows(masks, height, width), masks.shape[0], height, width)
 
 
 def category_ids_for(class_ids: np.ndarray, category_ids: Sequence[int] | None) -> np.ndarray:
@@ -162,7 +168,7 @@ def postprocess(
         if raw.masks is not None:
             soft = raw.masks[rows].astype(np.float32, copy=False)
         else:
-            soft = assemble_masks(raw.prototypes, raw.coefficients[rows], boxes)
+            soft = assemble_masks(raw.prototypes, raw.coefficients[rows], boxes, recycle=True)
     masks: np.ndarray | None = None
     rles: list[dict] | None = None
     if soft is not None and options.masks == "proto":
