@@ -79,7 +79,7 @@ def test_sigmoid_inside_the_crops_only_is_sigmoid_then_crop() -> None:
 
 
 @needs_ipp
-@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("seed", range(12))
 def test_batched_windows_give_the_whole_frame_pixels(seed: int) -> None:
     """mask_windows batches windows of similar width (ragged rows, padded columns), takes tight
     spans and sends large windows to cv2: every pixel must still be the whole-frame resize's."""
@@ -88,6 +88,8 @@ def test_batched_windows_give_the_whole_frame_pixels(seed: int) -> None:
     rng = np.random.default_rng(seed)
     n, h, w = int(rng.integers(1, 40)), int(rng.integers(1, 70)), int(rng.integers(1, 70))
     height, width = int(rng.integers(1, 700)), int(rng.integers(1, 700))
+    if seed % 3 == 0:  # downscaling: some hot pixels are read by no output pixel
+        height, width = max(1, h // 4), max(1, w // 3)
     masks = (rng.random((n, h, w), dtype=np.float32) - 0.5) * np.float32(1e-5) + np.float32(0.5)
     for i in range(n):  # crops anywhere: at the borders, one pixel, the whole plane
         top, left = int(rng.integers(0, h)), int(rng.integers(0, w))

@@ -178,7 +178,7 @@ def mask_windows(masks: np.ndarray, height: int, width: int, whole_frame: bool |
     counts = row_spans[:, 1] - row_spans[:, 0]
     cols = col_spans[:, 1] - col_spans[:, 0]
     exact = matches_cv2() if whole_frame is None else not whole_frame
-    some = row_last > 0
+    some = (counts > 0) & (cols > 0)  # empty when no output pixel reads a hot one (downscaling)
     batched = some & exact & _window_is_cheaper(counts * cols, height * width)
     windows: dict[int, Window] = {}
     for i in np.flatnonzero(some & ~batched).tolist():
