@@ -1,11 +1,13 @@
-"""Upsample + threshold one soft mask inside an output window only, bit for bit what cv2.resize gives.
+"""Upsample + threshold soft masks inside their output windows only, bit for bit what cv2.resize gives.
 
 cv2.resize(INTER_LINEAR) on float32 (through Intel IPP on x86) samples at half-pixel centres
 (align_corners=False), clamps at the borders, and runs rows first, then columns, each step as one
 fused multiply-add a + (b - a) * t rounded to float32. Written out here in float64 (the product
 of two float32 is exact there), a window of the output is computed from just the source rows and
-columns it reads: the same pixels as a whole-frame resize at a fraction of the cost. A build of
-OpenCV that rounds otherwise is caught by `matches_cv2` and the caller resizes whole frames.
+columns it reads: the same pixels as a whole-frame resize at a fraction of the cost. window_mask
+does one window; mask_windows does all of a frame's together, a few numpy calls per batch of
+similar width. A build of OpenCV that rounds otherwise is caught by `matches_cv2`, and then whole
+frames are resized.
 """
 from __future__ import annotations
 
