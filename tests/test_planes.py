@@ -66,3 +66,16 @@ def test_scratch_is_per_name_and_per_thread() -> None:
     thread.start()
     thread.join()
     assert not np.shares_memory(a, other[0])
+
+
+def test_planes_over_the_budget_are_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    from yolact_runtime.core import planes
+
+    monkeypatch.setattr(planes, "KEEP_BYTES", 0)
+    monkeypatch.setattr(planes, "_kept", [])
+    rng = np.random.default_rng(3)
+    first = painted(_windows(rng, 6), 6, H, W)
+    assert planes._kept == []
+    windows = _windows(rng, 6)
+    second = painted(windows, 6, H, W)
+    assert not np.shares_memory(first, second) and np.array_equal(second, _dense(windows, 6))

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-KEEP = 4  # planes kept for reuse: the results a pipelined run has in flight at once
+# Planes kept for reuse, at most: a few results in flight at 1280x720 (~100 MB each), bounded so
+# that large frames do not pin much memory (pages once written stay resident while kept).
+KEEP_BYTES = 400 << 20
 
 
 @dataclass(eq=False)  # identity: records hold arrays
@@ -47,11 +49,13 @@ def _take(count: int, height: int, width: int) -> _Planes:
             planes = min(fits, key=lambda p: p.backing.shape[0])
             planes.clean()
             return planes
-        capacity = -(-max(count, 1) // 32) * 32  # untouched planes cost address space only
+        capacity = -(-max(count, 1) // 8) * 8  # untouched planes cost address space only
         planes = _Planes(np.zeros((capacity, height, width), dtype=bool))
-        if len(_kept) >= KEEP and idle:
-            _kept.remove(idle[0])
-        if len(_kept) < KEEP:
+        for old in idle:  # make room: idle planes of other sizes go first
+            if sum(p.backing.nbytes for p in _kept) + planes.backing.nbytes <= KEEP_BYTES:
+                break
+            _kept.remove(old)
+        if sum(p.backing.nbytes for p in _kept) + planes.backing.nbytes <= KEEP_BYTES:
             _kept.append(planes)
         return planes
 
