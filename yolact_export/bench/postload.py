@@ -19,7 +19,7 @@ from yolact_runtime.core.raw import RawDetections
 from yolact_runtime.core.rle import encode_rles
 from yolact_runtime.core.window import mask_windows, paint
 
-from .stats import summarize, time_round_robin
+from .measure import summarize, time_round_robin
 
 FRAME = (720, 1280)  # height, width
 MODES = ("image", "rle", "proto")
@@ -45,7 +45,7 @@ def postprocess_load(raws: Sequence[RawDetections], class_names: Sequence[str], 
              for m in MODES}
     calls.update({f"{m} before": (lambda _i, m=m: whole_frame_masks(raw, m)) for m in BEFORE})
     for mode, seconds in time_round_robin(calls, runs, warmup).items():
-        timing = summarize(seconds).to_dict()
+        timing = summarize(seconds)
         timing["share_of_end_to_end"] = round(timing["median_ms"] / (before + timing["median_ms"]), 4)
         out["modes"][mode] = timing
     for mode in BEFORE:
