@@ -4,14 +4,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from yolact_runtime.core.postprocess import assemble_masks
 from yolact_runtime.core.raw import RawDetections
 from yolact_runtime.parity.match import box_iou, match_overlapping
 
 
 def _proto_masks(raw: RawDetections, rows: np.ndarray) -> np.ndarray:
     """Binary masks (> 0.5) at prototype resolution for the given rows, as the contract assembles them."""
-    from yolact_runtime.core.postprocess import assemble_masks
-
     if raw.masks is not None:
         return raw.masks[rows] > 0.5
     return assemble_masks(raw.prototypes, raw.coefficients[rows], raw.boxes[rows]) > 0.5
@@ -20,15 +19,11 @@ def _proto_masks(raw: RawDetections, rows: np.ndarray) -> np.ndarray:
 def top_agreement(reference: Sequence[RawDetections], other: Sequence[RawDetections], top: int = 10,
                   iou: float = 0.8) -> dict:
     """Share of the reference's top detections that `other` also finds (same class, box IoU >= iou,
-    each of other's rows paired once: yolact_runtime.parity's matching).
-
-    The candidate set is all of other's valid rows (not only its top ones): near-tied scores may
-    reorder, which is not an accuracy loss. mask_iou_mean: mean IoU of the binary prototype-
-    resolution masks of the matched pairs.
-    """
+    each of other's rows paired once: yolact_runtime.parity's matching), among all of other's valid
+    rows (near-tied scores may reorder: no accuracy loss). mask_iou_mean: of the matched pairs'
+    binary prototype-resolution masks."""
     matched = total = 0
-    ious: list[float] = []
-    mask_ious: list[float] = []
+    ious, mask_ious = [], []
     for ref, oth in zip(reference, other):
         n_ref, n_oth = min(ref.count, top), oth.count
         if n_ref == 0:

@@ -59,17 +59,15 @@ def _load(weights: str | None, random_config: str | None, config: str | None, in
 @click.option("--random", "random_config", metavar="CONFIG", help="Lively random weights of this config instead.")
 @click.option("--config", help="Config name for --weights (default: inferred).")
 @click.option("--input-size", type=int, help="Input size S (default: the config's).")
-@click.option("--images", "image_paths", multiple=True, type=click.Path(exists=True),
-              help="Images or folders (default: the checkout's examples/shapes/images or tests/data/photos).")
+@click.option("--images", "image_paths", multiple=True, type=click.Path(exists=True), help="Images or folders "
+              "(default: the checkout's examples/shapes/images or tests/data/photos).")
 @click.option("--folder", type=click.Path(exists=True, file_okay=False), help="Also time a yolact-run folder run.")
-@click.option("--calibration-images", type=click.Path(exists=True, file_okay=False),
-              help="INT8 calibration images (default: the benchmark images).")
+@click.option("--calibration-images", type=click.Path(exists=True, file_okay=False), help="INT8 calibration images.")
 @click.option("--paths", "path_names", metavar="NAMES", help=f"Comma-separated subset of: {', '.join(ALL_PATHS)}.")
 @click.option("--runs", type=click.IntRange(min=1), default=20, show_default=True, help="Timed runs per path.")
 @click.option("--threads", type=click.IntRange(min=1), help="Intra-op threads of torch and onnxruntime (default: cores).")
 @click.option("--nms/--no-nms", default=True, show_default=True, help="The NMS comparison at 19,248 priors x 80.")
-@click.option("--out-dir", type=click.Path(file_okay=False), help="Where <config>-<size>.json goes (default: the "
-              "checkout's benchmarks/results).")
+@click.option("--out-dir", type=click.Path(file_okay=False), help="Where <config>-<size>.json goes.")
 def main(weights, random_config, config, input_size, image_paths, folder, calibration_images, path_names, runs,
          threads, nms, out_dir) -> None:
     """Latency of PyTorch eager, ONNX Runtime (fp32 / fp16 / int8), OpenVINO, CUDA and TensorRT side by side.

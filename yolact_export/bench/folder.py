@@ -12,8 +12,15 @@ import time
 from pathlib import Path
 
 import numpy as np
+from yolact_runtime import Yolact
+from yolact_runtime.core.io import read_image, write_image, write_json
+from yolact_runtime.pipeline.discover import discover
+from yolact_runtime.pipeline.job import NullReporter, RunOptions, Tally
+from yolact_runtime.pipeline.layout import OutputLayout
+from yolact_runtime.pipeline.records import image_record
+from yolact_runtime.pipeline.runner import Runner
 
-from .measure import Laps, summarize
+from .measure import Laps, stage_summary, summarize
 
 STAGES = ("decode", "preprocess", "inference", "postprocess", "write")
 WORKERS = 2
@@ -21,14 +28,10 @@ WORKERS = 2
 
 def _sequential(model, items, out: Path) -> dict[str, list[float]]:
     """Each image through the stages one after another (after one warm-up image): seconds per stage."""
-    from yolact_runtime.core.io import read_image, write_image, write_json
-    from yolact_runtime.pipeline.layout import OutputLayout
-    from yolact_runtime.pipeline.records import image_record
-
     layout = OutputLayout(out, overlays=True, masks=False)
     seconds: dict[str, list[float]] = {s: [] for s in STAGES}
     for item in [items[0], *items]:
-        laps = Laps()
+        laps = Laps(seconds)
         image = read_image(item.path)
         laps.lap("decode")
         tensor = model.preprocess([image])
@@ -40,15 +43,10 @@ def _sequential(model, items, out: Path) -> dict[str, list[float]]:
         write_image(layout.overlay_path(item), result.draw(image))
         write_json(layout.record_path(item), image_record(item, result))
         laps.lap("write")
-        for stage in STAGES:
-            seconds[stage].append(laps.seconds[stage])
     return {s: v[1:] for s, v in seconds.items()}
 
 
 def _pipelined(model, items, out: Path, overlays: bool) -> dict:
-    from yolact_runtime.pipeline.job import NullReporter, RunOptions, Tally
-    from yolact_runtime.pipeline.runner import Runner
-
     runner = Runner(model, RunOptions(out_dir=out, overlays=overlays, batch_size=1, workers=WORKERS),
                     Tally(NullReporter()))
     start = time.perf_counter()
@@ -59,9 +57,6 @@ def _pipelined(model, items, out: Path, overlays: bool) -> dict:
 
 
 def folder_run(model_path, folder, threads: int | None, score_threshold: float) -> dict:
-    from yolact_runtime import Yolact
-    from yolact_runtime.pipeline.discover import discover
-
     items, errors = discover([folder])
     items = [item for item in items if item.kind == "image"]
     if not items:
@@ -73,14 +68,10 @@ def folder_run(model_path, folder, threads: int | None, score_threshold: float) 
                        spinning=False)  # as yolact-run opens it
         pipelined = {key: _pipelined(model, items, Path(tmp) / key, overlays)
                      for key, overlays in (("pipelined", True), ("pipelined_no_overlays", False))}
-    medians = {s: float(np.median(v)) for s, v in per_stage.items()}
+    engine_s = float(np.median(per_stage["inference"]))
     for run in pipelined.values():
-        run["keeps_up"] = round(run["images_per_s"] * medians["inference"], 3) if run["images_per_s"] else None
-    return {
-        "folder": str(folder), "images": len(items), "score_threshold": score_threshold,
-        "providers": model.providers[0], "engine_ms": round(1000 * medians["inference"], 2),
-        "sequential": {"total": summarize([sum(run) for run in zip(*per_stage.values())]),
-                       "stages": {s: summarize(v) for s, v in per_stage.items()},
-                       "stage_share": {s: round(m / (sum(medians.values()) or 1.0), 4) for s, m in medians.items()}},
-        **pipelined,
-    }
+        run["keeps_up"] = round(run["images_per_s"] * engine_s, 3) if run["images_per_s"] else None
+    return {"folder": str(folder), "images": len(items), "score_threshold": score_threshold,
+            "providers": model.providers[0], "engine_ms": round(1000 * engine_s, 2),
+            "sequential": {"total": summarize([sum(run) for run in zip(*per_stage.values())]),
+                           **stage_summary(per_stage)}, **pipelined}

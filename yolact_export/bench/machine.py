@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import platform
+import re
 import sys
 from pathlib import Path
 
@@ -18,26 +19,16 @@ def physical_cores() -> int | None:
         blocks = Path("/proc/cpuinfo").read_text().split("\n\n")
     except OSError:
         return None
-    cores = set()
-    for block in blocks:
-        fields = dict(line.split(":", 1) for line in block.splitlines() if ":" in line)
-        fields = {k.strip(): v.strip() for k, v in fields.items()}
-        if "core id" in fields:
-            cores.add((fields.get("physical id"), fields["core id"]))
-    return len(cores) or None
+    cores = {tuple(re.findall(r"^(?:physical id|core id)\s*:\s*(\S+)", block, re.M)) for block in blocks}
+    return len(cores - {()}) or None
 
 
 def int8_kernel(flags: set[str] | frozenset[str]) -> str:
     """The int8 GEMM path ONNX Runtime's MLAS dispatches to on this CPU (x86-64), from its flags."""
-    if {"amx_tile", "amx_int8"} <= flags:
-        return "AMX-INT8"
-    for flag, kernel in (("avx512_vnni", "AVX512-VNNI"), ("avx_vnni", "AVX-VNNI")):
-        if flag in flags:
-            return kernel
-    for flag, kernel in (("avx512bw", "AVX512BW"), ("avx2", "AVX2")):
-        if flag in flags:
-            return f"{kernel} (no VNNI: u8s8 via vpmaddubsw, may saturate)"
-    return "generic"
+    no_vnni = " (no VNNI: u8s8 via vpmaddubsw, may saturate)"
+    kernels = ((("amx_tile", "amx_int8"), "AMX-INT8"), (("avx512_vnni",), "AVX512-VNNI"), (("avx_vnni",), "AVX-VNNI"),
+               (("avx512bw",), "AVX512BW" + no_vnni), (("avx2",), "AVX2" + no_vnni))
+    return next((kernel for needs, kernel in kernels if set(needs) <= flags), "generic")
 
 
 def openvino_ep() -> dict:

@@ -25,14 +25,12 @@ def summarize(seconds: Sequence[float]) -> dict:
 
 def time_round_robin(calls: dict[str, Callable[[int], object]], runs: int, warmup: int,
                      settle: bool = False) -> dict[str, list[float]]:
-    """`warmup` untimed rounds, then `runs` timed ones: one call of each per round, the order
-    rotating, so that background load and frequency changes fall on every call alike. settle:
-    pause SETTLE_S before each timed call (engines with their own worker threads)."""
-    names = list(calls)
+    """`warmup` untimed rounds, then `runs` timed ones, one call of each per round in rotating order:
+    background load falls on every call alike. settle: SETTLE_S before each timed call (engines)."""
+    names, out = list(calls), {name: [] for name in calls}
     for i in range(warmup):
         for name in names:
             calls[name](i)
-    out: dict[str, list[float]] = {name: [] for name in names}
     for i in range(runs):
         k = i % len(names)
         for name in names[k:] + names[:k]:
@@ -45,45 +43,46 @@ def time_round_robin(calls: dict[str, Callable[[int], object]], runs: int, warmu
 
 
 class Laps:
-    """Seconds per stage of one run: lap(stage) at the end of each."""
+    """Per-stage seconds of runs: lap(stage) at the end of each stage appends the time since the last lap."""
 
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-        self.last = time.perf_counter()
+    def __init__(self, seconds: dict[str, list[float]]) -> None:
+        self.seconds, self.last = seconds, time.perf_counter()
 
     def lap(self, stage: str) -> None:
         now = time.perf_counter()
-        self.seconds[stage], self.last = now - self.last, now
+        self.seconds[stage].append(now - self.last)
+        self.last = now
+
+
+def stage_summary(seconds: dict[str, list[float]]) -> dict:
+    """Each stage's summary, and its share of the sum of the medians."""
+    stages = {s: summarize(v) for s, v in seconds.items()}
+    whole = sum(t["median_ms"] for t in stages.values()) or 1.0
+    return {"stages": stages, "stage_share": {s: round(t["median_ms"] / whole, 4) for s, t in stages.items()}}
 
 
 class StageRecorder:
-    """One path's calls: call i runs images[i % n] through engine.preprocess / infer / postprocess
-    (yolact_runtime.Yolact's methods, or the PyTorch path's), each stage timed; the first raw
-    outputs per image are kept for the agreement."""
+    """One path's runs, each on the next image (cycling) through engine.preprocess / infer /
+    postprocess (Yolact's, or the PyTorch path's), each stage timed; the first raw outputs of each
+    image are kept for the agreement."""
 
     def __init__(self, engine, images: Sequence[np.ndarray]) -> None:
-        self.engine, self.images = engine, images
+        self.engine, self.images, self.first_raws = engine, images, []
         self.stages: dict[str, list[float]] = {s: [] for s in STAGES}
         self.counts: list[int] = []
-        self.first_raws: dict[int, object] = {}
 
-    def __call__(self, i: int) -> None:
-        image, laps = self.images[i % len(self.images)], Laps()
+    def __call__(self, _i: int = 0) -> None:
+        image, laps = self.images[len(self.counts) % len(self.images)], Laps(self.stages)
         tensor = self.engine.preprocess([image])
         laps.lap("preprocess")
         raw = self.engine.infer(tensor)[0]
         laps.lap("inference")
-        result = self.engine.postprocess(raw, image.shape[:2])
+        self.counts.append(len(self.engine.postprocess(raw, image.shape[:2])))
         laps.lap("postprocess")
-        for stage in STAGES:
-            self.stages[stage].append(laps.seconds[stage])
-        self.counts.append(len(result))
-        self.first_raws.setdefault(i % len(self.images), raw)
+        if len(self.first_raws) < len(self.images):
+            self.first_raws.append(raw)
 
     def summary(self, totals: Sequence[float], skip: int) -> dict:
-        """The timed calls' summary: totals from the round-robin timer, stages after the first `skip` calls."""
-        stages = {s: summarize(v[skip:]) for s, v in self.stages.items()}
-        whole = sum(t["median_ms"] for t in stages.values()) or 1.0
-        return {"total": summarize(totals), "stages": stages,
-                "stage_share": {s: round(t["median_ms"] / whole, 4) for s, t in stages.items()},
+        """Totals from the round-robin timer; stages and detections of the runs after the first `skip`."""
+        return {"total": summarize(totals), **stage_summary({s: v[skip:] for s, v in self.stages.items()}),
                 "detections_mean": float(np.mean(self.counts[skip:]))}

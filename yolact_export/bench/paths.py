@@ -1,9 +1,5 @@
-"""The measured paths: the exported graphs through yolact_runtime.Yolact, PyTorch eager beside them.
-
-Every path offers Yolact's preprocess / infer / postprocess, so all share yolact_runtime's pre- and
-postprocessing and only the engine differs. The PyTorch paths run YolactDetector, the very module
-the exporter traces (network + decode + Fast NMS).
-"""
+"""The measured paths: the exported graphs through yolact_runtime.Yolact, and PyTorch eager running
+YolactDetector (the module the exporter traces) with Yolact's pre- and postprocessing around it."""
 from __future__ import annotations
 
 import dataclasses
@@ -40,7 +36,6 @@ class SkipPath(RuntimeError):
 
 @dataclasses.dataclass
 class OpenPath:
-    name: str
     device: str
     note: str
     engine: object  # preprocess(images) -> batch, infer(batch) -> [RawDetections], postprocess(raw, size)
@@ -77,7 +72,7 @@ def torch_path(name: str, model, nms, info, force_bf16: bool) -> OpenPath:
     engine = types.SimpleNamespace(
         preprocess=lambda images: preprocess_batch(images, info.preprocess, info.input_size), infer=infer,
         postprocess=lambda raw, size: postprocess(raw, size, info.class_names, info.category_ids, options))
-    return OpenPath(name, "cpu", _NOTES.get(name, ""), engine)
+    return OpenPath("cpu", _NOTES.get(name, ""), engine)
 
 
 def runtime_path(name: str, graphs: dict[str, Path], threads: int | None) -> OpenPath:
@@ -100,7 +95,6 @@ def runtime_path(name: str, graphs: dict[str, Path], threads: int | None) -> Ope
     started = model.providers[0] if model.providers else "none"
     if started != wanted:
         raise SkipPath(f"{wanted} did not start (onnxruntime fell back to {started})")
-    note = _NOTES.get(precision, "")
-    if engine == "openvino":
-        note = f"OpenVINO ran {openvino.describe(hint)}" + (", QDQ int8 network" if graph == "int8" else "")
-    return OpenPath(name, choice, note, model)
+    note = (f"OpenVINO ran {openvino.describe(hint)}" + (", QDQ int8 network" if graph == "int8" else "")
+            if engine == "openvino" else _NOTES.get(precision, ""))
+    return OpenPath(choice, note, model)

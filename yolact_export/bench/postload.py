@@ -52,12 +52,3 @@ def postprocess_load(raws: Sequence[RawDetections], class_names: Sequence[str], 
         modes = out["modes"]
         modes[mode]["speedup_vs_before"] = round(modes[f"{mode} before"]["median_ms"] / modes[mode]["median_ms"], 2)
     return out
-
-
-def postload_line(load: dict) -> str:
-    f = load["frame"]
-    modes = ", ".join(f"{m} {t['median_ms']:.1f} ms ({100 * t['share_of_end_to_end']:.1f} %)"
-                      for m, t in load["modes"].items())
-    gains = ", ".join(f"{m} {t['speedup_vs_before']:.1f}x" for m, t in load["modes"].items() if "speedup_vs_before" in t)
-    return (f"postprocess of {load['detections']} detections at {f['width']}x{f['height']} "
-            f"(share of an onnx-fp32 request): {modes}; windowed vs before: {gains}")

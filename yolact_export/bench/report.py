@@ -58,30 +58,26 @@ def machine_line(m: dict) -> str:
 
 
 def notes(doc: dict) -> list[str]:
-    """The sentences under a model's tables: skipped paths, INT8 agreement, fp16 casts, the roofline, the folder run."""
+    """The sentences under a model's tables: skipped paths, INT8 agreement, the roofline, the folder run."""
     skipped = [f"{name} {e['status']} ({e.get('note', '')})" for name, e in doc["paths"].items() if e["status"] != "ok"]
     out = [f"Not measured: {'; '.join(skipped)}."] if skipped else []
-    if (a := doc["paths"].get("onnx-int8", {}).get("agreement_vs_onnx_fp32")):
+    if a := doc["paths"].get("onnx-int8", {}).get("agreement_vs_onnx_fp32"):
         out.append(f"INT8 vs ONNX fp32: {a['matched']}/{a['of']} top-{a['top']} detections found again (same class, "
                    f"box IoU > {a['iou']}), mean best box IoU {a['mean_best_iou']}, mean mask IoU {a['mask_iou_mean']}.")
-    if doc.get("fp16", {}).get("ort_cpu_inserted_fp32_casts"):
-        out.append(f"onnx-fp16 on this CPU: {doc['fp16']['note']} ({doc['fp16']['ort_cpu_inserted_fp32_casts']} casts).")
-    if (c := doc.get("int8", {}).get("conv_microbench")):
+    if c := doc.get("int8", {}).get("conv_microbench"):
         out.append(f"Single conv ({c['conv']}): fp32 {_f(c['fp32']['median_ms'])} ms, int8 {_f(c['int8']['median_ms'])} "
                    f"ms = {c['int8_speedup']:.2f}×; ORT ran {', '.join(f'{k} {v}' for k, v in c['int8_ops'].items())}.")
-    if (r := doc.get("compute")):
+    if r := doc.get("compute"):
         rates = ", ".join(f"{n} {p['inference_gflop_s']:.0f}" + (f" ({100 * p['share_of_conv_ceiling']:.0f} %)"
                                                                  if "share_of_conv_ceiling" in p else "")
                           for n, p in r["paths"].items())
-        ceiling = r.get("conv_ceiling_gflop_s", {})
         out.append(f"Compute: network {r['network_gflop']:.1f} GFLOP/image; inference GFLOP/s: {rates}; conv ceiling "
-                   f"fp32 {_f(ceiling.get('fp32'), 0)} / int8 {_f(ceiling.get('int8'), 0)} GOP/s -> floors "
-                   f"{_f(r.get('fp32_floor_ms'), 0)} / {_f(r.get('int8_floor_ms'), 0)} ms.")
-    if (f := doc.get("folder")):
-        seq, bare = f["sequential"], f.get("pipelined_no_overlays", {})
-        stages = ", ".join(f"{k} {_f(v['median_ms'])}" for k, v in seq["stages"].items())
-        out.append(f"Folder run ({f['images']} images, onnx-fp32, CPU): {_f(seq['total']['median_ms'])} ms/image "
-                   f"sequential ({stages} ms, medians); yolact-run's pipelined runner "
+                   f"fp32 {r['conv_ceiling_gflop_s']['fp32']:.0f} / int8 {r['conv_ceiling_gflop_s']['int8']:.0f} GOP/s "
+                   f"-> floors {r['fp32_floor_ms']:.0f} / {r['int8_floor_ms']:.0f} ms.")
+    if f := doc.get("folder"):
+        stages = ", ".join(f"{k} {_f(v['median_ms'])}" for k, v in f["sequential"]["stages"].items())
+        out.append(f"Folder run ({f['images']} images, onnx-fp32, CPU): {_f(f['sequential']['total']['median_ms'])} "
+                   f"ms/image sequential ({stages} ms, medians); yolact-run's pipelined runner "
                    f"{_f(f['pipelined']['images_per_s'], 2)} images/s{keeps_up(f)}.")
     return out
 
@@ -95,6 +91,20 @@ def keeps_up(folder: dict) -> str:
             f"{_f(bare.get('images_per_s'), 2)} images/s without overlays ({100 * (bare.get('keeps_up') or 0):.0f} %)")
 
 
+def tables(doc: dict) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(title, header, rows) of each table of one result."""
+    out = [("", ["path", "median ms", "p90 ms", "min ms", "images/s", "speed-up vs PyTorch fp32", "preprocess ms",
+                 "inference ms", "postprocess ms", "top-10 agreement vs PyTorch fp32"], path_rows(doc))]
+    if load := doc.get("postprocess_load"):
+        out.append((f"Postprocess of {load['detections']} detections at {load['frame']['width']}x"
+                    f"{load['frame']['height']} (share: of an onnx-fp32 request):", ["masks", "before (whole frame) ms",
+                    "after (windows) ms", "after min ms", "share", "speed-up"], postload_rows(load)))
+    if "nms" in doc:
+        out.append(("NMS at full prior count:", ["scenario", "candidates / class scores > 0.05", "method", "median ms",
+                    "p90 ms", "min ms", "× fast-onnx", "kept", "agreement with traditional"], nms_rows(doc)))
+    return out
+
+
 def render(docs: list[dict]) -> str:
     out: list[str] = []
     for doc in docs:
@@ -103,19 +113,9 @@ def render(docs: list[dict]) -> str:
                 f"{s['runs']} runs after {s['warmup']} warm-up, batch 1, {len(s['images'])} images, postprocess "
                 f"score threshold {s['score_threshold']}; every path with yolact_runtime's pre- and postprocessing, "
                 f"only the engine differs. Machine: {machine_line(doc['machine'])}.", ""]
-        out += table(["path", "median ms", "p90 ms", "min ms", "images/s", "speed-up vs PyTorch fp32", "preprocess ms",
-                      "inference ms", "postprocess ms", "top-10 agreement vs PyTorch fp32"], path_rows(doc))
-        if "postprocess_load" in doc:
-            load = doc["postprocess_load"]
-            out += [f"Postprocess of {load['detections']} detections at {load['frame']['width']}x"
-                    f"{load['frame']['height']} (share: of an onnx-fp32 request):", ""]
-            out += table(["masks", "before (whole frame) ms", "after (windows) ms", "after min ms", "share",
-                          "speed-up"], postload_rows(load))
+        for title, header, rows in tables(doc):
+            out += ([title, ""] if title else []) + table(header, rows)
         out += notes(doc) + [""]
-        if "nms" in doc:
-            out += [f"NMS at full prior count ({model['config']} run):", ""]
-            out += table(["scenario", "candidates / class scores > 0.05", "method", "median ms", "p90 ms", "min ms",
-                          "× fast-onnx", "kept", "agreement with traditional"], nms_rows(doc))
     return "\n".join(out)
 
 

@@ -35,7 +35,7 @@ class BenchOptions:
     force_bf16: bool = False  # measure pytorch-bf16 even without oneDNN bf16 (very slow)
     nms: bool = True
     folder: Path | None = None
-    calibration: Path | Sequence[Path] | None = None  # INT8 calibration images (default: the bench images)
+    calibration: Path | None = None  # INT8 calibration images (default: the bench images)
     log: Callable[[str], None] = field(default=lambda _m: None)
 
 
@@ -43,11 +43,11 @@ def _failure(error: BaseException) -> str:
     return f"{type(error).__name__}: {first_line(error)[:300]}"
 
 
-def _export(model, nms, wanted: list[str], options: BenchOptions, images, folder: Path) -> tuple[dict, dict]:
-    """The graphs the wanted paths (and --folder) need, and each export's seconds and size, or its error."""
-    need = {"fp32": options.folder is not None or any(not p.startswith("pytorch") for p in wanted),
-            "fp16": any(p.endswith("fp16") and not p.startswith("pytorch") for p in wanted),
-            "int8": bool({"onnx-int8", "openvino-int8"} & set(wanted))}
+def _export(model, nms, options: BenchOptions, images: list[Path], folder: Path) -> tuple[dict, dict]:
+    """The graphs the chosen paths (and --folder) need, and each export's seconds and size, or its error."""
+    onnx_paths = [p for p in options.paths if not p.startswith("pytorch")]
+    need = {"fp32": bool(onnx_paths) or options.folder is not None, "fp16": any(p.endswith("16") for p in onnx_paths),
+            "int8": bool({"onnx-int8", "openvino-int8"} & set(onnx_paths))}
     graphs, exports = {}, {}
     for kind in (k for k, needed in need.items() if needed and (k != "int8" or "fp32" in graphs)):
         start = time.perf_counter()
@@ -55,54 +55,46 @@ def _export(model, nms, wanted: list[str], options: BenchOptions, images, folder
             graphs[kind] = (quantize_int8(graphs["fp32"], folder / "int8.onnx", options.calibration or images,
                                           log=options.log) if kind == "int8" else
                             export_onnx(model, folder / f"{kind}.onnx", nms, fp16=kind == "fp16", log=options.log))
+            exports[kind] = {"seconds": round(time.perf_counter() - start, 2),
+                             "megabytes": round(graphs[kind].stat().st_size / 1e6, 2)}
         except Exception as error:  # reported in the JSON; the other paths still run
             exports[kind] = {"error": _failure(error)}
             options.log(f"{kind} export failed: {exports[kind]['error']}")
-            continue
-        exports[kind] = {"seconds": round(time.perf_counter() - start, 2),
-                         "megabytes": round(graphs[kind].stat().st_size / 1e6, 2)}
     return graphs, exports
 
 
-def _measure(model, nms, info, graphs, pixels, options: BenchOptions) -> tuple[dict, dict]:
-    """Open each path and probe it with one run (a skip or failure is reported), then time the
-    others round-robin: per-path entries, and the recorders (their first raw outputs)."""
-    entries, recorders, paths = {}, {}, {}
+def _measure(model, nms, info, graphs: dict, pixels: list, options: BenchOptions) -> tuple[dict, dict]:
+    """Open each path and probe it with one run (a skip or failure is reported), time the others
+    round-robin, then compare: speed-ups and agreement against PyTorch fp32, INT8 and OpenVINO
+    also against ONNX fp32. Returns the entries and each measured path's first raw outputs."""
+    entries, recorders = {}, {}
     for name in (p for p in ALL_PATHS if p in options.paths):
+        path = None
         try:
             path = (torch_path(name, model, nms, info, options.force_bf16) if name.startswith("pytorch")
                     else runtime_path(name, graphs, options.threads))
-        except SkipPath as why:
-            options.log(f"{name}: skipped ({why})")
-            entries[name] = {"device": name.split("-")[0], "status": "skipped", "note": str(why)}
-            continue
-        try:
-            (recorder := StageRecorder(path.engine, pixels))(0)
-        except Exception as error:  # e.g. an op without a kernel for this provider / dtype
-            options.log(f"{name}: failed ({_failure(error)})")
-            entries[name] = {"device": path.device, "status": "failed", "note": _failure(error)}
-            continue
-        recorders[name], paths[name] = recorder, path
+            (recorder := StageRecorder(path.engine, pixels))()
+            recorders[name] = recorder
+            entries[name] = {"device": path.device, "status": "ok", **({"note": path.note} if path.note else {})}
+        except Exception as error:  # SkipPath: it cannot run here; else e.g. an op without a kernel for this provider
+            status, note = ("skipped", str(error)) if isinstance(error, SkipPath) else ("failed", _failure(error))
+            options.log(f"{name}: {status} ({note})")
+            entries[name] = {"device": path.device if path else name.split("-")[0], "status": status, "note": note}
     options.log(f"{', '.join(recorders)}: {WARMUP} warm-up + {options.runs} runs each, round-robin")
     totals = time_round_robin(recorders, options.runs, WARMUP, settle=True) if recorders else {}
-    for name, path in paths.items():
-        entries[name] = {"device": path.device, "status": "ok", **({"note": path.note} if path.note else {}),
-                         **recorders[name].summary(totals[name], 1 + WARMUP)}
-    return {name: entries[name] for name in ALL_PATHS if name in entries}, recorders
-
-
-def _compare(entries: dict, recorders: dict) -> None:
-    """Speed-ups and agreement against PyTorch fp32; INT8 and OpenVINO also against ONNX fp32."""
-    raws = {name: [r.first_raws[k] for k in sorted(r.first_raws)] for name, r in recorders.items()}
-    base = entries.get(BASELINE) if BASELINE in recorders else None
+    raws = {name: recorder.first_raws for name, recorder in recorders.items()}
     for name, entry in ((n, entries[n]) for n in recorders):
-        if base is not None:
+        entry.update(recorders[name].summary(totals[name], 1 + WARMUP))
+    for name, entry in ((n, entries[n]) for n in recorders):
+        if BASELINE in recorders:
+            base = entries[BASELINE]
             entry["speedup_vs_pytorch_fp32"] = round(base["total"]["median_ms"] / entry["total"]["median_ms"], 3)
             entry["stage_speedup_vs_pytorch_fp32"] = {
                 s: round(t["median_ms"] / max(entry["stages"][s]["median_ms"], 1e-9), 3) for s, t in base["stages"].items()}
             entry["agreement_vs_pytorch_fp32"] = top_agreement(raws[BASELINE], raws[name])
         if (name == "onnx-int8" or name.startswith("openvino-")) and "onnx-fp32" in raws:
             entry["agreement_vs_onnx_fp32"] = top_agreement(raws["onnx-fp32"], raws[name])
+    return entries, raws
 
 
 def run_bench(model, source: str, images: Sequence[Path], options: BenchOptions) -> dict:
@@ -119,20 +111,16 @@ def run_bench(model, source: str, images: Sequence[Path], options: BenchOptions)
         "settings": {"runs": options.runs, "warmup": WARMUP, "mode": "interleaved", "threads": options.threads,
                      "score_threshold": SCORE_THRESHOLD, "masks": "image", "images": [str(p) for p in images],
                      "nms": vars(nms)}}
-    wanted = [p for p in ALL_PATHS if p in options.paths]
     with tempfile.TemporaryDirectory() as tmp:
-        graphs, doc["exports"] = _export(model, nms, wanted, options, list(images), Path(tmp))
-        doc["paths"], recorders = _measure(model, nms, info, graphs, [read_image(p) for p in images], options)
-        _compare(doc["paths"], recorders)
-        if "onnx-fp32" in recorders:
-            raws = list(recorders["onnx-fp32"].first_raws.values())
-            doc["postprocess_load"] = postprocess_load(raws, info.class_names, doc["paths"]["onnx-fp32"]["stages"],
-                                                       options.runs, WARMUP)
+        graphs, doc["exports"] = _export(model, nms, options, list(images), Path(tmp))
+        doc["paths"], raws = _measure(model, nms, info, graphs, [read_image(p) for p in images], options)
+        if "onnx-fp32" in raws:
+            doc["postprocess_load"] = postprocess_load(raws["onnx-fp32"], info.class_names,
+                                                       doc["paths"]["onnx-fp32"]["stages"], options.runs, WARMUP)
         options.log("conv ceiling: one 3x3 conv, fp32 vs int8")
-        doc["int8"] = {"conv_microbench": roofline.conv_ceiling(options.threads, options.runs, WARMUP),
-                       "cpu_int8_kernel": doc["machine"]["int8_kernel"]}
-        doc["compute"] = roofline.compute_rates(roofline.conv_gflop(model), doc["paths"],
-                                                doc["int8"]["conv_microbench"])
+        conv = roofline.conv_ceiling(options.threads, options.runs, WARMUP)
+        doc["int8"] = {"conv_microbench": conv, "cpu_int8_kernel": doc["machine"]["int8_kernel"]}
+        doc["compute"] = roofline.compute_rates(roofline.conv_gflop(model), doc["paths"], conv)
         if options.folder is not None and "fp32" in graphs:
             options.log(f"folder run over {options.folder}")
             doc["folder"] = folder_run(graphs["fp32"], options.folder, options.threads, SCORE_THRESHOLD)
