@@ -47,7 +47,7 @@ def test_postprocess_load_times_after_and_before(crowded) -> None:
 
 def test_round_robin_times_each_call_once_a_round_in_rotating_order() -> None:
     seen: list[str] = []
-    times = time_round_robin({"a": lambda i: seen.append("a"), "b": lambda i: seen.append("b")}, runs=3, warmup=1)
+    times = time_round_robin({"a": lambda: seen.append("a"), "b": lambda: seen.append("b")}, runs=3, warmup=1)
     assert seen == ["a", "b", "a", "b", "b", "a", "a", "b"] and [len(v) for v in times.values()] == [3, 3]
 
 

@@ -29,12 +29,12 @@ SHIPPED, RESULTS = CHECKOUT / "models" / "yolact_shapes.pth", CHECKOUT / "benchm
 
 def _images(given: tuple[str, ...], config_name: str) -> list[Path]:
     """The given ones; else the shipped examples for the shapes model, the test photos for COCO models."""
-    examples, photos = CHECKOUT / "examples" / "shapes" / "images", CHECKOUT / "tests" / "data" / "photos"
-    folders = [examples, photos] if config_name == "yolact_shapes" else [photos, examples]
-    found = images_under(given) if given else next((f for f in folders if f.is_dir() and images_under((f,))), None)
-    if not found:
+    folders = [CHECKOUT / "examples" / "shapes" / "images", CHECKOUT / "tests" / "data" / "photos"]
+    order = folders if config_name == "yolact_shapes" else folders[::-1]
+    searched = [given] if given else [(folder,) for folder in order if folder.is_dir()]
+    if not (found := next((images for images in map(images_under, searched) if images), None)):
         raise click.UsageError("no images found" + ("" if given else " in this checkout: give --images"))
-    return found if given else images_under((found,))
+    return found
 
 
 def _load(weights: str | None, random_config: str | None, config: str | None, input_size: int | None,

@@ -1,10 +1,7 @@
-"""A folder run as yolact-run does it: decode, preprocess, inference, postprocess, write.
-
-Sequential per-image stage times (one image at a time, nothing overlapped), then the same folder
-through yolact_runtime's pipelined Runner (decode/preprocess and render/write in worker threads
-around the inference), with and without overlays, whose images/s is what `yolact-run` achieves.
-keeps_up is that rate over 1 / (median engine time): 1.0 means the pipeline hides all the rest.
-"""
+"""A folder run as yolact-run does it: decode, preprocess, inference, postprocess, write. Sequential
+stage times per image, then yolact_runtime's pipelined Runner on the same folder, with and without
+overlays: its images/s is what `yolact-run` achieves; keeps_up is that rate over 1 / (median engine
+time), 1.0 when the pipeline hides all the rest."""
 from __future__ import annotations
 
 import tempfile
@@ -46,14 +43,14 @@ def _sequential(model, items, out: Path) -> dict[str, list[float]]:
     return {s: v[1:] for s, v in seconds.items()}
 
 
-def _pipelined(model, items, out: Path, overlays: bool) -> dict:
+def _pipelined(model, items, out: Path, overlays: bool, engine_s: float) -> dict:
     runner = Runner(model, RunOptions(out_dir=out, overlays=overlays, batch_size=1, workers=WORKERS),
                     Tally(NullReporter()))
     start = time.perf_counter()
     summary = runner.run(items)
-    seconds = time.perf_counter() - start
-    return {"workers": WORKERS, "images": summary.images, "seconds": round(seconds, 4),
-            "images_per_s": round(summary.images / seconds, 4) if seconds > 0 else None, "errors": summary.errors[:5]}
+    rate = summary.images / (time.perf_counter() - start)
+    return {"workers": WORKERS, "images": summary.images, "seconds": round(summary.images / rate, 4),
+            "images_per_s": round(rate, 4), "keeps_up": round(rate * engine_s, 3), "errors": summary.errors[:5]}
 
 
 def folder_run(model_path, folder, threads: int | None, score_threshold: float) -> dict:
@@ -64,13 +61,11 @@ def folder_run(model_path, folder, threads: int | None, score_threshold: float) 
     model = Yolact(model_path, "cpu", score_threshold=score_threshold, intra_op_threads=threads)
     with tempfile.TemporaryDirectory() as tmp:
         per_stage = _sequential(model, items, Path(tmp) / "sequential")
+        engine_s = float(np.median(per_stage["inference"]))
         model = Yolact(model_path, "cpu", score_threshold=score_threshold, intra_op_threads=threads,
                        spinning=False)  # as yolact-run opens it
-        pipelined = {key: _pipelined(model, items, Path(tmp) / key, overlays)
+        pipelined = {key: _pipelined(model, items, Path(tmp) / key, overlays, engine_s)
                      for key, overlays in (("pipelined", True), ("pipelined_no_overlays", False))}
-    engine_s = float(np.median(per_stage["inference"]))
-    for run in pipelined.values():
-        run["keeps_up"] = round(run["images_per_s"] * engine_s, 3) if run["images_per_s"] else None
     return {"folder": str(folder), "images": len(items), "score_threshold": score_threshold,
             "providers": model.providers[0], "engine_ms": round(1000 * engine_s, 2),
             "sequential": {"total": summarize([sum(run) for run in zip(*per_stage.values())]),

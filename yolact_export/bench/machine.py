@@ -7,6 +7,11 @@ import re
 import sys
 from pathlib import Path
 
+import cv2
+import numpy
+import onnxruntime as ort
+import torch
+from yolact_runtime.core import openvino
 from yolact_runtime.core.cpu import cpu_info
 
 # ISA extensions that decide which MLAS / oneDNN kernels run.
@@ -35,8 +40,6 @@ def openvino_ep() -> dict:
     """The OpenVINO plugin EP: its version, whether it has a CPU device here, why not."""
     from importlib.metadata import PackageNotFoundError, version
 
-    from yolact_runtime.core import openvino
-
     try:
         release = version("onnxruntime-ep-openvino")
     except PackageNotFoundError:
@@ -47,8 +50,6 @@ def openvino_ep() -> dict:
 
 def mkldnn_bf16() -> bool:
     """Whether torch has oneDNN bf16 kernels here (an old torch without the probe: assume so)."""
-    import torch
-
     return bool(getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)())
 
 
@@ -60,20 +61,13 @@ def load_average() -> list[float] | None:
 
 
 def describe(threads: int | None = None) -> dict:
-    import cv2
-    import numpy
-    import onnxruntime as ort
-    import torch
-
     model, flags, ids = cpu_info()
-    return {
-        "cpu": model, "cpu_id": ids, "logical_cores": os.cpu_count(), "physical_cores": physical_cores(),
-        "affinity_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "threads": threads, "isa_flags": {f: f in flags for f in FLAGS}, "int8_kernel": int8_kernel(flags),
-        "platform": platform.platform(), "python": sys.version.split()[0], "numpy": numpy.__version__,
-        "opencv": cv2.__version__, "onnxruntime": ort.__version__, "onnxruntime_providers": ort.get_available_providers(),
-        "openvino_ep": openvino_ep(), "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-        "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "torch_mkldnn_bf16": mkldnn_bf16(),
-        "load_average": load_average(),
-    }
+    return {"cpu": model, "cpu_id": ids, "logical_cores": os.cpu_count(), "physical_cores": physical_cores(),
+            "affinity_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
+            "threads": threads, "isa_flags": {f: f in flags for f in FLAGS}, "int8_kernel": int8_kernel(flags),
+            "platform": platform.platform(), "python": sys.version.split()[0], "numpy": numpy.__version__,
+            "opencv": cv2.__version__, "onnxruntime": ort.__version__,
+            "onnxruntime_providers": ort.get_available_providers(), "openvino_ep": openvino_ep(),
+            "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+            "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(), "torch_mkldnn_bf16": mkldnn_bf16(),
+            "load_average": load_average()}

@@ -13,9 +13,7 @@ SETTLE_S = 0.25
 
 
 def summarize(seconds: Sequence[float]) -> dict:
-    """Seconds per run -> ms summary; p90 by linear interpolation (numpy's default)."""
-    if len(seconds) == 0:
-        raise ValueError("no timings to summarize")
+    """Seconds per run (at least one) -> ms summary; p90 by linear interpolation (numpy's default)."""
     ms = np.asarray(seconds, dtype=np.float64) * 1000.0
     median = float(np.median(ms))
     return {"median_ms": round(median, 4), "p90_ms": round(float(np.percentile(ms, 90)), 4),
@@ -23,21 +21,21 @@ def summarize(seconds: Sequence[float]) -> dict:
             "images_per_s": round(1000.0 / median, 4) if median > 0 else None}
 
 
-def time_round_robin(calls: dict[str, Callable[[int], object]], runs: int, warmup: int,
+def time_round_robin(calls: dict[str, Callable[[], object]], runs: int, warmup: int,
                      settle: bool = False) -> dict[str, list[float]]:
     """`warmup` untimed rounds, then `runs` timed ones, one call of each per round in rotating order:
     background load falls on every call alike. settle: SETTLE_S before each timed call (engines)."""
     names, out = list(calls), {name: [] for name in calls}
-    for i in range(warmup):
-        for name in names:
-            calls[name](i)
+    for _ in range(warmup):
+        for call in calls.values():
+            call()
     for i in range(runs):
         k = i % len(names)
         for name in names[k:] + names[:k]:
             if settle and len(names) > 1:
                 time.sleep(SETTLE_S)
             start = time.perf_counter()
-            calls[name](i)
+            calls[name]()
             out[name].append(time.perf_counter() - start)
     return out
 
@@ -67,11 +65,10 @@ class StageRecorder:
     image are kept for the agreement."""
 
     def __init__(self, engine, images: Sequence[np.ndarray]) -> None:
-        self.engine, self.images, self.first_raws = engine, images, []
+        self.engine, self.images, self.first_raws, self.counts = engine, images, [], []
         self.stages: dict[str, list[float]] = {s: [] for s in STAGES}
-        self.counts: list[int] = []
 
-    def __call__(self, _i: int = 0) -> None:
+    def __call__(self) -> None:
         image, laps = self.images[len(self.counts) % len(self.images)], Laps(self.stages)
         tensor = self.engine.preprocess([image])
         laps.lap("preprocess")

@@ -100,15 +100,15 @@ def compare(loc: np.ndarray, conf: np.ndarray, priors: np.ndarray, nms, runs: in
     with tempfile.TemporaryDirectory() as tmp:
         fast, standard = (_session(_Graph(priors, nms, f), loc, conf, Path(tmp) / f"{f}.onnx", threads)
                           for f in (True, False))
-    calls = {"fast-onnx": lambda _i: fast.run(None, feeds), "onnx-nms": lambda _i: standard.run(None, feeds),
-             "traditional": lambda _i: traditional_nms(decode_boxes(loc_t, priors_t)[0], conf_t[0, :, 1:],
+    calls = {"fast-onnx": lambda: fast.run(None, feeds), "onnx-nms": lambda: standard.run(None, feeds),
+             "traditional": lambda: traditional_nms(decode_boxes(loc_t, priors_t)[0], conf_t[0, :, 1:],
                                                        s.score_threshold, s.iou_threshold, s.max_detections),
-             "fast-torch": lambda _i: eager(loc_t, conf_t)}
+             "fast-torch": lambda: eager(loc_t, conf_t)}
     fast_pairs = lambda o: (o[3][0, :int(o[4][0])], o[2][0, :int(o[4][0])])  # noqa: E731 (valid rows)
     picks = {"fast-onnx": fast_pairs, "onnx-nms": lambda o: (o[2][:, 2], o[2][:, 1]),
              "traditional": lambda o: (o[3], o[2]), "fast-torch": fast_pairs}
     with torch.inference_mode():
-        kept = {m: set(zip(*(np.asarray(v).tolist() for v in picks[m](call(0))))) for m, call in calls.items()}
+        kept = {m: set(zip(*(np.asarray(v).tolist() for v in picks[m](call())))) for m, call in calls.items()}
         seconds = time_round_robin(calls, runs, warmup, settle=True)
     base, reference, fg = float(np.median(seconds["fast-onnx"])), kept["traditional"], conf[0, :, 1:]
     above = fg > s.score_threshold

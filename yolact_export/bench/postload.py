@@ -1,12 +1,10 @@
 """Postprocess under load: the most detections the graph gives (up to D = 100) at 1280x720.
 
-The real images give few detections above the display threshold, so the end-to-end table says
-little about a crowded frame. Here the ONNX fp32 path's own outputs for one image (the one with
-the most detections) are postprocessed as if the frame were 1280x720, with no score threshold,
-in each mask mode; the share is of an end-to-end request of that path (its measured preprocess
-and inference medians plus this postprocess). "before" modes time, in the same run, the masks
-the way the runtime made them until the windowed path (window.py): sigmoid over whole prototype
-planes, a whole-frame resize per mask, RLE from the dense full-frame masks. Same pixels.
+The ONNX fp32 path's own outputs for the image with the most detections, postprocessed as if the
+frame were 1280x720 with no score threshold, in each mask mode; the share is of an end-to-end
+request (that path's preprocess and inference medians plus this). The "before" modes time, in the
+same run, the whole-frame masks the runtime made before window.py (sigmoid over whole planes, one
+whole-frame resize per mask, RLE from dense masks): the same pixels.
 """
 from __future__ import annotations
 
@@ -41,9 +39,9 @@ def postprocess_load(raws: Sequence[RawDetections], class_names: Sequence[str], 
     raw = max(raws, key=lambda r: r.count)
     before = stages["preprocess"]["median_ms"] + stages["inference"]["median_ms"]
     out: dict = {"frame": {"height": FRAME[0], "width": FRAME[1]}, "detections": raw.count, "modes": {}}
-    calls = {m: (lambda _i, m=m: postprocess(raw, FRAME, class_names, None, PostprocessOptions(masks=m)))
+    calls = {m: (lambda m=m: postprocess(raw, FRAME, class_names, None, PostprocessOptions(masks=m)))
              for m in MODES}
-    calls.update({f"{m} before": (lambda _i, m=m: whole_frame_masks(raw, m)) for m in BEFORE})
+    calls.update({f"{m} before": (lambda m=m: whole_frame_masks(raw, m)) for m in BEFORE})
     for mode, seconds in time_round_robin(calls, runs, warmup).items():
         timing = summarize(seconds)
         timing["share_of_end_to_end"] = round(timing["median_ms"] / (before + timing["median_ms"]), 4)

@@ -1,5 +1,5 @@
-"""The one rendering of yolact-bench results, Markdown rows and notes from the JSON: yolact-bench
-prints it, and `python -m yolact_export.bench.report RESULT.json ...` renders saved files."""
+"""The one rendering of yolact-bench results: Markdown tables from rows and notes, from the JSON.
+yolact-bench prints it; `python -m yolact_export.bench.report RESULT.json ...` renders saved files."""
 from __future__ import annotations
 
 import json
@@ -16,14 +16,10 @@ def table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def path_rows(doc: dict) -> list[list[str]]:
-    rows = []
-    for name, e in ((n, e) for n, e in doc["paths"].items() if e["status"] == "ok"):
-        t, s, agree = e["total"], e["stages"], e.get("agreement_vs_pytorch_fp32", {})
-        label = name if t["runs"] == doc["settings"]["runs"] else f"{name} ({t['runs']} runs)"
-        rows.append([label, _f(t["median_ms"]), _f(t["p90_ms"]), _f(t["min_ms"]), _f(t["images_per_s"], 2),
-                     f"{_f(e.get('speedup_vs_pytorch_fp32'), 2)}×", *(_f(s[k]["median_ms"]) for k in s),
-                     f"{agree['matched']}/{agree['of']}" if agree.get("of") else "–"])
-    return rows
+    return [[name, *(_f(e["total"][k]) for k in ("median_ms", "p90_ms", "min_ms")), _f(e["total"]["images_per_s"], 2),
+             f"{_f(e.get('speedup_vs_pytorch_fp32'), 2)}×", *(_f(t["median_ms"]) for t in e["stages"].values()),
+             f"{a['matched']}/{a['of']}" if (a := e.get("agreement_vs_pytorch_fp32")) else "–"]
+            for name, e in doc["paths"].items() if e["status"] == "ok"]
 
 
 def postload_rows(load: dict) -> list[list[str]]:
@@ -34,17 +30,30 @@ def postload_rows(load: dict) -> list[list[str]]:
             for mode, t in modes.items() if not mode.endswith(" before")]
 
 
-def nms_rows(doc: dict) -> list[list[str]]:
+def nms_rows(nms: dict) -> list[list[str]]:
     rows = []
-    for scenario, entry in doc["nms"]["scenarios"].items():
+    for scenario, entry in nms["scenarios"].items():
         i = entry["inputs"]
         for k, (method, r) in enumerate(entry["methods"].items()):
             head = [f"{scenario} ({i['priors']} priors × {i['classes']} classes)",
                     f"{i['candidates']} / {i['class_scores_above_threshold']}"] if k == 0 else ["", ""]
-            t = r["timing"]
-            rows.append([*head, method, _f(t["median_ms"], 2), _f(t["p90_ms"], 2), _f(t["min_ms"], 2),
-                         _f(r.get("x_fast_onnx"), 2), str(r["detections"]), _f(r.get("agreement_with_traditional"), 2)])
+            rows.append([*head, method, *(_f(r["timing"][k], 2) for k in ("median_ms", "p90_ms", "min_ms")),
+                         _f(r.get("x_fast_onnx"), 2), str(r["detections"]), _f(r["agreement_with_traditional"], 2)])
     return rows
+
+
+def tables(doc: dict) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(title, header, rows) of each table of one result."""
+    out = [("", ["path", "median ms", "p90 ms", "min ms", "images/s", "speed-up vs PyTorch fp32", "preprocess ms",
+                 "inference ms", "postprocess ms", "top-10 agreement vs PyTorch fp32"], path_rows(doc))]
+    if load := doc.get("postprocess_load"):
+        out.append((f"Postprocess of {load['detections']} detections at {load['frame']['width']}x"
+                    f"{load['frame']['height']} (share: of an onnx-fp32 request):", ["masks", "before (whole frame) ms",
+                    "after (windows) ms", "after min ms", "share", "speed-up"], postload_rows(load)))
+    if "nms" in doc:
+        out.append(("NMS at full prior count:", ["scenario", "candidates / class scores > 0.05", "method", "median ms",
+                    "p90 ms", "min ms", "× fast-onnx", "kept", "agreement with traditional"], nms_rows(doc["nms"])))
+    return out
 
 
 def machine_line(m: dict) -> str:
@@ -62,18 +71,21 @@ def notes(doc: dict) -> list[str]:
     skipped = [f"{name} {e['status']} ({e.get('note', '')})" for name, e in doc["paths"].items() if e["status"] != "ok"]
     out = [f"Not measured: {'; '.join(skipped)}."] if skipped else []
     if a := doc["paths"].get("onnx-int8", {}).get("agreement_vs_onnx_fp32"):
-        out.append(f"INT8 vs ONNX fp32: {a['matched']}/{a['of']} top-{a['top']} detections found again (same class, "
-                   f"box IoU > {a['iou']}), mean best box IoU {a['mean_best_iou']}, mean mask IoU {a['mask_iou_mean']}.")
+        out.append(f"INT8 vs ONNX fp32: {a['matched']}/{a['of']} top-{a['top']} detections found again (same "
+                   f"class, box IoU > {a['iou']}), mean best box IoU {a['mean_best_iou']}, mean mask IoU "
+                   f"{a['mask_iou_mean']}.")
     if c := doc.get("int8", {}).get("conv_microbench"):
-        out.append(f"Single conv ({c['conv']}): fp32 {_f(c['fp32']['median_ms'])} ms, int8 {_f(c['int8']['median_ms'])} "
-                   f"ms = {c['int8_speedup']:.2f}×; ORT ran {', '.join(f'{k} {v}' for k, v in c['int8_ops'].items())}.")
+        out.append(f"Single conv ({c['conv']}): fp32 {_f(c['fp32']['median_ms'])} ms, int8 "
+                   f"{_f(c['int8']['median_ms'])} ms = {c['int8_speedup']:.2f}×; ORT ran "
+                   f"{', '.join(f'{k} {v}' for k, v in c['int8_ops'].items())}.")
     if r := doc.get("compute"):
         rates = ", ".join(f"{n} {p['inference_gflop_s']:.0f}" + (f" ({100 * p['share_of_conv_ceiling']:.0f} %)"
                                                                  if "share_of_conv_ceiling" in p else "")
                           for n, p in r["paths"].items())
+        c = r["conv_ceiling_gflop_s"]
         out.append(f"Compute: network {r['network_gflop']:.1f} GFLOP/image; inference GFLOP/s: {rates}; conv ceiling "
-                   f"fp32 {r['conv_ceiling_gflop_s']['fp32']:.0f} / int8 {r['conv_ceiling_gflop_s']['int8']:.0f} GOP/s "
-                   f"-> floors {r['fp32_floor_ms']:.0f} / {r['int8_floor_ms']:.0f} ms.")
+                   f"fp32 {c['fp32']:.0f} / int8 {c['int8']:.0f} GOP/s -> floors {r['fp32_floor_ms']:.0f} / "
+                   f"{r['int8_floor_ms']:.0f} ms.")
     if f := doc.get("folder"):
         stages = ", ".join(f"{k} {_f(v['median_ms'])}" for k, v in f["sequential"]["stages"].items())
         out.append(f"Folder run ({f['images']} images, onnx-fp32, CPU): {_f(f['sequential']['total']['median_ms'])} "
@@ -89,20 +101,6 @@ def keeps_up(folder: dict) -> str:
     bare = folder.get("pipelined_no_overlays", {})
     return (f" ({100 * folder['pipelined']['keeps_up']:.0f} % of 1 / engine time {_f(folder['engine_ms'])} ms), "
             f"{_f(bare.get('images_per_s'), 2)} images/s without overlays ({100 * (bare.get('keeps_up') or 0):.0f} %)")
-
-
-def tables(doc: dict) -> list[tuple[str, list[str], list[list[str]]]]:
-    """(title, header, rows) of each table of one result."""
-    out = [("", ["path", "median ms", "p90 ms", "min ms", "images/s", "speed-up vs PyTorch fp32", "preprocess ms",
-                 "inference ms", "postprocess ms", "top-10 agreement vs PyTorch fp32"], path_rows(doc))]
-    if load := doc.get("postprocess_load"):
-        out.append((f"Postprocess of {load['detections']} detections at {load['frame']['width']}x"
-                    f"{load['frame']['height']} (share: of an onnx-fp32 request):", ["masks", "before (whole frame) ms",
-                    "after (windows) ms", "after min ms", "share", "speed-up"], postload_rows(load)))
-    if "nms" in doc:
-        out.append(("NMS at full prior count:", ["scenario", "candidates / class scores > 0.05", "method", "median ms",
-                    "p90 ms", "min ms", "× fast-onnx", "kept", "agreement with traditional"], nms_rows(doc)))
-    return out
 
 
 def render(docs: list[dict]) -> str:
