@@ -79,8 +79,7 @@ def main(weights, random_config, config, input_size, image_paths, folder, calibr
       yolact-bench --weights yolact_base_54_800000.pth --folder photos/ --no-nms
     """
     start = time.perf_counter()
-    log = lambda message: click.echo(f"[{time.perf_counter() - start:7.1f}s] {message}", err=True)  # noqa: E731
-    paths = tuple(p.strip() for p in path_names.split(",") if p.strip()) if path_names else ALL_PATHS
+    paths = tuple(filter(None, (p.strip() for p in (path_names or "").split(",")))) or ALL_PATHS
     if unknown := [p for p in paths if p not in ALL_PATHS]:
         raise click.BadParameter(f"unknown path {unknown[0]!r}; choose from {', '.join(ALL_PATHS)}", param_hint="--paths")
     if weights and random_config:
@@ -90,11 +89,10 @@ def main(weights, random_config, config, input_size, image_paths, folder, calibr
     torch.set_num_threads(threads := threads or os.cpu_count())
     try:
         model, source, images = _load(weights, random_config, config, input_size, image_paths)
-        log(f"{source}: {model.config.name} at {model.config.max_size}")
         doc = run_bench(model, source, images, BenchOptions(
-            runs=runs, threads=threads, paths=paths, force_bf16="pytorch-bf16" in paths and path_names is not None,
-            nms=nms, folder=Path(folder) if folder else None,
-            calibration=Path(calibration_images) if calibration_images else None, log=log))
+            runs=runs, threads=threads, paths=paths, force_bf16=bool(path_names), nms=nms,
+            folder=Path(folder) if folder else None, calibration=Path(calibration_images) if calibration_images else None,
+            log=lambda message: click.echo(f"[{time.perf_counter() - start:7.1f}s] {message}", err=True)))
     except (ValueError, FileNotFoundError, RuntimeError) as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(1)

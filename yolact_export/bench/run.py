@@ -46,7 +46,7 @@ def _failure(error: BaseException) -> str:
 def _export(model, nms, options: BenchOptions, images: list[Path], folder: Path) -> tuple[dict, dict]:
     """The graphs the chosen paths (and --folder) need, and each export's seconds and size, or its error."""
     onnx_paths = [p for p in options.paths if not p.startswith("pytorch")]
-    need = {"fp32": bool(onnx_paths) or options.folder is not None, "fp16": any(p.endswith("16") for p in onnx_paths),
+    need = {"fp32": bool(onnx_paths) or options.folder is not None, "fp16": any(p.endswith("fp16") for p in onnx_paths),
             "int8": bool({"onnx-int8", "openvino-int8"} & set(onnx_paths))}
     graphs, exports = {}, {}
     for kind in (k for k, needed in need.items() if needed and (k != "int8" or "fp32" in graphs)):
@@ -55,8 +55,8 @@ def _export(model, nms, options: BenchOptions, images: list[Path], folder: Path)
             graphs[kind] = (quantize_int8(graphs["fp32"], folder / "int8.onnx", options.calibration or images,
                                           log=options.log) if kind == "int8" else
                             export_onnx(model, folder / f"{kind}.onnx", nms, fp16=kind == "fp16", log=options.log))
-            exports[kind] = {"seconds": round(time.perf_counter() - start, 2),
-                             "megabytes": round(graphs[kind].stat().st_size / 1e6, 2)}
+            megabytes = round(graphs[kind].stat().st_size / 1e6, 2)
+            exports[kind] = {"seconds": round(time.perf_counter() - start, 2), "megabytes": megabytes}
         except Exception as error:  # reported in the JSON; the other paths still run
             exports[kind] = {"error": _failure(error)}
             options.log(f"{kind} export failed: {exports[kind]['error']}")
@@ -83,14 +83,11 @@ def _measure(model, nms, info, graphs: dict, pixels: list, options: BenchOptions
     options.log(f"{', '.join(recorders)}: {WARMUP} warm-up + {options.runs} runs each, round-robin")
     totals = time_round_robin(recorders, options.runs, WARMUP, settle=True) if recorders else {}
     raws = {name: recorder.first_raws for name, recorder in recorders.items()}
+    for name, recorder in recorders.items():
+        entries[name].update(recorder.summary(totals[name], 1 + WARMUP))
     for name, entry in ((n, entries[n]) for n in recorders):
-        entry.update(recorders[name].summary(totals[name], 1 + WARMUP))
-    for name, entry in ((n, entries[n]) for n in recorders):
-        if BASELINE in recorders:
-            base = entries[BASELINE]
+        if base := entries.get(BASELINE) if BASELINE in raws else None:
             entry["speedup_vs_pytorch_fp32"] = round(base["total"]["median_ms"] / entry["total"]["median_ms"], 3)
-            entry["stage_speedup_vs_pytorch_fp32"] = {
-                s: round(t["median_ms"] / max(entry["stages"][s]["median_ms"], 1e-9), 3) for s, t in base["stages"].items()}
             entry["agreement_vs_pytorch_fp32"] = top_agreement(raws[BASELINE], raws[name])
         if (name == "onnx-int8" or name.startswith("openvino-")) and "onnx-fp32" in raws:
             entry["agreement_vs_onnx_fp32"] = top_agreement(raws["onnx-fp32"], raws[name])
@@ -100,6 +97,7 @@ def _measure(model, nms, info, graphs: dict, pixels: list, options: BenchOptions
 def run_bench(model, source: str, images: Sequence[Path], options: BenchOptions) -> dict:
     """Everything one `yolact-bench` invocation measures, as the JSON document it writes."""
     config, nms = model.config, NmsSettings.from_config(model.config)
+    options.log(f"{source}: {config.name} at {config.max_size}")
     info = parse_metadata(build_metadata(config, nms, YolactDetector(model, nms).output_names), "bench")
     doc: dict = {
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
@@ -118,9 +116,8 @@ def run_bench(model, source: str, images: Sequence[Path], options: BenchOptions)
             doc["postprocess_load"] = postprocess_load(raws["onnx-fp32"], info.class_names,
                                                        doc["paths"]["onnx-fp32"]["stages"], options.runs, WARMUP)
         options.log("conv ceiling: one 3x3 conv, fp32 vs int8")
-        conv = roofline.conv_ceiling(options.threads, options.runs, WARMUP)
-        doc["int8"] = {"conv_microbench": conv, "cpu_int8_kernel": doc["machine"]["int8_kernel"]}
-        doc["compute"] = roofline.compute_rates(roofline.conv_gflop(model), doc["paths"], conv)
+        doc["int8"] = {"conv_microbench": roofline.conv_ceiling(options.threads, options.runs, WARMUP)}
+        doc["compute"] = roofline.compute_rates(roofline.conv_gflop(model), doc["paths"], doc["int8"]["conv_microbench"])
         if options.folder is not None and "fp32" in graphs:
             options.log(f"folder run over {options.folder}")
             doc["folder"] = folder_run(graphs["fp32"], options.folder, options.threads, SCORE_THRESHOLD)
