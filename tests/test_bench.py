@@ -64,7 +64,8 @@ def bench_json(bench_run):
 
 def test_bench_prints_the_tables(bench_run):
     doc, output = bench_run
-    for row in ("| pytorch-fp32 |", "| onnx-int8 |", "| image |", "| rle |", "| typical (", "| crowded ("):
+    for row in ("| pytorch-fp32 |", "| onnx-int8 |", "| image |", "| rle |", "NMS, typical:", "NMS, crowded:",
+                "| onnx-nms |"):
         assert row in output, row
     assert "Not measured: cuda-fp32" in output or "| cuda-fp32 |" in output
     assert f"{doc['paths']['onnx-fp32']['total']['median_ms']:.1f}" in output

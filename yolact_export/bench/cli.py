@@ -29,11 +29,9 @@ SHIPPED, RESULTS = CHECKOUT / "models" / "yolact_shapes.pth", CHECKOUT / "benchm
 
 def _images(given: tuple[str, ...], config_name: str) -> list[Path]:
     """The given ones; else the shipped examples for the shapes model, the test photos for COCO models."""
-    folders = [CHECKOUT / "examples" / "shapes" / "images", CHECKOUT / "tests" / "data" / "photos"]
-    order = folders if config_name == "yolact_shapes" else folders[::-1]
-    searched = [given] if given else [(folder,) for folder in order if folder.is_dir()]
-    if not (found := next((images for images in map(images_under, searched) if images), None)):
-        raise click.UsageError("no images found" + ("" if given else " in this checkout: give --images"))
+    folder = CHECKOUT / ("examples/shapes/images" if config_name == "yolact_shapes" else "tests/data/photos")
+    if not (found := images_under(given or ([folder] if folder.is_dir() else []))):
+        raise click.UsageError("no images found" + ("" if given else f" in {folder}: give --images"))
     return found
 
 

@@ -30,16 +30,9 @@ def postload_rows(load: dict) -> list[list[str]]:
             for mode, t in modes.items() if not mode.endswith(" before")]
 
 
-def nms_rows(nms: dict) -> list[list[str]]:
-    rows = []
-    for scenario, entry in nms["scenarios"].items():
-        i = entry["inputs"]
-        for k, (method, r) in enumerate(entry["methods"].items()):
-            head = [f"{scenario} ({i['priors']} priors × {i['classes']} classes)",
-                    f"{i['candidates']} / {i['class_scores_above_threshold']}"] if k == 0 else ["", ""]
-            rows.append([*head, method, *(_f(r["timing"][k], 2) for k in ("median_ms", "p90_ms", "min_ms")),
-                         _f(r.get("x_fast_onnx"), 2), str(r["detections"]), _f(r["agreement_with_traditional"], 2)])
-    return rows
+def nms_rows(scenario: dict) -> list[list[str]]:
+    return [[method, *(_f(r["timing"][k], 2) for k in ("median_ms", "p90_ms", "min_ms")), _f(r.get("x_fast_onnx"), 2),
+             str(r["detections"]), _f(r["agreement_with_traditional"], 2)] for method, r in scenario["methods"].items()]
 
 
 def tables(doc: dict) -> list[tuple[str, list[str], list[list[str]]]]:
@@ -50,20 +43,20 @@ def tables(doc: dict) -> list[tuple[str, list[str], list[list[str]]]]:
         out.append((f"Postprocess of {load['detections']} detections at {load['frame']['width']}x"
                     f"{load['frame']['height']} (share: of an onnx-fp32 request):", ["masks", "before (whole frame) ms",
                     "after (windows) ms", "after min ms", "share", "speed-up"], postload_rows(load)))
-    if "nms" in doc:
-        out.append(("NMS at full prior count:", ["scenario", "candidates / class scores > 0.05", "method", "median ms",
-                    "p90 ms", "min ms", "× fast-onnx", "kept", "agreement with traditional"], nms_rows(doc["nms"])))
+    for name, scenario in doc.get("nms", {}).get("scenarios", {}).items():
+        i = scenario["inputs"]
+        out.append((f"NMS, {name}: {i['priors']} priors × {i['classes']} classes, {i['candidates']} candidates, "
+                    f"{i['class_scores_above_threshold']} class scores > 0.05:", ["method", "median ms", "p90 ms",
+                    "min ms", "× fast-onnx", "kept", "agreement with traditional"], nms_rows(scenario)))
     return out
 
 
 def machine_line(m: dict) -> str:
-    ep, ids = m.get("openvino_ep") or {}, m.get("cpu_id", {})
-    openvino = (f"; OpenVINO EP {ep['version']}: " + ("a CPU device" if ep["cpu_device"] else f"no device "
-                                                      f"({ep['why_not']})")) if ep.get("version") else ""
+    ids = m.get("cpu_id", {})
     return (f"{m['cpu']} (family {ids.get('cpu family', '?')}, model {ids.get('model', '?')}), {m['logical_cores']} "
             f"logical / {m['physical_cores']} physical cores, {m['threads']} threads, load {m.get('load_average')}; "
             f"onnxruntime {m['onnxruntime']} ({', '.join(m['onnxruntime_providers'])}), torch {m.get('torch')}; ISA: "
-            f"{', '.join(k for k, v in m['isa_flags'].items() if v)}; int8 kernel: {m['int8_kernel']}{openvino}")
+            f"{', '.join(k for k, v in m['isa_flags'].items() if v)}; int8 kernel: {m['int8_kernel']}")
 
 
 def notes(doc: dict) -> list[str]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 import datetime as _dt
 import sys
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,24 +42,20 @@ def _failure(error: BaseException) -> str:
     return f"{type(error).__name__}: {first_line(error)[:300]}"
 
 
-def _export(model, nms, options: BenchOptions, images: list[Path], folder: Path) -> tuple[dict, dict]:
-    """The graphs the chosen paths (and --folder) need, and each export's seconds and size, or its error."""
+def _export(model, nms, options: BenchOptions, images: list[Path], folder: Path) -> dict[str, Path]:
+    """The graphs the chosen paths (and --folder) need; a failed export is logged, its paths are skipped."""
     onnx_paths = [p for p in options.paths if not p.startswith("pytorch")]
     need = {"fp32": bool(onnx_paths) or options.folder is not None, "fp16": any(p.endswith("fp16") for p in onnx_paths),
             "int8": bool({"onnx-int8", "openvino-int8"} & set(onnx_paths))}
-    graphs, exports = {}, {}
+    graphs = {}
     for kind in (k for k, needed in need.items() if needed and (k != "int8" or "fp32" in graphs)):
-        start = time.perf_counter()
         try:
             graphs[kind] = (quantize_int8(graphs["fp32"], folder / "int8.onnx", options.calibration or images,
                                           log=options.log) if kind == "int8" else
                             export_onnx(model, folder / f"{kind}.onnx", nms, fp16=kind == "fp16", log=options.log))
-            megabytes = round(graphs[kind].stat().st_size / 1e6, 2)
-            exports[kind] = {"seconds": round(time.perf_counter() - start, 2), "megabytes": megabytes}
-        except Exception as error:  # reported in the JSON; the other paths still run
-            exports[kind] = {"error": _failure(error)}
-            options.log(f"{kind} export failed: {exports[kind]['error']}")
-    return graphs, exports
+        except Exception as error:  # the other paths still run
+            options.log(f"{kind} export failed: {_failure(error)}")
+    return graphs
 
 
 def _measure(model, nms, info, graphs: dict, pixels: list, options: BenchOptions) -> tuple[dict, dict]:
@@ -110,7 +105,7 @@ def run_bench(model, source: str, images: Sequence[Path], options: BenchOptions)
                      "score_threshold": SCORE_THRESHOLD, "masks": "image", "images": [str(p) for p in images],
                      "nms": vars(nms)}}
     with tempfile.TemporaryDirectory() as tmp:
-        graphs, doc["exports"] = _export(model, nms, options, list(images), Path(tmp))
+        graphs = _export(model, nms, options, list(images), Path(tmp))
         doc["paths"], raws = _measure(model, nms, info, graphs, [read_image(p) for p in images], options)
         if "onnx-fp32" in raws:
             doc["postprocess_load"] = postprocess_load(raws["onnx-fp32"], info.class_names,
