@@ -6,7 +6,7 @@ from collections.abc import Sequence
 import numpy as np
 from yolact_runtime.core.postprocess import assemble_masks
 from yolact_runtime.core.raw import RawDetections
-from yolact_runtime.parity.match import box_iou, match_overlapping
+from yolact_runtime.parity.match import match_overlapping
 
 
 def _proto_masks(raw: RawDetections, rows: np.ndarray) -> np.ndarray:
@@ -23,19 +23,13 @@ def top_agreement(reference: Sequence[RawDetections], other: Sequence[RawDetecti
     rows (near-tied scores may reorder: no accuracy loss). mask_iou_mean: of the matched pairs'
     binary prototype-resolution masks."""
     matched = total = 0
-    ious, mask_ious = [], []
+    mask_ious: list[float] = []
     for ref, oth in zip(reference, other):
-        n_ref, n_oth = min(ref.count, top), oth.count
-        if n_ref == 0:
-            continue
-        overlap = box_iou(ref.boxes[:n_ref], oth.boxes[:n_oth]) if n_oth else np.zeros((n_ref, 0))
-        same = ref.classes[:n_ref, None] == oth.classes[None, :n_oth]
-        best = np.where(same, overlap, 0.0).max(axis=1) if n_oth else np.zeros(n_ref)
+        n_ref = min(ref.count, top)
         pairs = match_overlapping(ref.classes, ref.boxes, oth.classes, oth.boxes, list(range(n_ref)),
-                                  list(range(n_oth)), min_iou=iou)
+                                  list(range(oth.count)), min_iou=iou)
         matched += len(pairs)
         total += n_ref
-        ious.extend(best.tolist())
         if pairs:
             a = _proto_masks(ref, np.array([i for i, _ in pairs]))
             b = _proto_masks(oth, np.array([j for _, j in pairs]))
@@ -44,5 +38,4 @@ def top_agreement(reference: Sequence[RawDetections], other: Sequence[RawDetecti
             mask_ious.extend(np.where(union > 0, inter / np.maximum(union, 1), 1.0).tolist())
     return {"top": top, "iou": iou, "matched": matched, "of": total,
             "fraction": round(matched / total, 4) if total else None,
-            "mean_best_iou": round(float(np.mean(ious)), 4) if ious else None,
             "mask_iou_mean": round(float(np.mean(mask_ious)), 4) if mask_ious else None}

@@ -70,11 +70,7 @@ def main(weights, random_config, config, input_size, image_paths, folder, calibr
          threads, nms, out_dir) -> None:
     """Latency of PyTorch eager, ONNX Runtime (fp32 / fp16 / int8), OpenVINO, CUDA and TensorRT side by side.
 
-    \b
-    Examples:
-      yolact-bench                                   # the shipped model, models/yolact_shapes.pth
-      yolact-bench --random yolact_base --runs 10    # lively random weights at 550
-      yolact-bench --weights yolact_base_54_800000.pth --folder photos/ --no-nms
+    Example: yolact-bench --random yolact_base --folder tests/data/photos --runs 10
     """
     start = time.perf_counter()
     paths = tuple(filter(None, (p.strip() for p in (path_names or "").split(",")))) or ALL_PATHS

@@ -11,7 +11,6 @@ import cv2
 import numpy
 import onnxruntime as ort
 import torch
-from yolact_runtime.core import openvino
 from yolact_runtime.core.cpu import cpu_info
 
 # ISA extensions that decide which MLAS / oneDNN kernels run.
@@ -36,18 +35,6 @@ def int8_kernel(flags: set[str] | frozenset[str]) -> str:
     return next((kernel for needs, kernel in kernels if set(needs) <= flags), "generic")
 
 
-def openvino_ep() -> dict:
-    """The OpenVINO plugin EP: its version, whether it has a CPU device here, why not."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        release = version("onnxruntime-ep-openvino")
-    except PackageNotFoundError:
-        release = None
-    devices, problem = openvino.cpu_devices()
-    return {"version": release, "cpu_device": bool(devices), "why_not": problem or None}
-
-
 def mkldnn_bf16() -> bool:
     """Whether torch has oneDNN bf16 kernels here (an old torch without the probe: assume so)."""
     return bool(getattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True)())
@@ -67,7 +54,7 @@ def describe(threads: int | None = None) -> dict:
             "threads": threads, "isa_flags": {f: f in flags for f in FLAGS}, "int8_kernel": int8_kernel(flags),
             "platform": platform.platform(), "python": sys.version.split()[0], "numpy": numpy.__version__,
             "opencv": cv2.__version__, "onnxruntime": ort.__version__,
-            "onnxruntime_providers": ort.get_available_providers(), "openvino_ep": openvino_ep(),
+            "onnxruntime_providers": ort.get_available_providers(),
             "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
             "torch_cpu_capability": torch.backends.cpu.get_cpu_capability(), "torch_mkldnn_bf16": mkldnn_bf16(),
             "load_average": load_average()}

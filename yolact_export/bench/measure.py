@@ -60,9 +60,8 @@ def stage_summary(seconds: dict[str, list[float]]) -> dict:
 
 
 class StageRecorder:
-    """One path's runs, each on the next image (cycling) through engine.preprocess / infer /
-    postprocess (Yolact's, or the PyTorch path's), each stage timed; the first raw outputs of each
-    image are kept for the agreement."""
+    """One path's runs, each on the next image (cycling) through engine.preprocess / infer / postprocess,
+    each stage timed; the first raw outputs of each image are kept for the agreement."""
 
     def __init__(self, engine, images: Sequence[np.ndarray]) -> None:
         self.engine, self.images, self.first_raws, self.counts = engine, images, [], []

@@ -1,11 +1,7 @@
-"""Postprocess under load: the most detections the graph gives (up to D = 100) at 1280x720.
-
-The ONNX fp32 path's own outputs for the image with the most detections, postprocessed as if the
-frame were 1280x720 with no score threshold, in each mask mode; the share is of an end-to-end
-request (that path's preprocess and inference medians plus this). The "before" modes time, in the
-same run, the whole-frame masks the runtime made before window.py (sigmoid over whole planes, one
-whole-frame resize per mask, RLE from dense masks): the same pixels.
-"""
+"""Postprocess under load: the ONNX fp32 path's own outputs for its most crowded image (up to D = 100
+rows, no score threshold) as if the frame were 1280x720, in each mask mode, with its share of an
+end-to-end request; beside them the "before" modes, the runtime's whole-frame masks before window.py
+(sigmoid over whole planes, one whole-frame resize per mask, RLE from dense masks): the same pixels."""
 from __future__ import annotations
 
 from collections.abc import Sequence

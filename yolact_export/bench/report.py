@@ -65,8 +65,7 @@ def notes(doc: dict) -> list[str]:
     out = [f"Not measured: {'; '.join(skipped)}."] if skipped else []
     if a := doc["paths"].get("onnx-int8", {}).get("agreement_vs_onnx_fp32"):
         out.append(f"INT8 vs ONNX fp32: {a['matched']}/{a['of']} top-{a['top']} detections found again (same "
-                   f"class, box IoU > {a['iou']}), mean best box IoU {a['mean_best_iou']}, mean mask IoU "
-                   f"{a['mask_iou_mean']}.")
+                   f"class, box IoU > {a['iou']}), mean mask IoU of those {a['mask_iou_mean']}.")
     if c := doc.get("int8", {}).get("conv_microbench"):
         out.append(f"Single conv ({c['conv']}): fp32 {_f(c['fp32']['median_ms'])} ms, int8 "
                    f"{_f(c['int8']['median_ms'])} ms = {c['int8_speedup']:.2f}×; ORT ran "
