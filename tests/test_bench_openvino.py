@@ -10,7 +10,7 @@ import pytest
 from yolact_export.bench import paths as bench_paths
 from yolact_export.bench.measure import time_round_robin
 from yolact_export.bench.postload import FRAME, postprocess_load, whole_frame_masks
-from yolact_export.bench.report import keeps_up, postload_rows
+from yolact_export.bench.report import notes, postload_rows
 from yolact_runtime import Yolact
 from yolact_runtime.core import cpu
 from yolact_runtime.core.postprocess import PostprocessOptions, postprocess
@@ -69,8 +69,12 @@ def test_openvino_without_a_device_is_skipped_with_the_eps_reason(crowded, monke
 
 
 def test_folder_line_compares_with_the_engine() -> None:
-    folder = {"engine_ms": 500.0, "pipelined": {"images_per_s": 1.6, "keeps_up": 0.8},
+    stage = {"median_ms": 100.0}
+    folder = {"images": 4, "engine_ms": 500.0,
+              "sequential": {"total": {"median_ms": 700.0}, "stages": {"decode": stage}}, "pipelined": {"images_per_s": 1.6, "keeps_up": 0.8},
               "pipelined_no_overlays": {"images_per_s": 1.8, "keeps_up": 0.9}}
-    line = keeps_up(folder)
+    line = notes({"paths": {}, "folder": folder})[-1]
+    assert line.startswith("Folder run (4 images, onnx-fp32, CPU): 700.0 ms/image sequential (decode 100.0 ms")
     assert "80 % of 1 / engine time 500.0 ms" in line and "1.80 images/s without overlays (90 %)" in line
-    assert keeps_up({"pipelined": {"images_per_s": 1.0}}) == ""  # results from before the field
+    del folder["engine_ms"]  # results from before the field
+    assert notes({"paths": {}, "folder": folder})[-1].endswith("runner 1.60 images/s.")

@@ -63,7 +63,7 @@ def _load(weights: str | None, random_config: str | None, config: str | None, in
 @click.option("--calibration-images", type=click.Path(exists=True, file_okay=False), help="INT8 calibration images.")
 @click.option("--paths", "path_names", metavar="NAMES", help=f"Comma-separated subset of: {', '.join(ALL_PATHS)}.")
 @click.option("--runs", type=click.IntRange(min=1), default=20, show_default=True, help="Timed runs per path.")
-@click.option("--threads", type=click.IntRange(min=1), help="Intra-op threads of torch and onnxruntime (default: cores).")
+@click.option("--threads", type=click.IntRange(min=1), help="Intra-op threads (default: one per core).")
 @click.option("--nms/--no-nms", default=True, show_default=True, help="The NMS comparison at 19,248 priors x 80.")
 @click.option("--out-dir", type=click.Path(file_okay=False), help="Where <config>-<size>.json goes.")
 def main(weights, random_config, config, input_size, image_paths, folder, calibration_images, path_names, runs,
@@ -75,7 +75,7 @@ def main(weights, random_config, config, input_size, image_paths, folder, calibr
     start = time.perf_counter()
     paths = tuple(filter(None, (p.strip() for p in (path_names or "").split(",")))) or ALL_PATHS
     if unknown := [p for p in paths if p not in ALL_PATHS]:
-        raise click.BadParameter(f"unknown path {unknown[0]!r}; choose from {', '.join(ALL_PATHS)}", param_hint="--paths")
+        raise click.BadParameter(f"unknown path {unknown[0]!r}; choose from {', '.join(ALL_PATHS)}", param_hint="paths")
     if weights and random_config:
         raise click.UsageError("give --weights or --random, not both")
     if out_dir is None and not RESULTS.parent.is_dir():
@@ -85,7 +85,7 @@ def main(weights, random_config, config, input_size, image_paths, folder, calibr
         model, source, images = _load(weights, random_config, config, input_size, image_paths)
         doc = run_bench(model, source, images, BenchOptions(
             runs=runs, threads=threads, paths=paths, force_bf16=bool(path_names), nms=nms,
-            folder=Path(folder) if folder else None, calibration=Path(calibration_images) if calibration_images else None,
+            folder=folder and Path(folder), calibration=calibration_images and Path(calibration_images),
             log=lambda message: click.echo(f"[{time.perf_counter() - start:7.1f}s] {message}", err=True)))
     except (ValueError, FileNotFoundError, RuntimeError) as error:
         click.echo(f"error: {error}", err=True)

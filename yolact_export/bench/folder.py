@@ -48,9 +48,10 @@ def _pipelined(model, items, out: Path, overlays: bool, engine_s: float) -> dict
                     Tally(NullReporter()))
     start = time.perf_counter()
     summary = runner.run(items)
-    rate = summary.images / (time.perf_counter() - start)
-    return {"workers": WORKERS, "images": summary.images, "seconds": round(summary.images / rate, 4),
-            "images_per_s": round(rate, 4), "keeps_up": round(rate * engine_s, 3), "errors": summary.errors[:5]}
+    seconds = time.perf_counter() - start
+    rate = summary.images / seconds
+    return {"workers": WORKERS, "images": summary.images, "seconds": round(seconds, 4), "images_per_s": round(rate, 4),
+            "keeps_up": round(rate * engine_s, 3), "errors": summary.errors[:5]}
 
 
 def folder_run(model_path, folder, threads: int | None, score_threshold: float) -> dict:

@@ -1,9 +1,8 @@
-"""NMS at full prior count (v1 @ 550: 19,248 priors x 80 classes), each method from the same inputs
-and with box decoding: fast-onnx (decode + fast_nms as in the detector graph, alone in ORT), onnx-nms
+"""NMS at full prior count (v1 @ 550: 19,248 priors x 80 classes), each method from the same inputs,
+box decoding included: fast-onnx (decode + fast_nms as in the detector graph, alone in ORT), onnx-nms
 (the same decode + NonMaxSuppression + TopK, in ORT), traditional (greedy per class on the host),
-fast-torch (fast_nms in PyTorch eager). Inputs are drawn like a trained detector's: most priors
-confidently background, some false candidates, and around each object a cluster of priors whose
-score rises with their IoU to it (plus a confusable second class), boxes regressed towards it."""
+fast-torch (fast_nms in PyTorch eager). Inputs as a trained detector's: most priors confidently
+background, some false candidates, and around each object priors scored by their IoU to it."""
 from __future__ import annotations
 
 import math
@@ -12,7 +11,10 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import onnx
 import torch
+from onnx import TensorProto as T, helper
+from yolact_runtime.core.session import create_session
 
 from ..detection.boxes import box_iou, decode_boxes, encode, point_form
 from ..detection.nms import fast_nms, traditional_nms
@@ -66,10 +68,6 @@ class _Graph(torch.nn.Module):
 
 
 def _session(module: _Graph, loc, conf, path: Path, threads: int | None):
-    import onnx
-    from onnx import TensorProto as T, helper
-    from yolact_runtime.core.session import create_session
-
     names = ["boxes", "scores", "classes", "indices", "num_detections"] if module.fast else ["decoded", "class_scores"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -119,10 +117,10 @@ def compare(loc: np.ndarray, conf: np.ndarray, priors: np.ndarray, nms, runs: in
                             "x_fast_onnx": round(float(np.median(seconds[m])) / base, 3)} for m in METHODS}}
 
 
-def nms_comparison(nms, runs: int, warmup: int, threads: int | None, size: int = SIZE, classes: int = CLASSES,
-                   log=lambda _m: None) -> dict:
-    priors = config_priors(get_config("yolact_base").at_size(size)).numpy()
-    out = {"settings": {**vars(nms), "input_size": size}, "scenarios": {}}
+def nms_comparison(nms, runs: int, warmup: int, threads: int | None, log=lambda _m: None) -> dict:
+    """Both scenarios at SIZE's priors (v1) and CLASSES classes."""
+    priors, classes = config_priors(get_config("yolact_base").at_size(SIZE)).numpy(), CLASSES
+    out = {"settings": {**vars(nms), "input_size": SIZE}, "scenarios": {}}
     for seed, (name, (objects, background)) in enumerate(SCENARIOS.items()):
         log(f"NMS comparison: {name} ({priors.shape[0]} priors, {classes} classes)")
         loc, conf = synthetic_outputs(priors, classes, objects, background, seed)

@@ -45,7 +45,7 @@ class Bf16Network(torch.nn.Module):
     """The network under torch.autocast(bfloat16), its outputs back in float32 (decode and NMS stay fp32)."""
 
     def __init__(self, model) -> None:
-        super().__init__()
+        super().__init__()  # with what YolactDetector reads of the network
         self.inner, self.config, self.priors = model, model.config, model.priors
         self.maskiou_net = getattr(model, "maskiou_net", None)
 

@@ -43,6 +43,12 @@ def tables(doc: dict) -> list[tuple[str, list[str], list[list[str]]]]:
         out.append((f"Postprocess of {load['detections']} detections at {load['frame']['width']}x"
                     f"{load['frame']['height']} (share: of an onnx-fp32 request):", ["masks", "before (whole frame) ms",
                     "after (windows) ms", "after min ms", "share", "speed-up"], postload_rows(load)))
+    if r := doc.get("compute"):
+        c = r["conv_ceiling_gflop_s"]
+        out.append((f"Compute: network {r['network_gflop']:.1f} GFLOP/image; one conv's ceiling fp32 {c['fp32']:.0f} / "
+                    f"int8 {c['int8']:.0f} GOP/s, so floors {r['fp32_floor_ms']:.0f} / {r['int8_floor_ms']:.0f} ms:",
+                    ["path", "inference GFLOP/s", "share of the conv ceiling"], [[n, _f(p["inference_gflop_s"], 0),
+                    _f(p.get("share_of_conv_ceiling"), 2)] for n, p in r["paths"].items()]))
     for name, scenario in doc.get("nms", {}).get("scenarios", {}).items():
         i = scenario["inputs"]
         out.append((f"NMS, {name}: {i['priors']} priors × {i['classes']} classes, {i['candidates']} candidates, "
@@ -60,7 +66,7 @@ def machine_line(m: dict) -> str:
 
 
 def notes(doc: dict) -> list[str]:
-    """The sentences under a model's tables: skipped paths, INT8 agreement, the roofline, the folder run."""
+    """The sentences under a model's tables: skipped paths, INT8 agreement, the conv micro-benchmark, the folder run."""
     skipped = [f"{name} {e['status']} ({e.get('note', '')})" for name, e in doc["paths"].items() if e["status"] != "ok"]
     out = [f"Not measured: {'; '.join(skipped)}."] if skipped else []
     if a := doc["paths"].get("onnx-int8", {}).get("agreement_vs_onnx_fp32"):
@@ -70,29 +76,16 @@ def notes(doc: dict) -> list[str]:
         out.append(f"Single conv ({c['conv']}): fp32 {_f(c['fp32']['median_ms'])} ms, int8 "
                    f"{_f(c['int8']['median_ms'])} ms = {c['int8_speedup']:.2f}×; ORT ran "
                    f"{', '.join(f'{k} {v}' for k, v in c['int8_ops'].items())}.")
-    if r := doc.get("compute"):
-        rates = ", ".join(f"{n} {p['inference_gflop_s']:.0f}" + (f" ({100 * p['share_of_conv_ceiling']:.0f} %)"
-                                                                 if "share_of_conv_ceiling" in p else "")
-                          for n, p in r["paths"].items())
-        c = r["conv_ceiling_gflop_s"]
-        out.append(f"Compute: network {r['network_gflop']:.1f} GFLOP/image; inference GFLOP/s: {rates}; conv ceiling "
-                   f"fp32 {c['fp32']:.0f} / int8 {c['int8']:.0f} GOP/s -> floors {r['fp32_floor_ms']:.0f} / "
-                   f"{r['int8_floor_ms']:.0f} ms.")
     if f := doc.get("folder"):
         stages = ", ".join(f"{k} {_f(v['median_ms'])}" for k, v in f["sequential"]["stages"].items())
+        bare = f.get("pipelined_no_overlays", {})
+        keeps_up = (f" ({100 * f['pipelined']['keeps_up']:.0f} % of 1 / engine time {_f(f['engine_ms'])} ms), "
+                    f"{_f(bare.get('images_per_s'), 2)} images/s without overlays ({100 * bare['keeps_up']:.0f} %)"
+                    if "engine_ms" in f else "")  # older results have neither
         out.append(f"Folder run ({f['images']} images, onnx-fp32, CPU): {_f(f['sequential']['total']['median_ms'])} "
                    f"ms/image sequential ({stages} ms, medians); yolact-run's pipelined runner "
-                   f"{_f(f['pipelined']['images_per_s'], 2)} images/s{keeps_up(f)}.")
+                   f"{_f(f['pipelined']['images_per_s'], 2)} images/s{keeps_up}.")
     return out
-
-
-def keeps_up(folder: dict) -> str:
-    """The pipelined rates against 1 / engine time (older results have neither)."""
-    if "engine_ms" not in folder:
-        return ""
-    bare = folder.get("pipelined_no_overlays", {})
-    return (f" ({100 * folder['pipelined']['keeps_up']:.0f} % of 1 / engine time {_f(folder['engine_ms'])} ms), "
-            f"{_f(bare.get('images_per_s'), 2)} images/s without overlays ({100 * (bare.get('keeps_up') or 0):.0f} %)")
 
 
 def render(docs: list[dict]) -> str:

@@ -14,8 +14,11 @@ from pathlib import Path
 import onnx
 import onnxruntime as ort
 import torch
+from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
 from yolact_runtime.core.session import create_session, session_options
 
+from ..exporter.int8 import quiet_quantizer
+from ..model.dcn import ModulatedDeformConv2d
 from .measure import summarize, time_round_robin
 
 CONV = (256, 69)  # channels, size: a YOLACT-sized layer (C3 of ResNet at 550)
@@ -23,8 +26,6 @@ CONV = (256, 69)  # channels, size: a YOLACT-sized layer (C3 of ResNet at 550)
 
 def conv_gflop(model) -> float:
     """Convolution GFLOP (2 x MACs) of one image through `model` at its input size."""
-    from ..model.dcn import ModulatedDeformConv2d
-
     macs = []
     count = lambda module, _inputs, output: macs.append(output.numel() * module.weight[0].numel())  # noqa: E731
     hooks = [m.register_forward_hook(count) for m in model.modules()
@@ -50,10 +51,6 @@ def ort_ops(model_path, threads: int | None) -> collections.Counter:
 
 def conv_ceiling(threads: int | None, runs: int, warmup: int) -> dict:
     """One 3x3 conv (+ReLU), fp32 and QDQ int8 (u8 activations x s8 weights, as yolact-export --int8)."""
-    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
-
-    from ..exporter.int8 import quiet_quantizer
-
     (c, s), generator = CONV, torch.manual_seed(0)
     conv = torch.nn.Sequential(torch.nn.Conv2d(c, c, 3, padding=1), torch.nn.ReLU()).eval()
     x = torch.relu(torch.randn(1, c, s, s, generator=generator))

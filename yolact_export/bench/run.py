@@ -81,8 +81,9 @@ def _measure(model, nms, info, graphs: dict, pixels: list, options: BenchOptions
     for name, recorder in recorders.items():
         entries[name].update(recorder.summary(totals[name], 1 + WARMUP))
     for name, entry in ((n, entries[n]) for n in recorders):
-        if base := entries.get(BASELINE) if BASELINE in raws else None:
-            entry["speedup_vs_pytorch_fp32"] = round(base["total"]["median_ms"] / entry["total"]["median_ms"], 3)
+        if BASELINE in raws:
+            base_ms = entries[BASELINE]["total"]["median_ms"]
+            entry["speedup_vs_pytorch_fp32"] = round(base_ms / entry["total"]["median_ms"], 3)
             entry["agreement_vs_pytorch_fp32"] = top_agreement(raws[BASELINE], raws[name])
         if (name == "onnx-int8" or name.startswith("openvino-")) and "onnx-fp32" in raws:
             entry["agreement_vs_onnx_fp32"] = top_agreement(raws["onnx-fp32"], raws[name])
@@ -111,13 +112,13 @@ def run_bench(model, source: str, images: Sequence[Path], options: BenchOptions)
             doc["postprocess_load"] = postprocess_load(raws["onnx-fp32"], info.class_names,
                                                        doc["paths"]["onnx-fp32"]["stages"], options.runs, WARMUP)
         options.log("conv ceiling: one 3x3 conv, fp32 vs int8")
-        doc["int8"] = {"conv_microbench": roofline.conv_ceiling(options.threads, options.runs, WARMUP)}
-        doc["compute"] = roofline.compute_rates(roofline.conv_gflop(model), doc["paths"], doc["int8"]["conv_microbench"])
+        conv = roofline.conv_ceiling(options.threads, options.runs, WARMUP)
+        doc["int8"] = {"conv_microbench": conv}
+        doc["compute"] = roofline.compute_rates(roofline.conv_gflop(model), doc["paths"], conv)
         if options.folder is not None and "fp32" in graphs:
             options.log(f"folder run over {options.folder}")
             doc["folder"] = folder_run(graphs["fp32"], options.folder, options.threads, SCORE_THRESHOLD)
     if options.nms:
-        doc["nms"] = nms_bench.nms_comparison(nms, options.runs, WARMUP, options.threads, nms_bench.SIZE,
-                                              nms_bench.CLASSES, options.log)
+        doc["nms"] = nms_bench.nms_comparison(nms, options.runs, WARMUP, options.threads, options.log)
     doc["machine"]["load_average_end"] = machine.load_average()
     return doc
