@@ -71,7 +71,8 @@ def test_openvino_without_a_device_is_skipped_with_the_eps_reason(crowded, monke
 def test_folder_line_compares_with_the_engine() -> None:
     stage = {"median_ms": 100.0}
     folder = {"images": 4, "engine_ms": 500.0,
-              "sequential": {"total": {"median_ms": 700.0}, "stages": {"decode": stage}}, "pipelined": {"images_per_s": 1.6, "keeps_up": 0.8},
+              "sequential": {"total": {"median_ms": 700.0}, "stages": {"decode": stage}},
+              "pipelined": {"images_per_s": 1.6, "keeps_up": 0.8},
               "pipelined_no_overlays": {"images_per_s": 1.8, "keeps_up": 0.9}}
     line = notes({"paths": {}, "folder": folder})[-1]
     assert line.startswith("Folder run (4 images, onnx-fp32, CPU): 700.0 ms/image sequential (decode 100.0 ms")
