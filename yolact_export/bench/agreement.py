@@ -33,8 +33,7 @@ def top_agreement(reference: Sequence[RawDetections], other: Sequence[RawDetecti
         if pairs:
             a = _proto_masks(ref, np.array([i for i, _ in pairs]))
             b = _proto_masks(oth, np.array([j for _, j in pairs]))
-            inter = (a & b).sum(axis=(1, 2))
-            union = (a | b).sum(axis=(1, 2))
+            inter, union = (a & b).sum(axis=(1, 2)), (a | b).sum(axis=(1, 2))
             mask_ious.extend(np.where(union > 0, inter / np.maximum(union, 1), 1.0).tolist())
     return {"top": top, "iou": iou, "matched": matched, "of": total,
             "fraction": round(matched / total, 4) if total else None,

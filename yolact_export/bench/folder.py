@@ -1,7 +1,6 @@
-"""A folder run as yolact-run does it: decode, preprocess, inference, postprocess, write. Sequential
-stage times per image, then yolact_runtime's pipelined Runner on the same folder, with and without
-overlays: its images/s is what `yolact-run` achieves; keeps_up is that rate over 1 / (median engine
-time), 1.0 when the pipeline hides all the rest."""
+"""A folder run as yolact-run does it (decode, preprocess, inference, postprocess, write): stage times
+one image at a time, then yolact_runtime's pipelined Runner, with and without overlays; keeps_up is its
+images/s over 1 / (median engine time), 1.0 when the pipeline hides all the rest."""
 from __future__ import annotations
 
 import tempfile

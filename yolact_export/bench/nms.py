@@ -90,8 +90,7 @@ def _session(module: _Graph, loc, conf, path: Path, threads: int | None):
     return create_session(path, "cpu", threads)
 
 
-def compare(loc: np.ndarray, conf: np.ndarray, priors: np.ndarray, nms, runs: int, warmup: int,
-            threads: int | None) -> dict:
+def compare(loc: np.ndarray, conf: np.ndarray, priors: np.ndarray, nms, runs: int, warmup: int, threads) -> dict:
     """Each method timed round-robin; the (prior, class) pairs it keeps against traditional NMS's."""
     feeds, s, (loc_t, conf_t, priors_t) = {"loc": loc, "conf": conf}, nms, map(torch.from_numpy, (loc, conf, priors))
     eager = _Graph(priors, nms, True).eval()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import types
 from pathlib import Path
+from typing import NamedTuple
 
 import torch
 from yolact_runtime import Yolact
@@ -18,9 +19,8 @@ from yolact_runtime.core.session import CPU, CUDA, TENSORRT
 from ..detection.graph import YolactDetector
 from .machine import mkldnn_bf16
 
-ALL_PATHS = ("pytorch-fp32", "pytorch-bf16", "onnx-fp32", "onnx-fp16", "onnx-int8",
-             "openvino-fp32", "openvino-bf16", "openvino-int8",
-             "cuda-fp32", "cuda-fp16", "tensorrt-fp32", "tensorrt-fp16")
+ALL_PATHS = ("pytorch-fp32", "pytorch-bf16", "onnx-fp32", "onnx-fp16", "onnx-int8", "openvino-fp32", "openvino-bf16",
+             "openvino-int8", "cuda-fp32", "cuda-fp16", "tensorrt-fp32", "tensorrt-fp16")
 SCORE_THRESHOLD = 0.3  # yolact-run's default
 # engine -> (yolact_runtime's providers choice, the provider that must start)
 _PROVIDERS = {"onnx": ("cpu", CPU), "cuda": ("cuda", CUDA), "tensorrt": ("tensorrt", TENSORRT),
@@ -34,11 +34,8 @@ class SkipPath(RuntimeError):
     """This path cannot run here (no provider, no graph, no fast kernel): reported, not fatal."""
 
 
-@dataclasses.dataclass
-class OpenPath:
-    device: str
-    note: str
-    engine: object  # preprocess(images) -> batch, infer(batch) -> [RawDetections], postprocess(raw, size)
+# engine: preprocess(images) -> batch, infer(batch) -> [RawDetections], postprocess(raw, size) -> Result
+OpenPath = NamedTuple("OpenPath", [("device", str), ("note", str), ("engine", object)])
 
 
 class Bf16Network(torch.nn.Module):
@@ -76,8 +73,8 @@ def torch_path(name: str, model, nms, info, force_bf16: bool) -> OpenPath:
 
 
 def runtime_path(name: str, graphs: dict[str, Path], threads: int | None) -> OpenPath:
-    """An exported graph through yolact_runtime.Yolact on the path's provider. openvino-fp32 pins
-    f32; -bf16 is OpenVINO's default (bf16 where the CPU has it); -int8 the QDQ graph."""
+    """An exported graph through yolact_runtime.Yolact on the path's provider; openvino-fp32 pins f32,
+    -bf16 is OpenVINO's default (bf16 where the CPU has it)."""
     engine, precision = name.split("-")
     graph = "fp32" if name == "openvino-bf16" else precision
     if graph not in graphs:

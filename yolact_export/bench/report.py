@@ -103,4 +103,12 @@ def render(docs: list[dict]) -> str:
 
 
 if __name__ == "__main__":
-    print(render([json.loads(Path(f).read_text()) for f in sys.argv[1:]]))
+    failed = 0
+    for name in sys.argv[1:]:
+        try:
+            print(render([json.loads(Path(name).read_text())]))
+        except (OSError, ValueError, KeyError, TypeError) as error:  # unreadable, or not a yolact-bench result
+            print(f"error: {name}: not a readable yolact-bench result ({type(error).__name__}: {error})",
+                  file=sys.stderr)
+            failed = 1
+    sys.exit(failed)

@@ -74,8 +74,7 @@ def conv_ceiling(threads: int | None, runs: int, warmup: int) -> dict:
 
 
 def compute_rates(gflop: float, paths: dict, conv: dict) -> dict:
-    """Achieved GFLOP/s per measured path, the conv ceilings, and the share of its ceiling (fp32 or
-    int8) each CPU path reaches."""
+    """Achieved GFLOP/s per measured path, the conv ceilings, and the share of its ceiling each CPU path reaches."""
     ceiling = {k: conv["gflop"] / conv[k]["median_ms"] * 1e3 for k in ("fp32", "int8")}
     out: dict = {"network_gflop": round(gflop, 2), "conv_ceiling_gflop_s": {k: round(v, 1) for k, v in ceiling.items()},
                  **{f"{k}_floor_ms": round(gflop / v * 1e3, 1) for k, v in ceiling.items()}, "paths": {}}

@@ -59,9 +59,8 @@ def _export(model, nms, options: BenchOptions, images: list[Path], folder: Path)
 
 
 def _measure(model, nms, info, graphs: dict, pixels: list, options: BenchOptions) -> tuple[dict, dict]:
-    """Open each path and probe it with one run (a skip or failure is reported), time the others
-    round-robin, then compare: speed-ups and agreement against PyTorch fp32, INT8 and OpenVINO
-    also against ONNX fp32. Returns the entries and each measured path's first raw outputs."""
+    """Open and probe each path (a skip or failure is reported), time the others round-robin, compare them
+    with PyTorch fp32 (INT8 and OpenVINO also with ONNX fp32): the entries, and each one's first raw outputs."""
     entries, recorders = {}, {}
     for name in (p for p in ALL_PATHS if p in options.paths):
         path = None
