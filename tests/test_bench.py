@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import runpy
+import sys
 from pathlib import Path
 
 import onnxruntime as ort
@@ -16,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from yolact_export import build_model, get_config
-from yolact_export.bench import measure, nms as bench_nms, paths as bench_paths
+from yolact_export.bench import measure, nms as bench_nms, paths as bench_paths, report as bench_report
 from yolact_export.bench.cli import main
 from yolact_export.bench.measure import summarize
 from yolact_export.bench.roofline import conv_gflop
@@ -193,3 +195,19 @@ def test_bad_input_is_one_line_and_an_exit_code(tmp_path, args, message):
     assert "Traceback" not in result.output and not list(tmp_path.glob("*.json"))
     if result.exit_code == 1:
         assert result.output.strip().splitlines() == [result.output.strip()] and str(bad) in result.output
+
+
+def test_report_renders_saved_results_and_names_a_file_that_is_not_one(bench_json, tmp_path, monkeypatch, capsys):
+    good, bad, broken = tmp_path / "good.json", tmp_path / "other.json", tmp_path / "broken.json"
+    good.write_text(json.dumps(bench_json))
+    bad.write_text(json.dumps({"steps": {}}))
+    broken.write_text("{")
+    monkeypatch.setattr(sys, "argv", ["report", str(bad), str(good), str(broken)])
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(bench_report.__file__, run_name="__main__")  # python -m yolact_export.bench.report ...
+    out, err = capsys.readouterr()
+    assert exit_info.value.code == 1
+    assert "### yolact_shapes @ 160" in out and "| onnx-int8 |" in out and "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith(f"error: {bad}: not a readable yolact-bench result")
+    assert lines[1].startswith(f"error: {broken}: ")
