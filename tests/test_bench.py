@@ -48,14 +48,17 @@ def test_summarize():
 @pytest.fixture(scope="module")
 def bench_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
+    (out / "cut.jpg").write_bytes(b"\xff\xd8 not a jpeg")  # named on one line and skipped; the others run
     with pytest.MonkeyPatch.context() as patch:  # these timings are not compared: no idle pauses, a small NMS case
         patch.setattr(measure, "SETTLE_S", 0.0)
         patch.setattr(bench_nms, "SIZE", 160)
         patch.setattr(bench_nms, "CLASSES", 5)
         result = CliRunner().invoke(main, [
-            "--weights", str(SHIPPED), "--input-size", "160", "--images", str(EXAMPLES), "--folder", str(EXAMPLES),
-            "--runs", "2", "--threads", "1", "--out-dir", str(out), "--paths", ",".join(PATHS)], catch_exceptions=False)
+            "--weights", str(SHIPPED), "--input-size", "160", "--images", str(out / "cut.jpg"), "--images",
+            str(EXAMPLES), "--folder", str(EXAMPLES), "--runs", "2", "--threads", "1", "--out-dir", str(out),
+            "--paths", ",".join(PATHS)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
+    assert f"warning: {out / 'cut.jpg'}: cannot decode image" in result.output
     return json.loads((out / "yolact_shapes-160.json").read_text()), result.output
 
 
@@ -83,6 +86,7 @@ def test_bench_json_records_the_machine(bench_json):
     assert model["config"] == "yolact_shapes" and model["input_size"] == 160
     assert model["sha256"] == hashlib.sha256(SHIPPED.read_bytes()).hexdigest()
     assert model["priors"] == build_model(get_config("yolact_shapes").at_size(160)).priors.shape[0]
+    assert bench_json["settings"]["images"] == [str(p) for p in sorted(EXAMPLES.glob("*.jpg"))]  # not the cut one
 
 
 def test_bench_paths_have_stage_timings(bench_json):

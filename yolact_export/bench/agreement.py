@@ -18,10 +18,9 @@ def _proto_masks(raw: RawDetections, rows: np.ndarray) -> np.ndarray:
 
 def top_agreement(reference: Sequence[RawDetections], other: Sequence[RawDetections], top: int = 10,
                   iou: float = 0.8) -> dict:
-    """Share of the reference's top detections that `other` also finds (same class, box IoU >= iou,
-    each of other's rows paired once: yolact_runtime.parity's matching), among all of other's valid
-    rows (near-tied scores may reorder: no accuracy loss). mask_iou_mean: of the matched pairs'
-    binary prototype-resolution masks."""
+    """Share of the reference's top detections that `other` finds among all its valid rows (near-tied
+    scores may reorder): same class, box IoU >= iou, each row paired once (yolact_runtime.parity's
+    matching). mask_iou_mean: of the matched pairs' binary prototype-resolution masks."""
     matched = total = 0
     mask_ious: list[float] = []
     for ref, oth in zip(reference, other):

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 import torch
+from yolact_runtime.core.errors import InputError
 from yolact_runtime.core.io import read_image, write_bytes
 from yolact_runtime.pipeline.discover import images_under
 
@@ -28,11 +29,20 @@ SHIPPED, RESULTS = CHECKOUT / "models" / "yolact_shapes.pth", CHECKOUT / "benchm
 
 
 def _images(given: tuple[str, ...], config_name: str) -> list[Path]:
-    """The given ones; else the shipped examples for the shapes model, the test photos for COCO models."""
+    """The given ones, else the shipped examples for the shapes model, the test photos for COCO models;
+    an unreadable one is named with its cause on one line and skipped."""
     folder = CHECKOUT / ("examples/shapes/images" if config_name == "yolact_shapes" else "tests/data/photos")
-    if not (found := images_under(given or ([folder] if folder.is_dir() else []))):
-        raise click.UsageError("no images found" + ("" if given else f" in {folder}: give --images"))
-    return found
+    readable = []
+    for path in images_under(given or ([folder] if folder.is_dir() else [])):
+        try:
+            read_image(path)
+        except InputError as error:
+            click.echo(f"warning: {error} (skipped)", err=True)
+            continue
+        readable.append(path)
+    if not readable:
+        raise click.UsageError("no readable images" + ("" if given else f" in {folder}: give --images"))
+    return readable
 
 
 def _load(weights: str | None, random_config: str | None, config: str | None, input_size: int | None,

@@ -41,10 +41,7 @@ def mkldnn_bf16() -> bool:
 
 
 def load_average() -> list[float] | None:
-    try:
-        return [round(v, 2) for v in os.getloadavg()]
-    except OSError:  # not on this platform
-        return None
+    return [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None
 
 
 def describe(threads: int | None = None) -> dict:

@@ -7,9 +7,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 STAGES = ("preprocess", "inference", "postprocess")
-# Idle time before each timed call when several engines alternate: onnxruntime's and torch's
-# worker threads spin after a run, and without it PyTorch measured 2x slower right after ORT.
-SETTLE_S = 0.25
+SETTLE_S = 0.25  # idle before each call of alternating engines: their threads spin after a run (PyTorch 2x slower)
 
 
 def summarize(seconds: Sequence[float]) -> dict:
@@ -79,6 +77,5 @@ class StageRecorder:
             self.first_raws.append(raw)
 
     def summary(self, totals: Sequence[float], skip: int) -> dict:
-        """Totals from the round-robin timer; stages and detections of the runs after the first `skip`."""
         return {"total": summarize(totals), **stage_summary({s: v[skip:] for s, v in self.stages.items()}),
                 "detections_mean": float(np.mean(self.counts[skip:]))}

@@ -1,5 +1,4 @@
-"""The measured paths: the exported graphs through yolact_runtime.Yolact, and PyTorch eager running
-YolactDetector (the module the exporter traces) with Yolact's pre- and postprocessing around it."""
+"""The measured paths: exported graphs through yolact_runtime.Yolact; YolactDetector in PyTorch eager beside them."""
 from __future__ import annotations
 
 import dataclasses
@@ -34,8 +33,7 @@ class SkipPath(RuntimeError):
     """This path cannot run here (no provider, no graph, no fast kernel): reported, not fatal."""
 
 
-# engine: preprocess(images) -> batch, infer(batch) -> [RawDetections], postprocess(raw, size) -> Result
-OpenPath = NamedTuple("OpenPath", [("device", str), ("note", str), ("engine", object)])
+OpenPath = NamedTuple("OpenPath", [("device", str), ("note", str), ("engine", object)])  # engine: Yolact's methods
 
 
 class Bf16Network(torch.nn.Module):

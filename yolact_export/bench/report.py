@@ -23,8 +23,7 @@ def path_rows(doc: dict) -> list[list[str]]:
 
 
 def postload_rows(load: dict) -> list[list[str]]:
-    """Windowed masks ("after") against the whole-frame path ("before"), per mask mode."""
-    modes = load["modes"]
+    modes = load["modes"]  # windowed masks ("after") against the whole-frame path ("before")
     return [[mode, _f(modes.get(f"{mode} before", {}).get("median_ms")), _f(t["median_ms"]), _f(t["min_ms"]),
              f"{100 * t['share_of_end_to_end']:.1f} %", f"{_f(t.get('speedup_vs_before'))}×"]
             for mode, t in modes.items() if not mode.endswith(" before")]
