@@ -2,27 +2,29 @@
 
 The run uses the shipped model (trained, so the agreements mean something) at 160 px and the
 paths that exercise each kind of engine: PyTorch, ONNX Runtime fp32 and int8, and one GPU path
-(skipped on a CPU-only build). No timing thresholds: timings only have to be there and positive.
+(skipped on a CPU-only build). The NMS comparison runs at 160 px with 5 classes, and no idle pause
+separates the calls. No timing thresholds: timings only have to be there, positive and ordered.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import runpy
+import sys
 from pathlib import Path
 
-import numpy as np
 import onnxruntime as ort
 import pytest
 from click.testing import CliRunner
 
-from yolact_export.bench import measure as bench_measure
+from yolact_export import build_model, get_config
+from yolact_export.bench import measure, nms as bench_nms, paths as bench_paths, report as bench_report
 from yolact_export.bench.cli import main
-from yolact_export.bench.nms import METHODS, compare
-from yolact_export.bench.nms_inputs import default_priors, synthetic_outputs
-from yolact_export.bench.paths import SkipPath
-from yolact_export.bench.run import BenchOptions, _make_path
-from yolact_export.bench.stats import summarize
+from yolact_export.bench.measure import summarize
+from yolact_export.bench.roofline import conv_gflop
 from yolact_export.detection.graph import NmsSettings
+from yolact_export.model.config import get_config as config_named
+from yolact_export.model.priors import config_priors
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples" / "shapes" / "images"
@@ -38,54 +40,66 @@ def _positive(timing: dict) -> None:
 
 
 def test_summarize():
-    t = summarize([0.010, 0.020, 0.030, 0.040], images_per_run=2)
-    assert t.min_ms == pytest.approx(10) and t.median_ms == pytest.approx(25) and t.p90_ms == pytest.approx(37)
-    assert t.images_per_s == pytest.approx(80) and t.runs == 4
+    t = summarize([0.010, 0.020, 0.030, 0.040])
+    assert t["min_ms"] == pytest.approx(10) and t["median_ms"] == pytest.approx(25) and t["p90_ms"] == pytest.approx(37)
+    assert t["images_per_s"] == pytest.approx(40) and t["runs"] == 4
 
 
 @pytest.fixture(scope="module")
-def bench_json(tmp_path_factory):
+def bench_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
-    with pytest.MonkeyPatch.context() as patch:  # no idle pauses between paths: these timings are not compared
-        patch.setattr(bench_measure, "SETTLE_S", 0.0)
-        result = _run_tiny_bench(out)
+    (out / "cut.jpg").write_bytes(b"\xff\xd8 not a jpeg")  # named on one line and skipped; the others run
+    with pytest.MonkeyPatch.context() as patch:  # these timings are not compared: no idle pauses, a small NMS case
+        patch.setattr(measure, "SETTLE_S", 0.0)
+        patch.setattr(bench_nms, "SIZE", 160)
+        patch.setattr(bench_nms, "CLASSES", 5)
+        result = CliRunner().invoke(main, [
+            "--weights", str(SHIPPED), "--input-size", "160", "--images", str(out / "cut.jpg"), "--images",
+            str(EXAMPLES), "--folder", str(EXAMPLES), "--runs", "2", "--threads", "1", "--out-dir", str(out),
+            "--paths", ",".join(PATHS)], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert "| pytorch-fp32 |" in result.output and "| typical (" in result.output  # the one (Markdown) rendering
-    return json.loads((out / "tiny.json").read_text())
+    assert f"warning: {out / 'cut.jpg'}: cannot decode image" in result.output
+    return json.loads((out / "yolact_shapes-160.json").read_text()), result.output
 
 
-def _run_tiny_bench(out):
-    return CliRunner().invoke(main, [
-        "--weights", str(SHIPPED), "--input-size", "160", "--images", str(EXAMPLES), "--folder", str(EXAMPLES),
-        "--runs", "2", "--warmup", "1", "--threads", "1", "--nms-runs", "2", "--nms-size", "160",
-        "--nms-classes", "5", "--name", "tiny", "--out-dir", str(out),
-        "--paths", ",".join(PATHS)], catch_exceptions=False)
+@pytest.fixture(scope="module")
+def bench_json(bench_run):
+    return bench_run[0]
+
+
+def test_bench_prints_the_tables(bench_run):
+    doc, output = bench_run
+    for row in ("| pytorch-fp32 |", "| onnx-int8 |", "| image |", "| rle |", "NMS, typical:", "NMS, crowded:",
+                "| onnx-nms |"):
+        assert row in output, row
+    assert "Not measured: cuda-fp32" in output or "| cuda-fp32 |" in output
+    assert f"{doc['paths']['onnx-fp32']['total']['median_ms']:.1f}" in output
 
 
 def test_bench_json_records_the_machine(bench_json):
     m = bench_json["machine"]
-    for key in ("cpu", "logical_cores", "physical_cores", "isa_flags", "int8_kernel", "onnxruntime", "torch",
-                "onnxruntime_providers"):
-        assert key in m, key
+    for key in ("cpu", "logical_cores", "physical_cores", "int8_kernel", "torch", "load_average", "load_average_end"):
+        assert m[key] is not None, key
+    assert {"avx512_bf16", "amx_bf16", "amx_int8", "avx512_vnni"} <= set(m["isa_flags"])
     assert m["onnxruntime"] == ort.__version__ and m["onnxruntime_providers"] == ort.get_available_providers()
     model = bench_json["model"]
     assert model["config"] == "yolact_shapes" and model["input_size"] == 160
     assert model["sha256"] == hashlib.sha256(SHIPPED.read_bytes()).hexdigest()
-    from yolact_export import build_model, get_config
-
     assert model["priors"] == build_model(get_config("yolact_shapes").at_size(160)).priors.shape[0]
+    assert bench_json["settings"]["images"] == [str(p) for p in sorted(EXAMPLES.glob("*.jpg"))]  # not the cut one
 
 
 def test_bench_paths_have_stage_timings(bench_json):
     paths = bench_json["paths"]
-    assert set(paths) == set(PATHS)
+    assert list(paths) == list(PATHS)
     for name in ("pytorch-fp32", "onnx-fp32", "onnx-int8"):
         entry = paths[name]
         assert entry["status"] == "ok", (name, entry)
         _positive(entry["total"])
+        assert entry["total"]["runs"] == 2
         assert set(entry["stages"]) == {"preprocess", "inference", "postprocess"}
         for stage in entry["stages"].values():
-            assert stage["median_ms"] > 0
+            assert stage["median_ms"] > 0 and stage["runs"] == 2
     baseline = paths["pytorch-fp32"]
     assert baseline["speedup_vs_pytorch_fp32"] == 1.0 and baseline["agreement_vs_pytorch_fp32"]["fraction"] == 1.0
     # The same trained model through ONNX Runtime fp32: the same detections, every one of them.
@@ -103,62 +117,60 @@ def test_bench_int8_folder_and_nms_sections(bench_json):
     _positive(conv["fp32"])
     _positive(conv["int8"])
     assert conv["int8_ops"].get("QLinearConv", 0) >= 1
+    assert conv["gflop"] == pytest.approx(2 * 69 * 69 * 256 * 256 * 9 / 1e9)
     folder = bench_json["folder"]
     assert set(folder["sequential"]["stages"]) == {"decode", "preprocess", "inference", "postprocess", "write"}
-    assert folder["pipelined"]["images"] == folder["images"] > 0
+    assert folder["pipelined"]["images"] == folder["pipelined_no_overlays"]["images"] == folder["images"] > 0
+    assert 0 < folder["pipelined"]["keeps_up"] and folder["engine_ms"] > 0
     for scenario in ("typical", "crowded"):
         entry = bench_json["nms"]["scenarios"][scenario]
-        assert entry["inputs"]["priors"] > 0 and entry["inputs"]["classes"] == 5
-        assert set(entry["methods"]) == set(METHODS)
+        assert entry["inputs"]["priors"] == config_priors(config_named("yolact_base").at_size(160)).shape[0]
+        assert entry["inputs"]["classes"] == 5
+        assert list(entry["methods"]) == list(bench_nms.METHODS)
         for method in entry["methods"].values():
             _positive(method["timing"])
-        assert entry["ratios_median"]["fast-onnx / fast-onnx"] == 1.0
+            assert 0 < method["detections"] <= 100 and 0 < method["agreement_with_traditional"] <= 1
+        assert entry["methods"]["fast-onnx"]["x_fast_onnx"] == 1.0
 
 
-def test_nms_graphs_agree_with_traditional(tmp_path, monkeypatch):
+def test_nms_graphs_agree_with_traditional(monkeypatch):
     """At 320 (6,402 priors) and 20 classes: the ONNX NonMaxSuppression graph is exactly the
     traditional NMS; Fast NMS differs only where a suppressed box suppresses (a few detections)."""
-    inputs = synthetic_outputs("typical", default_priors(320), 20, objects=8)
-    stats = inputs.stats(0.05)
-    assert stats["priors"] == 3 * (40 * 40 + 20 * 20 + 10 * 10 + 5 * 5 + 3 * 3) and stats["candidates"] > 100
-    monkeypatch.setattr(bench_measure, "SETTLE_S", 0.0)
-    out = compare(inputs, NmsSettings(), runs=1, warmup=0, threads=1, work_dir=tmp_path)
+    monkeypatch.setattr(measure, "SETTLE_S", 0.0)
+    priors = config_priors(config_named("yolact_base").at_size(320)).numpy()
+    assert priors.shape[0] == 3 * (40 * 40 + 20 * 20 + 10 * 10 + 5 * 5 + 3 * 3)
+    loc, conf = bench_nms.synthetic_outputs(priors, 20, objects=8, background=6.0, seed=0)
+    out = bench_nms.compare(loc, conf, priors, NmsSettings(), runs=1, warmup=0, threads=1)
+    assert out["inputs"]["candidates"] > 100
     methods = out["methods"]
     assert methods["onnx-nms"]["agreement_with_traditional"] == 1.0
+    assert methods["traditional"]["agreement_with_traditional"] == 1.0
     assert methods["fast-onnx"]["agreement_with_traditional"] >= 0.9
     assert methods["fast-onnx"]["detections"] == methods["fast-torch"]["detections"]
-    assert np.isclose(methods["fast-onnx"]["agreement_with_traditional"],
-                      methods["fast-torch"]["agreement_with_traditional"])
+    assert methods["fast-onnx"]["agreement_with_traditional"] == methods["fast-torch"]["agreement_with_traditional"]
 
 
 def test_bf16_is_skipped_by_default_without_onednn_bf16(monkeypatch):
-    import yolact_export.bench.run as run
-
-    monkeypatch.setattr(run, "_mkldnn_bf16", lambda: False)
-    with pytest.raises(SkipPath, match="oneDNN bf16"):
-        _make_path("pytorch-bf16", None, NmsSettings(), {}, BenchOptions(), None, None)
+    monkeypatch.setattr(bench_paths, "mkldnn_bf16", lambda: False)
+    with pytest.raises(bench_paths.SkipPath, match="oneDNN bf16"):
+        bench_paths.torch_path("pytorch-bf16", None, NmsSettings(), None, force_bf16=False)
 
 
 def test_bench_compute_rates(bench_json):
     """Network GFLOP counted on the model; rates follow from it and the measured medians."""
-    from yolact_export.bench.flops import conv_gflop, conv_microbench_gflop
-    from yolact_export import build_model, get_config
-
     compute = bench_json["compute"]
     # yolact_shapes at 160: 1/4 of the pixels of its 320 input, whose convs are ~1.9 GFLOP.
     expected = conv_gflop(build_model(get_config("yolact_shapes").at_size(160)))
     assert compute["network_gflop"] == pytest.approx(expected, abs=0.01) and 0.3 < expected < 0.7
-    conv = bench_json["int8"]["conv_microbench"]
-    assert conv_microbench_gflop(conv) == pytest.approx(2 * 69 * 69 * 256 * 256 * 9 / 1e9)
     assert set(compute["paths"]) == {"pytorch-fp32", "onnx-fp32", "onnx-int8"}  # the measured ones only
+    inference = bench_json["paths"]["onnx-fp32"]["stages"]["inference"]["median_ms"]
+    assert compute["paths"]["onnx-fp32"]["inference_gflop_s"] == pytest.approx(expected / inference * 1e3, rel=0.02)
     assert compute["fp32_floor_ms"] > 0 and compute["int8_floor_ms"] > 0
+    assert 0 < compute["paths"]["onnx-int8"]["share_of_conv_ceiling"]
 
 
 def test_conv_gflop_of_resnet50_at_550():
     """The issue quotes ~117 GFLOP for YOLACT R-50@550; the count here is of the same network."""
-    from yolact_export.bench.flops import conv_gflop
-    from yolact_export import build_model, get_config
-
     assert conv_gflop(build_model(get_config("yolact_resnet50"))) == pytest.approx(118.3, abs=0.2)
 
 
@@ -167,7 +179,39 @@ def test_bench_postprocess_under_load(bench_json):
     load = bench_json["postprocess_load"]
     assert load["frame"] == {"height": 720, "width": 1280}
     assert 1 <= load["detections"] <= 100
-    for mode in ("image", "rle", "proto"):
+    for mode in ("image", "rle", "proto", "image before", "rle before"):
         t = load["modes"][mode]
         _positive(t)
         assert 0 < t["share_of_end_to_end"] < 1
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--paths", "onnx-fp32,bogus"], "unknown path 'bogus'"),
+    (["--weights", "{bad}"], "not a readable PyTorch checkpoint"),
+    (["--weights", str(SHIPPED), "--random", "yolact_base"], "not both"),
+])
+def test_bad_input_is_one_line_and_an_exit_code(tmp_path, args, message):
+    bad = tmp_path / "bad.pth"
+    bad.write_bytes(b"not a checkpoint")
+    args = [a.replace("{bad}", str(bad)) for a in args]
+    result = CliRunner().invoke(main, [*args, "--no-nms", "--out-dir", str(tmp_path)])
+    assert result.exit_code in (1, 2) and message in result.output, result.output
+    assert "Traceback" not in result.output and not list(tmp_path.glob("*.json"))
+    if result.exit_code == 1:
+        assert result.output.strip().splitlines() == [result.output.strip()] and str(bad) in result.output
+
+
+def test_report_renders_saved_results_and_names_a_file_that_is_not_one(bench_json, tmp_path, monkeypatch, capsys):
+    good, bad, broken = tmp_path / "good.json", tmp_path / "other.json", tmp_path / "broken.json"
+    good.write_text(json.dumps(bench_json))
+    bad.write_text(json.dumps({"steps": {}}))
+    broken.write_text("{")
+    monkeypatch.setattr(sys, "argv", ["report", str(bad), str(good), str(broken)])
+    with pytest.raises(SystemExit) as exit_info:
+        runpy.run_path(bench_report.__file__, run_name="__main__")  # python -m yolact_export.bench.report ...
+    out, err = capsys.readouterr()
+    assert exit_info.value.code == 1
+    assert "### yolact_shapes @ 160" in out and "| onnx-int8 |" in out and "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith(f"error: {bad}: not a readable yolact-bench result")
+    assert lines[1].startswith(f"error: {broken}: ")

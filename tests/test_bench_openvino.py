@@ -7,12 +7,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from yolact_export.bench import run as bench_run
-from yolact_export.bench.openvino_paths import openvino_path
-from yolact_export.bench.paths import SkipPath
-from yolact_export.bench.postload import FRAME, postload_line, postprocess_load, whole_frame_masks
-from yolact_export.bench.report import _keeps_up
-from yolact_export.bench.stats import time_round_robin
+from yolact_export.bench import paths as bench_paths
+from yolact_export.bench.measure import time_round_robin
+from yolact_export.bench.postload import FRAME, postprocess_load, whole_frame_masks
+from yolact_export.bench.report import notes, postload_rows
 from yolact_runtime import Yolact
 from yolact_runtime.core import cpu
 from yolact_runtime.core.postprocess import PostprocessOptions, postprocess
@@ -42,27 +40,42 @@ def test_postprocess_load_times_after_and_before(crowded) -> None:
     load = postprocess_load([raw], model.class_names, stages, runs=2, warmup=0)
     assert set(load["modes"]) == {"image", "rle", "proto", "image before", "rle before"}
     assert all(load["modes"][m]["speedup_vs_before"] > 0 for m in ("image", "rle"))
-    assert "windowed vs before: image" in postload_line(load)
+    rows = {row[0]: row for row in postload_rows(load)}
+    assert set(rows) == {"image", "rle", "proto"}
+    assert rows["rle"][1] == f"{load['modes']['rle before']['median_ms']:.1f}" and rows["proto"][1] == "–"
 
 
-def test_round_robin_times_each_call_once_a_round() -> None:
+def test_round_robin_times_each_call_once_a_round_in_rotating_order() -> None:
     seen: list[str] = []
-    times = time_round_robin({"a": lambda i: seen.append("a"), "b": lambda i: seen.append("b")}, runs=3, warmup=1)
-    assert seen == ["a", "b"] * 4 and [len(v) for v in times.values()] == [3, 3]
+    times = time_round_robin({"a": lambda: seen.append("a"), "b": lambda: seen.append("b")}, runs=3, warmup=1)
+    assert seen == ["a", "b", "a", "b", "b", "a", "a", "b"] and [len(v) for v in times.values()] == [3, 3]
 
 
 def test_openvino_paths_say_why_they_cannot_run(monkeypatch) -> None:
-    with pytest.raises(SkipPath, match="no int8 graph"):
-        openvino_path("int8", {"fp32": Path("fp32.onnx")}, None, None)
+    with pytest.raises(bench_paths.SkipPath, match="no int8 graph"):
+        bench_paths.runtime_path("openvino-int8", {"fp32": Path("fp32.onnx")}, None)
     monkeypatch.setattr(cpu, "bf16_flags", lambda: [])
-    with pytest.raises(SkipPath, match="OpenVINO's default here is f32"):
-        openvino_path("bf16", {"fp32": Path("fp32.onnx")}, None, None)
-    assert {"openvino-fp32", "openvino-bf16", "openvino-int8"} <= set(bench_run.ALL_PATHS)
+    with pytest.raises(bench_paths.SkipPath, match="OpenVINO's default here is f32"):
+        bench_paths.runtime_path("openvino-bf16", {"fp32": Path("fp32.onnx")}, None)
+    assert {"openvino-fp32", "openvino-bf16", "openvino-int8"} <= set(bench_paths.ALL_PATHS)
+
+
+def test_openvino_without_a_device_is_skipped_with_the_eps_reason(crowded, monkeypatch) -> None:
+    from yolact_runtime.core import openvino
+
+    monkeypatch.setattr(openvino, "cpu_devices", lambda: ([], "no CPU device here (test)"))
+    with pytest.raises(bench_paths.SkipPath, match=r"^providers openvino: no CPU device here \(test\)$"):
+        bench_paths.runtime_path("openvino-fp32", {"fp32": Path(crowded[0].path)}, None)
 
 
 def test_folder_line_compares_with_the_engine() -> None:
-    folder = {"engine_ms": 500.0, "pipelined": {"images_per_s": 1.6, "keeps_up": 0.8},
+    stage = {"median_ms": 100.0}
+    folder = {"images": 4, "engine_ms": 500.0,
+              "sequential": {"total": {"median_ms": 700.0}, "stages": {"decode": stage}},
+              "pipelined": {"images_per_s": 1.6, "keeps_up": 0.8},
               "pipelined_no_overlays": {"images_per_s": 1.8, "keeps_up": 0.9}}
-    line = _keeps_up(folder)
+    line = notes({"paths": {}, "folder": folder})[-1]
+    assert line.startswith("Folder run (4 images, onnx-fp32, CPU): 700.0 ms/image sequential (decode 100.0 ms")
     assert "80 % of 1 / engine time 500.0 ms" in line and "1.80 images/s without overlays (90 %)" in line
-    assert _keeps_up({"pipelined": {"images_per_s": 1.0}}) == ""  # results from before the field
+    del folder["engine_ms"]  # results from before the field
+    assert notes({"paths": {}, "folder": folder})[-1].endswith("runner 1.60 images/s.")

@@ -4,14 +4,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from yolact_runtime.core.postprocess import assemble_masks
 from yolact_runtime.core.raw import RawDetections
-from yolact_runtime.parity.match import box_iou, match_overlapping
+from yolact_runtime.parity.match import match_overlapping
 
 
 def _proto_masks(raw: RawDetections, rows: np.ndarray) -> np.ndarray:
     """Binary masks (> 0.5) at prototype resolution for the given rows, as the contract assembles them."""
-    from yolact_runtime.core.postprocess import assemble_masks
-
     if raw.masks is not None:
         return raw.masks[rows] > 0.5
     return assemble_masks(raw.prototypes, raw.coefficients[rows], raw.boxes[rows]) > 0.5
@@ -19,35 +18,22 @@ def _proto_masks(raw: RawDetections, rows: np.ndarray) -> np.ndarray:
 
 def top_agreement(reference: Sequence[RawDetections], other: Sequence[RawDetections], top: int = 10,
                   iou: float = 0.8) -> dict:
-    """Share of the reference's top detections that `other` also finds (same class, box IoU >= iou,
-    each of other's rows paired once: yolact_runtime.parity's matching).
-
-    The candidate set is all of other's valid rows (not only its top ones): near-tied scores may
-    reorder, which is not an accuracy loss. mask_iou_mean: mean IoU of the binary prototype-
-    resolution masks of the matched pairs.
-    """
+    """Share of the reference's top detections that `other` finds among all its valid rows (near-tied
+    scores may reorder): same class, box IoU >= iou, each row paired once (yolact_runtime.parity's
+    matching). mask_iou_mean: of the matched pairs' binary prototype-resolution masks."""
     matched = total = 0
-    ious: list[float] = []
     mask_ious: list[float] = []
     for ref, oth in zip(reference, other):
-        n_ref, n_oth = min(ref.count, top), oth.count
-        if n_ref == 0:
-            continue
-        overlap = box_iou(ref.boxes[:n_ref], oth.boxes[:n_oth]) if n_oth else np.zeros((n_ref, 0))
-        same = ref.classes[:n_ref, None] == oth.classes[None, :n_oth]
-        best = np.where(same, overlap, 0.0).max(axis=1) if n_oth else np.zeros(n_ref)
+        n_ref = min(ref.count, top)
         pairs = match_overlapping(ref.classes, ref.boxes, oth.classes, oth.boxes, list(range(n_ref)),
-                                  list(range(n_oth)), min_iou=iou)
+                                  list(range(oth.count)), min_iou=iou)
         matched += len(pairs)
         total += n_ref
-        ious.extend(best.tolist())
         if pairs:
             a = _proto_masks(ref, np.array([i for i, _ in pairs]))
             b = _proto_masks(oth, np.array([j for _, j in pairs]))
-            inter = (a & b).sum(axis=(1, 2))
-            union = (a | b).sum(axis=(1, 2))
+            inter, union = (a & b).sum(axis=(1, 2)), (a | b).sum(axis=(1, 2))
             mask_ious.extend(np.where(union > 0, inter / np.maximum(union, 1), 1.0).tolist())
     return {"top": top, "iou": iou, "matched": matched, "of": total,
             "fraction": round(matched / total, 4) if total else None,
-            "mean_best_iou": round(float(np.mean(ious)), 4) if ious else None,
             "mask_iou_mean": round(float(np.mean(mask_ious)), 4) if mask_ious else None}

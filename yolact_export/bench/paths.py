@@ -1,142 +1,95 @@
-"""The measured paths: one engine each, the same yolact_runtime pre- and postprocessing around it.
-
-A path turns a preprocessed batch into RawDetections (the ONNX contract's outputs, one image
-each). The PyTorch paths run YolactDetector, the module the exporter traces, so they compute the
-same outputs as the graph; the ONNX paths run the exported graph through yolact_runtime.Yolact.
-"""
+"""The measured paths: exported graphs through yolact_runtime.Yolact; YolactDetector in PyTorch eager beside them."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+import types
+from pathlib import Path
+from typing import NamedTuple
 
-import numpy as np
-
-from yolact_runtime.core.metadata import ModelInfo
+import torch
+from yolact_runtime import Yolact
+from yolact_runtime.core import cpu, openvino
+from yolact_runtime.core.errors import YolactRuntimeError
 from yolact_runtime.core.postprocess import PostprocessOptions, postprocess
 from yolact_runtime.core.preprocess import preprocess_batch
-from yolact_runtime.core.raw import RawDetections, split_batch
-from yolact_runtime.core.result import Result
+from yolact_runtime.core.raw import split_batch
+from yolact_runtime.core.session import CPU, CUDA, TENSORRT
 
+from ..detection.graph import YolactDetector
+from .machine import mkldnn_bf16
 
-STAGES = ("preprocess", "inference", "postprocess")
+ALL_PATHS = ("pytorch-fp32", "pytorch-bf16", "onnx-fp32", "onnx-fp16", "onnx-int8", "openvino-fp32", "openvino-bf16",
+             "openvino-int8", "cuda-fp32", "cuda-fp16", "tensorrt-fp32", "tensorrt-fp16")
+SCORE_THRESHOLD = 0.3  # yolact-run's default
+# engine -> (yolact_runtime's providers choice, the provider that must start)
+_PROVIDERS = {"onnx": ("cpu", CPU), "cuda": ("cuda", CUDA), "tensorrt": ("tensorrt", TENSORRT),
+              "openvino": ("openvino", openvino.OPENVINO)}
+_NOTES = {"pytorch-bf16": "torch.autocast(cpu, bfloat16) around the network; decode/NMS fp32",
+          "fp16": "network fp16, decode/NMS fp32 (--fp16 export)",
+          "int8": "QDQ int8 network (yolact-export --int8), decode/NMS/softmax fp32"}
 
 
 class SkipPath(RuntimeError):
-    """This path cannot run here (missing provider, unsupported op): reported, not fatal."""
+    """This path cannot run here (no provider, no graph, no fast kernel): reported, not fatal."""
 
 
-class EnginePath:
-    name: str = ""
-    device: str = "cpu"
-    note: str = ""
-
-    def __init__(self, info: ModelInfo, options: PostprocessOptions) -> None:
-        self.info = info
-        self.options = options
-
-    def preprocess(self, images: Sequence[np.ndarray]) -> np.ndarray:
-        return preprocess_batch(images, self.info.preprocess, self.info.input_size)
-
-    def infer(self, batch: np.ndarray) -> list[RawDetections]:
-        raise NotImplementedError
-
-    def postprocess(self, raw: RawDetections, image_size: tuple[int, int]) -> Result:
-        return postprocess(raw, image_size, self.info.class_names, self.info.category_ids, self.options)
-
-    def close(self) -> None:
-        pass
+OpenPath = NamedTuple("OpenPath", [("device", str), ("note", str), ("engine", object)])  # engine: Yolact's methods
 
 
-class OrtPath(EnginePath):
-    """An exported graph through yolact_runtime.Yolact (its session and provider selection)."""
+class Bf16Network(torch.nn.Module):
+    """The network under torch.autocast(bfloat16), its outputs back in float32 (decode and NMS stay fp32)."""
 
-    def __init__(self, name: str, model_path, providers: str, threads: int | None,
-                 options: PostprocessOptions, note: str = "", precision: str = "default") -> None:
-        from yolact_runtime import Yolact
-        from yolact_runtime.core.errors import YolactRuntimeError
+    def __init__(self, model) -> None:
+        super().__init__()  # with what YolactDetector reads of the network
+        self.inner, self.config, self.priors = model, model.config, model.priors
+        self.maskiou_net = getattr(model, "maskiou_net", None)
 
-        try:
-            self.model = Yolact(model_path, providers, intra_op_threads=threads, precision=precision)
-        except YolactRuntimeError as error:
-            raise SkipPath(str(error)) from None
-        wanted = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider",
-                  "tensorrt": "TensorrtExecutionProvider", "openvino": "OpenVINOExecutionProvider"}[providers]
-        got = self.model.providers[0] if self.model.providers else "none"
-        if got != wanted:
-            raise SkipPath(f"{wanted} did not start (onnxruntime fell back to {got})")
-        super().__init__(self.model.info, options)
-        self.name, self.note = name, note
-        self.device = providers
-        self.provider = got
-
-    # yolact_runtime.Yolact's own pre- and postprocessing, inference and session (nothing re-wrapped).
-    def preprocess(self, images: Sequence[np.ndarray]) -> np.ndarray:
-        return self.model.preprocess(images)
-
-    def infer(self, batch: np.ndarray) -> list[RawDetections]:
-        return self.model.infer(batch)
-
-    def postprocess(self, raw: RawDetections, image_size: tuple[int, int]) -> Result:
-        return self.model.postprocess(raw, image_size, self.options)
-
-    def close(self) -> None:
-        del self.model
+    def forward(self, images):
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            raw = self.inner(images)
+        return dataclasses.replace(raw, **{k: v.float() for k, v in vars(raw).items() if v is not None})
 
 
-class _Autocast:
-    """The network under torch.autocast, its outputs back in float32 (decode and NMS stay fp32)."""
-
-    def __init__(self, model, dtype) -> None:
-        self.model, self.dtype = model, dtype
-
-    def __call__(self, images):
-        import torch
-
-        with torch.autocast("cpu", dtype=self.dtype):
-            raw = self.model(images)
-        return dataclasses.replace(raw, **{f.name: getattr(raw, f.name).float() for f in dataclasses.fields(raw)
-                                         if getattr(raw, f.name) is not None})
-
-
-class TorchPath(EnginePath):
+def torch_path(name: str, model, nms, info, force_bf16: bool) -> OpenPath:
     """YolactDetector in PyTorch eager on the CPU, fp32 or with bf16 autocast of the network."""
+    if name == "pytorch-bf16" and not force_bf16 and not mkldnn_bf16():
+        raise SkipPath("no oneDNN bf16 on this CPU (needs avx512bw/avx512_bf16/amx): torch would run bf16 "
+                       "convolutions in aten::_slow_conv2d_forward, ~100x slower than fp32; name it in --paths "
+                       "to measure anyway")
+    detector = YolactDetector(Bf16Network(model) if name == "pytorch-bf16" else model, nms).eval()
+    options = PostprocessOptions(score_threshold=SCORE_THRESHOLD)
 
-    def __init__(self, name: str, model, info: ModelInfo, nms, masks_in_graph: bool, threads: int | None,
-                 options: PostprocessOptions, autocast: str | None = None, note: str = "") -> None:
-        import torch
-        from torch import nn
-
-        from ..detection.graph import YolactDetector
-
-        super().__init__(info, options)
-        self.name, self.note = name, note
-        if threads:
-            torch.set_num_threads(threads)
-        self.detector = YolactDetector(model.eval(), nms, masks_in_graph).eval()
-        self.output_names = self.detector.output_names
-        if autocast is not None:
-            dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}[autocast]
-            inner = model
-
-            class Wrapped(nn.Module):  # what YolactDetector needs of the model, network autocast
-                def __init__(self) -> None:
-                    super().__init__()
-                    self.inner = inner
-                    self.config, self.priors = inner.config, inner.priors
-                    self.maskiou_net = getattr(inner, "maskiou_net", None)
-                    self.run = _Autocast(inner, dtype)
-
-                def forward(self, images):
-                    return self.run(images)
-
-            self.detector = YolactDetector(Wrapped().eval(), nms, masks_in_graph).eval()
-
-    def infer(self, batch: np.ndarray) -> list[RawDetections]:
-        import torch
-
+    def infer(batch):  # the one timed PyTorch call
         with torch.inference_mode():
-            out = self.detector(torch.from_numpy(batch))
-        return split_batch({name: out[name].numpy() for name in self.output_names})
+            out = detector(torch.from_numpy(batch))
+        return split_batch({key: out[key].numpy() for key in detector.output_names})
 
-    def close(self) -> None:
-        del self.detector
+    engine = types.SimpleNamespace(
+        preprocess=lambda images: preprocess_batch(images, info.preprocess, info.input_size), infer=infer,
+        postprocess=lambda raw, size: postprocess(raw, size, info.class_names, info.category_ids, options))
+    return OpenPath("cpu", _NOTES.get(name, ""), engine)
+
+
+def runtime_path(name: str, graphs: dict[str, Path], threads: int | None) -> OpenPath:
+    """An exported graph through yolact_runtime.Yolact on the path's provider; openvino-fp32 pins f32,
+    -bf16 is OpenVINO's default (bf16 where the CPU has it)."""
+    engine, precision = name.split("-")
+    graph = "fp32" if name == "openvino-bf16" else precision
+    if graph not in graphs:
+        raise SkipPath(f"no {graph} graph (export failed)")
+    if name == "openvino-bf16" and not cpu.bf16_flags():
+        raise SkipPath(f"this CPU has none of {', '.join(cpu.BF16_FLAGS)}: OpenVINO's default here is f32, "
+                       "which openvino-fp32 measures")
+    hint = "f32" if name == "openvino-fp32" else "default"
+    choice, wanted = _PROVIDERS[engine]
+    try:
+        model = Yolact(graphs[graph], choice, score_threshold=SCORE_THRESHOLD, intra_op_threads=threads,
+                       precision=hint)
+    except YolactRuntimeError as error:  # no such provider, or the OpenVINO EP has no device: its one line
+        raise SkipPath(str(error)) from None
+    started = model.providers[0] if model.providers else "none"
+    if started != wanted:
+        raise SkipPath(f"{wanted} did not start (onnxruntime fell back to {started})")
+    note = (f"OpenVINO ran {openvino.describe(hint)}" + (", QDQ int8 network" if graph == "int8" else "")
+            if engine == "openvino" else _NOTES.get(precision, ""))
+    return OpenPath(choice, note, model)

@@ -1,13 +1,7 @@
-"""Postprocess under load: the most detections the graph gives (up to D = 100) at 1280x720.
-
-The real images give few detections above the display threshold, so the end-to-end table says
-little about a crowded frame. Here the ONNX fp32 path's own outputs for one image (the one with
-the most detections) are postprocessed as if the frame were 1280x720, with no score threshold,
-in each mask mode; the share is of an end-to-end request of that path (its measured preprocess
-and inference medians plus this postprocess). "before" modes time, in the same run, the masks
-the way the runtime made them until the windowed path (window.py): sigmoid over whole prototype
-planes, a whole-frame resize per mask, RLE from the dense full-frame masks. Same pixels.
-"""
+"""Postprocess under load: the ONNX fp32 path's own outputs for its most crowded image (up to D = 100
+rows, no score threshold) as if the frame were 1280x720, in each mask mode, with its share of an
+end-to-end request; beside them the "before" modes, the runtime's whole-frame masks before window.py
+(sigmoid over whole planes, one whole-frame resize per mask, RLE from dense masks): the same pixels."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -19,7 +13,7 @@ from yolact_runtime.core.raw import RawDetections
 from yolact_runtime.core.rle import encode_rles
 from yolact_runtime.core.window import mask_windows, paint
 
-from .stats import summarize, time_round_robin
+from .measure import summarize, time_round_robin
 
 FRAME = (720, 1280)  # height, width
 MODES = ("image", "rle", "proto")
@@ -41,23 +35,14 @@ def postprocess_load(raws: Sequence[RawDetections], class_names: Sequence[str], 
     raw = max(raws, key=lambda r: r.count)
     before = stages["preprocess"]["median_ms"] + stages["inference"]["median_ms"]
     out: dict = {"frame": {"height": FRAME[0], "width": FRAME[1]}, "detections": raw.count, "modes": {}}
-    calls = {m: (lambda _i, m=m: postprocess(raw, FRAME, class_names, None, PostprocessOptions(masks=m)))
+    calls = {m: (lambda m=m: postprocess(raw, FRAME, class_names, None, PostprocessOptions(masks=m)))
              for m in MODES}
-    calls.update({f"{m} before": (lambda _i, m=m: whole_frame_masks(raw, m)) for m in BEFORE})
+    calls.update({f"{m} before": (lambda m=m: whole_frame_masks(raw, m)) for m in BEFORE})
     for mode, seconds in time_round_robin(calls, runs, warmup).items():
-        timing = summarize(seconds).to_dict()
+        timing = summarize(seconds)
         timing["share_of_end_to_end"] = round(timing["median_ms"] / (before + timing["median_ms"]), 4)
         out["modes"][mode] = timing
     for mode in BEFORE:
         modes = out["modes"]
         modes[mode]["speedup_vs_before"] = round(modes[f"{mode} before"]["median_ms"] / modes[mode]["median_ms"], 2)
     return out
-
-
-def postload_line(load: dict) -> str:
-    f = load["frame"]
-    modes = ", ".join(f"{m} {t['median_ms']:.1f} ms ({100 * t['share_of_end_to_end']:.1f} %)"
-                      for m, t in load["modes"].items())
-    gains = ", ".join(f"{m} {t['speedup_vs_before']:.1f}x" for m, t in load["modes"].items() if "speedup_vs_before" in t)
-    return (f"postprocess of {load['detections']} detections at {f['width']}x{f['height']} "
-            f"(share of an onnx-fp32 request): {modes}; windowed vs before: {gains}")

@@ -33,3 +33,10 @@ def grid_sizes_for(input_size: int, num_levels: int = 5) -> list[tuple[int, int]
         sizes.append((size, size))
         size = (size + 1) // 2
     return sizes
+
+
+def config_priors(config) -> torch.Tensor:
+    """The [N, 4] priors of a YolactConfig at its input size (the model's, and the NMS bench's inputs)."""
+    num_levels = len(config.selected_layers) + config.num_downsample
+    return make_priors(grid_sizes_for(config.max_size, num_levels), config.pred_scales, config.aspect_ratios,
+                       config.max_size, config.use_square_anchors)

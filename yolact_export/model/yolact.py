@@ -11,7 +11,7 @@ from .config import YolactConfig
 from .fpn import FPN
 from .head import PredictionHead
 from .maskiou import MaskIoUNet
-from .priors import grid_sizes_for, make_priors
+from .priors import config_priors
 from .protonet import make_protonet
 
 
@@ -44,10 +44,7 @@ class Yolact(nn.Module):
         self.prediction_layers = nn.ModuleList(
             [PredictionHead(feats, config.num_priors_per_location, config.num_classes, config.mask_dim)])
         self.semantic_seg_conv = nn.Conv2d(feats, fg_classes, 1)
-        num_levels = len(config.selected_layers) + config.num_downsample
-        priors = make_priors(grid_sizes_for(config.max_size, num_levels), config.pred_scales,
-                             config.aspect_ratios, config.max_size, config.use_square_anchors)
-        self.register_buffer("priors", priors, persistent=False)
+        self.register_buffer("priors", config_priors(config), persistent=False)
 
     def forward(self, images: torch.Tensor) -> RawOutputs:
         convouts = self.backbone(images)
