@@ -122,6 +122,8 @@ def test_bench_int8_folder_and_nms_sections(bench_json):
     assert set(folder["sequential"]["stages"]) == {"decode", "preprocess", "inference", "postprocess", "write"}
     assert folder["pipelined"]["images"] == folder["pipelined_no_overlays"]["images"] == folder["images"] > 0
     assert 0 < folder["pipelined"]["keeps_up"] and folder["engine_ms"] > 0
+    onnx = {p: bench_json["paths"][p]["total"]["median_ms"] for p in PATHS if p.startswith("onnx-")}
+    assert folder["path"] == min(onnx, key=onnx.get)  # the folder run is on the fastest ONNX graph
     for scenario in ("typical", "crowded"):
         entry = bench_json["nms"]["scenarios"][scenario]
         assert entry["inputs"]["priors"] == config_priors(config_named("yolact_base").at_size(160)).shape[0]

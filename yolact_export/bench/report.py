@@ -81,7 +81,7 @@ def notes(doc: dict) -> list[str]:
         keeps_up = (f" ({100 * f['pipelined']['keeps_up']:.0f} % of 1 / engine time {_f(f['engine_ms'])} ms), "
                     f"{_f(bare.get('images_per_s'), 2)} images/s without overlays ({100 * bare['keeps_up']:.0f} %)"
                     if "engine_ms" in f else "")  # older results have neither
-        out.append(f"Folder run ({f['images']} images, onnx-fp32, CPU): {_f(f['sequential']['total']['median_ms'])} "
+        out.append(f"Folder run ({f['images']} images, {f.get('path', 'onnx-fp32')}, CPU): {_f(f['sequential']['total']['median_ms'])} "
                    f"ms/image sequential ({stages} ms, medians); yolact-run's pipelined runner "
                    f"{_f(f['pipelined']['images_per_s'], 2)} images/s{keeps_up}.")
     return out
