@@ -120,11 +120,13 @@ def _lerp_ragged(src: np.ndarray, rows: np.ndarray, weight: np.ndarray) -> np.nd
     is only read with weight 0 (a clamped tap), so any finite value serves it. The result is
     this thread's scratch (planes.scratch).
     """
-    step = np.zeros_like(src)
+    step = scratch("window steps", src.shape)
     np.subtract(src[1:], src[:-1], out=step[:-1])  # float32, as cv2 rounds it
-    picked = np.take(step, rows, axis=0, out=scratch("window rows", (len(rows), src.shape[1])))
+    step[-1] = 0
+    # mode="clip": the rows are in range by construction, and "raise" would buffer `out` afresh
+    picked = np.take(step, rows, axis=0, out=scratch("window rows", (len(rows), src.shape[1])), mode="clip")
     out = np.multiply(picked, weight[:, None], out=scratch("window sums", picked.shape, np.float64))
-    out += np.take(src, rows, axis=0, out=picked)
+    out += np.take(src, rows, axis=0, out=picked, mode="clip")
     return out
 
 
@@ -147,13 +149,18 @@ def _batch_windows(masks: np.ndarray, height: int, width: int, members: np.ndarr
     per_row = np.repeat(np.arange(len(members)), src_rows)
     row_in_mask = np.arange(blocks[-1]) - blocks[per_row] + r0[per_row]
     src = sliding_window_view(masks, src_cols, axis=2)[members[per_row], row_in_mask, c0[per_row]]
-    # rows first (along x): a small pass, source rows x output columns
-    first = (first_x - c0[:, None])[per_row]
+    # rows first (along x): source rows x output columns, as _lerp_ragged on the transposed rows
+    shape = (len(per_row), cols)
+    flat = np.take(first_x - c0[:, None], per_row, axis=0, out=scratch("taps", shape, np.intp), mode="clip")
+    flat += (np.arange(len(per_row)) * src_cols)[:, None]
+    weight = np.take(tx[lefts[:, None] + np.arange(cols)], per_row, axis=0, mode="clip",
+                     out=scratch("tap weights", shape, np.float64))
     step = np.zeros_like(src)
     np.subtract(src[:, 1:], src[:, :-1], out=step[:, :-1])  # float32, as cv2 rounds it
-    across = np.take_along_axis(step, first, axis=1) * tx[lefts[:, None] + np.arange(cols)][per_row]
-    across += np.take_along_axis(src, first, axis=1)
-    across = across.astype(np.float32)  # rounded as cv2 does
+    picked = np.take(step, flat, out=scratch("tap values", shape), mode="clip")
+    sums = np.multiply(picked, weight, out=weight)
+    sums += np.take(src, flat, out=picked, mode="clip")
+    across = sums.astype(np.float32)  # rounded as cv2 does
     out_rows = np.concatenate([np.arange(t, t + c) for t, c in zip(tops.tolist(), counts.tolist())])
     owner = np.repeat(np.arange(len(members)), counts)
     picked = ys[out_rows] - r0[owner] + blocks[owner]
@@ -185,7 +192,8 @@ def mask_windows(masks: np.ndarray, height: int, width: int, whole_frame: bool |
     windows: dict[int, Window] = {}
     for i in np.flatnonzero(some & ~batched).tolist():
         (top, bottom), (left, right) = row_spans[i].tolist(), col_spans[i].tolist()
-        windows[i] = (i, top, left, bilinear(masks[i], height, width)[top:bottom, left:right] > np.float32(0.5))
+        frame = None if whole_frame else scratch("whole frame", (height, width))  # "before": fresh, as it was
+        windows[i] = (i, top, left, bilinear(masks[i], height, width, frame)[top:bottom, left:right] > np.float32(0.5))
     classes = _width_classes(cols)
     for width_class in np.unique(classes[batched]).tolist():
         members = np.flatnonzero(batched & (classes == width_class))
