@@ -68,10 +68,12 @@ def test_scratch_is_per_name_and_per_thread() -> None:
     assert not np.shares_memory(a, other[0])
 
 
-def test_planes_over_the_budget_are_not_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("setting", "value"), [("KEEP_BYTES", 0), ("RECYCLE", False)])
+def test_planes_over_the_budget_or_without_the_gil_are_not_kept(monkeypatch: pytest.MonkeyPatch, setting: str,
+                                                                 value: object) -> None:
     from yolact_runtime.core import planes
 
-    monkeypatch.setattr(planes, "KEEP_BYTES", 0)
+    monkeypatch.setattr(planes, setting, value)
     monkeypatch.setattr(planes, "_kept", [])
     rng = np.random.default_rng(3)
     first = painted(_windows(rng, 6), 6, H, W)

@@ -19,6 +19,8 @@ import numpy as np
 # Planes kept for reuse, at most: a few results in flight at 1280x720 (~100 MB each), bounded so
 # that large frames do not pin much memory (pages once written stay resident while kept).
 KEEP_BYTES = 400 << 20
+# "No view alive" is read from CPython's reference count: exact with the GIL, not elsewhere.
+RECYCLE = sys.implementation.name == "cpython" and getattr(sys, "_is_gil_enabled", lambda: True)()
 
 
 @dataclass(eq=False)  # identity: records hold arrays
@@ -55,7 +57,7 @@ def _take(count: int, height: int, width: int) -> _Planes:
             if sum(p.backing.nbytes for p in _kept) + planes.backing.nbytes <= KEEP_BYTES:
                 break
             _kept.remove(old)
-        if sum(p.backing.nbytes for p in _kept) + planes.backing.nbytes <= KEEP_BYTES:
+        if RECYCLE and sum(p.backing.nbytes for p in _kept) + planes.backing.nbytes <= KEEP_BYTES:
             _kept.append(planes)
         return planes
 
