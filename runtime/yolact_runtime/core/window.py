@@ -163,8 +163,8 @@ def _batch_windows(masks: np.ndarray, height: int, width: int, members: np.ndarr
     across = sums.astype(np.float32)  # rounded as cv2 does
     out_rows = np.concatenate([np.arange(t, t + c) for t, c in zip(tops.tolist(), counts.tolist())])
     owner = np.repeat(np.arange(len(members)), counts)
-    picked = ys[out_rows] - r0[owner] + blocks[owner]
-    pixels = _lerp_ragged(across, picked, ty[out_rows]) > _ABOVE_HALF
+    source_rows = ys[out_rows] - r0[owner] + blocks[owner]  # each output row's first tap, in `across`
+    pixels = _lerp_ragged(across, source_rows, ty[out_rows]) > _ABOVE_HALF
     return np.split(pixels, np.cumsum(counts)[:-1])
 
 
