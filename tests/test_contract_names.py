@@ -39,7 +39,7 @@ def test_the_cpp_runtime_knows_every_output_and_every_key_it_needs() -> None:
 
 
 def test_the_cpp_source_spells_no_name_itself() -> None:
-    source = (HEADER.parent / "yolact.cpp").read_text()
+    source = "".join(path.read_text() for path in sorted(HEADER.parent.glob("*.[ch]pp")) if path != HEADER)
     for value in _cpp_constants().values():
         if isinstance(value, str):
             assert f'"{value}"' not in source, value

@@ -6,195 +6,27 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
-#include <iostream>
 #include <map>
 
 #include <onnxruntime_cxx_api.h>
 #include <opencv2/imgproc.hpp>
 
 #include "contract.hpp"
-#include "json.hpp"
+#include "metadata.hpp"
+#include "providers.hpp"
 #include "resize.hpp"
 
 namespace yolact {
 namespace {
 
-using detail::Json;
 using namespace contract;
+using detail::append_provider;
+using detail::read_metadata;
+using detail::warn_fallback;
 
 Ort::Env& ort_env() {
     static Ort::Env env(ORT_LOGGING_LEVEL_WARNING, "yolact");
     return env;
-}
-
-// ------------------------------------------------------------------------- metadata
-
-struct MetaReader {
-    Ort::ModelMetadata md;
-    std::string path;
-    Ort::AllocatorWithDefaultOptions alloc;
-
-    bool get(const char* key, std::string& out) {
-        Ort::AllocatedStringPtr v = md.LookupCustomMetadataMapAllocated(key, alloc);
-        if (!v) return false;
-        out = v.get();
-        return true;
-    }
-    std::string require(const char* key) {
-        std::string s;
-        if (!get(key, s)) throw Error(path + ": metadata key '" + key + "' is missing");
-        return s;
-    }
-    Json json(const char* key, const std::string& text) {
-        try {
-            return detail::parse_json(text);
-        } catch (const std::exception& e) {
-            throw Error(path + ": metadata '" + key + "': " + e.what() + ": " + text);
-        }
-    }
-    [[noreturn]] void bad(const char* key, const std::string& what) {
-        throw Error(path + ": metadata '" + key + "': " + what);
-    }
-    int integer(const char* key, const Json& j) {
-        if (j.type != Json::Number || j.number != std::floor(j.number)) bad(key, "expected an integer");
-        return static_cast<int>(j.number);
-    }
-    cv::Scalar triple(const char* key, const Json* j) {
-        if (!j || j->type != Json::Array || j->array.size() != 3) bad(key, "expected 3 numbers (BGR)");
-        cv::Scalar s;
-        for (int c = 0; c < 3; ++c) {
-            if (j->array[c].type != Json::Number) bad(key, "expected 3 numbers (BGR)");
-            s[c] = j->array[c].number;
-        }
-        return s;
-    }
-};
-
-ModelInfo read_metadata(Ort::Session& session, const std::string& path) {
-    MetaReader r{session.GetModelMetadata(), path, {}};
-    ModelInfo info;
-    std::string s;
-    if (!r.get(kKeyContractVersion, s))
-        throw Error(path + ": not a yolact-export model (metadata key '" + kKeyContractVersion + "' is "
-                           "missing); export it with yolact-export");
-    info.contract_version = r.integer(kKeyContractVersion, r.json(kKeyContractVersion, s));
-    if (info.contract_version != kContractVersion)
-        throw Error(path + ": ONNX contract version " + std::to_string(info.contract_version) +
-                    " is not supported (this runtime reads version " + std::to_string(kContractVersion) + ")");
-    r.get(kKeyExporterVersion, info.exporter_version);
-    r.get(kKeyConfig, info.config);
-
-    Json names = r.json(kKeyClassNames, r.require(kKeyClassNames));
-    if (names.type != Json::Array || names.array.empty()) r.bad(kKeyClassNames, "expected a list of names");
-    for (const Json& n : names.array) {
-        if (n.type != Json::String) r.bad(kKeyClassNames, "expected a list of strings");
-        info.class_names.push_back(n.string);
-    }
-    if (r.get(kKeyCategoryIds, s)) {
-        Json ids = r.json(kKeyCategoryIds, s);
-        if (ids.type == Json::Array) {
-            for (const Json& n : ids.array) info.category_ids.push_back(r.integer(kKeyCategoryIds, n));
-            if (info.category_ids.size() != info.class_names.size())
-                r.bad(kKeyCategoryIds, "one id per class name expected");
-        } else if (ids.type != Json::Null) {
-            r.bad(kKeyCategoryIds, "expected a list of integers or null");
-        }
-    }
-    info.input_size = r.integer(kKeyInputSize, r.json(kKeyInputSize, r.require(kKeyInputSize)));
-    if (info.input_size <= 0) r.bad(kKeyInputSize, "must be positive");
-
-    Json pre = r.json(kKeyPreprocess, r.require(kKeyPreprocess));
-    if (pre.type != Json::Object) r.bad(kKeyPreprocess, "expected an object");
-    const Json* t = pre.find("transform");
-    info.transform = (t && t->type == Json::String) ? t->string : "";
-    if (info.transform == "normalize") {
-        info.mean_bgr = r.triple("yolact.preprocess mean_bgr", pre.find("mean_bgr"));
-        info.std_bgr = r.triple("yolact.preprocess std_bgr", pre.find("std_bgr"));
-    } else if (info.transform != "to_float") {
-        r.bad(kKeyPreprocess, "transform '" + info.transform + "' is not one of normalize, to_float");
-    }
-    if (const Json* order = pre.find("channel_order")) {
-        if (order->type != Json::String || (order->string != "RGB" && order->string != "BGR"))
-            r.bad(kKeyPreprocess, "channel_order must be RGB or BGR");
-        info.rgb = order->string == "RGB";
-    }
-    if (const Json* rs = pre.find("resize"))
-        if (rs->type != Json::String || rs->string != "bilinear")
-            r.bad(kKeyPreprocess, "resize must be bilinear");
-
-    r.get(kKeyNms, info.nms_json);
-    if (r.get(kKeyMaskDim, s)) info.mask_dim = r.integer(kKeyMaskDim, r.json(kKeyMaskDim, s));
-    return info;
-}
-
-// ------------------------------------------------------------------------- providers
-
-std::vector<std::string> available_providers() {
-    try {
-        return Ort::GetAvailableProviders();
-    } catch (const Ort::Exception&) {
-        return {};
-    }
-}
-
-bool has_provider(const char* name) {
-    auto all = available_providers();
-    return std::find(all.begin(), all.end(), name) != all.end();
-}
-
-void warn_fallback(const std::string& what, const std::string& to) {
-    std::cerr << "yolact: " << what << "; falling back to " << to << std::endl;
-}
-
-// Appends the requested provider (with fallbacks) and returns the name of the one appended.
-std::string append_provider(Ort::SessionOptions& so, const std::string& request) {
-    std::string name = request, device = "0";
-    size_t colon = request.find(':');
-    if (colon != std::string::npos) name = request.substr(0, colon), device = request.substr(colon + 1);
-    std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (device.empty() || device.find_first_not_of("0123456789") != std::string::npos)
-        throw Error("bad provider '" + request + "': the device must be a number (e.g. cuda:0)");
-    if (name != "cpu" && name != "cuda" && name != "tensorrt" && name != "trt")
-        throw Error("unknown provider '" + request + "' (use cpu, cuda[:N] or tensorrt[:N])");
-    const OrtApi& api = Ort::GetApi();
-    const char* keys[] = {"device_id"};
-    const char* values[] = {device.c_str()};
-    bool trt = false;
-    if (name == "tensorrt" || name == "trt") {
-        if (!has_provider("TensorrtExecutionProvider")) {
-            warn_fallback("TensorRT is not in this ONNX Runtime build", "CUDA");
-        } else {
-            OrtTensorRTProviderOptionsV2* o = nullptr;
-            try {
-                Ort::ThrowOnError(api.CreateTensorRTProviderOptions(&o));
-                Ort::ThrowOnError(api.UpdateTensorRTProviderOptions(o, keys, values, 1));
-                so.AppendExecutionProvider_TensorRT_V2(*o);
-                trt = true;
-            } catch (const Ort::Exception& e) {
-                warn_fallback(std::string("TensorRT provider failed (") + e.what() + ")", "CUDA");
-            }
-            if (o) api.ReleaseTensorRTProviderOptions(o);
-        }
-        name = "cuda";  // CUDA runs what TensorRT does not take
-    }
-    if (name == "cuda") {
-        if (!has_provider("CUDAExecutionProvider")) {
-            warn_fallback("CUDA is not in this ONNX Runtime build", trt ? "TensorRT + CPU" : "CPU");
-        } else {
-            OrtCUDAProviderOptionsV2* o = nullptr;
-            try {
-                Ort::ThrowOnError(api.CreateCUDAProviderOptions(&o));
-                Ort::ThrowOnError(api.UpdateCUDAProviderOptions(o, keys, values, 1));
-                so.AppendExecutionProvider_CUDA_V2(*o);
-                api.ReleaseCUDAProviderOptions(o);
-                return trt ? "tensorrt" : "cuda";
-            } catch (const Ort::Exception& e) {
-                if (o) api.ReleaseCUDAProviderOptions(o);
-                warn_fallback(std::string("CUDA provider failed (") + e.what() + ")", trt ? "TensorRT + CPU" : "CPU");
-            }
-        }
-    }
-    return trt ? "tensorrt" : "cpu";
 }
 
 // ------------------------------------------------------------------------- outputs
