@@ -44,6 +44,7 @@ _kept: list[_Planes] = []
 
 
 def _take(count: int, height: int, width: int) -> _Planes:
+    capacity = -(-max(count, 1) // 8) * 8  # untouched planes cost address space only
     with _lock:
         idle = [p for p in _kept if p.idle()]
         fits = [p for p in idle if p.backing.shape[1:] == (height, width) and p.backing.shape[0] >= count]
@@ -51,13 +52,12 @@ def _take(count: int, height: int, width: int) -> _Planes:
             planes = min(fits, key=lambda p: p.backing.shape[0])
             planes.clean()
             return planes
-        capacity = -(-max(count, 1) // 8) * 8  # untouched planes cost address space only
         planes = _Planes(np.zeros((capacity, height, width), dtype=bool))
-        for old in idle:  # make room: idle planes of other sizes go first
-            if sum(p.backing.nbytes for p in _kept) + planes.backing.nbytes <= KEEP_BYTES:
-                break
-            _kept.remove(old)
-        if RECYCLE and sum(p.backing.nbytes for p in _kept) + planes.backing.nbytes <= KEEP_BYTES:
+        if not RECYCLE:
+            return planes
+        while idle and sum(p.backing.nbytes for p in _kept) + planes.backing.nbytes > KEEP_BYTES:
+            _kept.remove(idle.pop(0))  # make room: idle planes of other sizes go first
+        if sum(p.backing.nbytes for p in _kept) + planes.backing.nbytes <= KEEP_BYTES:
             _kept.append(planes)
         return planes
 

@@ -59,7 +59,8 @@ def batch_counts(windows: list[Window], height: int, width: int) -> list[list[in
     all at once: the windows' columns framed by zeros in one column-major stream, one diff."""
     if not windows:
         return []
-    shapes = np.array([w[3].shape for w in windows], dtype=np.int64).reshape(-1, 2)
+    placed = np.array([(w[1], w[2], *w[3].shape) for w in windows], dtype=np.int64)  # top, left, rows, cols
+    tops, lefts, shapes = placed[:, 0], placed[:, 1], placed[:, 2:]
     framed = shapes[:, 0] + 2  # each window column framed by zeros
     offsets = np.concatenate([[0], np.cumsum(framed * shapes[:, 1])])
     stream = np.zeros(int(offsets[-1]), dtype=np.int8)
@@ -68,8 +69,6 @@ def batch_counts(windows: list[Window], height: int, width: int) -> list[list[in
     change = np.flatnonzero(np.diff(stream))  # alternately run starts and run ends, window by window
     owner = np.searchsorted(offsets, change, side="right") - 1
     col, row = np.divmod(change - offsets[owner], framed[owner])
-    tops = np.array([w[1] for w in windows], dtype=np.int64)
-    lefts = np.array([w[2] for w in windows], dtype=np.int64)
     edges = (lefts[owner] + col) * height + tops[owner] + row
     seam = np.flatnonzero((edges[1:-1:2] == edges[2::2]) & (owner[1:-1:2] == owner[2::2]))
     keep = np.ones(len(edges), dtype=bool)

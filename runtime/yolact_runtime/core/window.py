@@ -37,17 +37,21 @@ def taps(small: int, large: int) -> tuple[np.ndarray, np.ndarray]:
     return first, weight
 
 
-def _lerp_rows(src: np.ndarray, first: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """float64 src[first] + float32(src[first + 1] - src[first]) * weight, along axis 0.
+def _lerp_rows(src: np.ndarray, rows: np.ndarray, weight: np.ndarray) -> np.ndarray:
+    """float64 src[rows] + float32(src[rows + 1] - src[rows]) * weight[:, None], along axis 0.
 
     The product of a float32 step and a float32 weight is exact in float64, so the one rounding is
-    the sum's: a fused multiply-add. Clamped taps have weight 0, so any finite step serves them.
+    the sum's: a fused multiply-add. Whole rows are gathered (np.take), numpy's cheapest gather. A
+    clamped tap has weight 0, so any finite step serves it (the last row's, or one into the next
+    window's block). The result is this thread's scratch (planes.scratch).
     """
-    if src.shape[0] == 1:
-        return src.astype(np.float64)[first]
-    step = src[1:] - src[:-1]  # float32, as cv2 rounds it
-    out = step[np.minimum(first, src.shape[0] - 2)] * weight[:, None]
-    out += src[first]
+    step = scratch("window steps", src.shape)
+    np.subtract(src[1:], src[:-1], out=step[:-1])  # float32, as cv2 rounds it
+    step[-1] = 0
+    # mode="clip": the rows are in range by construction, and "raise" would buffer `out` afresh
+    picked = np.take(step, rows, axis=0, out=scratch("window rows", (len(rows), src.shape[1])), mode="clip")
+    out = np.multiply(picked, weight[:, None], out=scratch("window sums", picked.shape, np.float64))
+    out += np.take(src, rows, axis=0, out=picked, mode="clip")
     return out
 
 
@@ -113,23 +117,6 @@ def _width_classes(cols: np.ndarray) -> np.ndarray:
     return np.ceil(3 * np.log2(np.maximum(cols, 1))).astype(np.int64)
 
 
-def _lerp_ragged(src: np.ndarray, rows: np.ndarray, weight: np.ndarray) -> np.ndarray:
-    """float64 src[rows] + float32(src[rows + 1] - src[rows]) * weight[:, None]: _lerp_rows on picked rows.
-
-    Whole rows are gathered (np.take), numpy's cheapest gather; a row's step into the next block
-    is only read with weight 0 (a clamped tap), so any finite value serves it. The result is
-    this thread's scratch (planes.scratch).
-    """
-    step = scratch("window steps", src.shape)
-    np.subtract(src[1:], src[:-1], out=step[:-1])  # float32, as cv2 rounds it
-    step[-1] = 0
-    # mode="clip": the rows are in range by construction, and "raise" would buffer `out` afresh
-    picked = np.take(step, rows, axis=0, out=scratch("window rows", (len(rows), src.shape[1])), mode="clip")
-    out = np.multiply(picked, weight[:, None], out=scratch("window sums", picked.shape, np.float64))
-    out += np.take(src, rows, axis=0, out=picked, mode="clip")
-    return out
-
-
 def _batch_windows(masks: np.ndarray, height: int, width: int, members: np.ndarray, tops: np.ndarray,
                    counts: np.ndarray, lefts: np.ndarray, cols: int) -> list[np.ndarray]:
     """window_mask of masks[members] for rows [top, top + count) and `cols` columns from left, together.
@@ -149,7 +136,7 @@ def _batch_windows(masks: np.ndarray, height: int, width: int, members: np.ndarr
     per_row = np.repeat(np.arange(len(members)), src_rows)
     row_in_mask = np.arange(blocks[-1]) - blocks[per_row] + r0[per_row]
     src = sliding_window_view(masks, src_cols, axis=2)[members[per_row], row_in_mask, c0[per_row]]
-    # rows first (along x): source rows x output columns, as _lerp_ragged on the transposed rows
+    # rows first (along x): source rows x output columns, as _lerp_rows on the transposed rows
     shape = (len(per_row), cols)
     flat = np.take(first_x - c0[:, None], per_row, axis=0, out=scratch("taps", shape, np.intp), mode="clip")
     flat += (np.arange(len(per_row)) * src_cols)[:, None]
@@ -164,7 +151,7 @@ def _batch_windows(masks: np.ndarray, height: int, width: int, members: np.ndarr
     out_rows = np.concatenate([np.arange(t, t + c) for t, c in zip(tops.tolist(), counts.tolist())])
     owner = np.repeat(np.arange(len(members)), counts)
     source_rows = ys[out_rows] - r0[owner] + blocks[owner]  # each output row's first tap, in `across`
-    pixels = _lerp_ragged(across, source_rows, ty[out_rows]) > _ABOVE_HALF
+    pixels = _lerp_rows(across, source_rows, ty[out_rows]) > _ABOVE_HALF
     return np.split(pixels, np.cumsum(counts)[:-1])
 
 
