@@ -6,6 +6,7 @@ same keep-set (every valid row paired: same class, box within 1 px of the photo,
 with scores within 5e-3; the INT8 graph runs. The device tests skip only where the EP cannot have
 a device: the extra is not installed, or the CPU is not Intel (onnxruntime-ep-openvino 1.8 lists
 Intel CPUs only). An Intel CPU without a device fails. bf16 skips only without the CPU flags.
+The same numerics on every CPU, through the OpenVINO runtime itself: test_openvino_runtime.py.
 """
 from __future__ import annotations
 

@@ -17,6 +17,7 @@ from yolact_runtime.core.session import CPU, CUDA, TENSORRT
 
 from ..detection.graph import YolactDetector
 from .machine import mkldnn_bf16
+from .openvino_direct import direct_engine
 
 ALL_PATHS = ("pytorch-fp32", "pytorch-bf16", "onnx-fp32", "onnx-fp16", "onnx-int8", "openvino-fp32", "openvino-bf16",
              "openvino-int8", "cuda-fp32", "cuda-fp16", "tensorrt-fp32", "tensorrt-fp16")
@@ -82,6 +83,8 @@ def runtime_path(name: str, graphs: dict[str, Path], threads: int | None) -> Ope
                        "which openvino-fp32 measures")
     hint = "f32" if name == "openvino-fp32" else "default"
     choice, wanted = _PROVIDERS[engine]
+    if engine == "openvino" and (problem := openvino.cpu_devices()[1]):  # no EP device: OpenVINO itself
+        return _openvino_direct(graphs[graph], hint, threads, problem)
     try:
         model = Yolact(graphs[graph], choice, score_threshold=SCORE_THRESHOLD, intra_op_threads=threads,
                        precision=hint)
@@ -93,3 +96,11 @@ def runtime_path(name: str, graphs: dict[str, Path], threads: int | None) -> Ope
     note = (f"OpenVINO ran {openvino.describe(hint)}" + (", QDQ int8 network" if graph == "int8" else "")
             if engine == "openvino" else _NOTES.get(precision, ""))
     return OpenPath(choice, note, model)
+
+
+def _openvino_direct(graph: Path, hint: str, threads: int | None, problem: str) -> OpenPath:
+    try:
+        engine, note = direct_engine(graph, "f32" if hint == "f32" else None, threads, SCORE_THRESHOLD)
+    except ImportError:
+        raise SkipPath(f"{problem}; nor is the openvino package installed (pip install openvino)") from None
+    return OpenPath("cpu", f"{note} ({problem})" + (", QDQ int8 network" if graph.stem == "int8" else ""), engine)
