@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from yolact_runtime.parity.compare import mask_iou
+
 BOX_TOL, SCORE_TOL, MIN_MASK_IOU = 1, 1e-4, 0.99
 # Upsampled soft-mask values this close to the 0.5 threshold are numerically undecided: the two
 # networks (ONNX Runtime vs torch) differ by ~5e-4 on random-weight prototypes.
@@ -41,11 +43,6 @@ def exact_upsample(masks, height: int, width: int):
     flat = masks.double().reshape((1, lead.numel()) + tuple(masks.shape[-2:]))
     up = F.interpolate(flat, size=(height, width), mode="bilinear", align_corners=False)
     return (up > 0.5).reshape(lead + (height, width))
-
-
-def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.logical_or(a, b).sum()
-    return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
 
 
 def match_sets(actual: dict, expected, label: str, box_tol: float = BOX_TOL,

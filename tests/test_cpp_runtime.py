@@ -20,6 +20,7 @@ from pycocotools import mask as mask_util  # a yolact_runtime dependency
 
 from yolact_runtime import InputError, Yolact
 from yolact_runtime.core.rle import decode_rles, encode_rles
+from yolact_runtime.parity.compare import mask_iou
 
 REPO = Path(__file__).resolve().parents[1]
 IMAGES_DIR = REPO / "tests" / "data" / "photos"
@@ -56,11 +57,6 @@ def runtime_coco(model_path: Path, images: list[Path], score_threshold: float = 
                 entry["box_score"] = float(result.scores[i])
             results.append(entry)
     return results
-
-
-def mask_iou(a: np.ndarray, b: np.ndarray) -> float:
-    union = np.logical_or(a, b).sum()
-    return 1.0 if union == 0 else float(np.logical_and(a, b).sum() / union)
 
 
 def compare_coco_results(actual: list[dict], expected: list[dict], *, box_tol: float = 1.0,
