@@ -47,17 +47,19 @@ def test_the_choice_is_logged_once(tmp_path, caplog) -> None:
     assert len(lines) == 1 and lines[0].startswith("providers auto: ")
 
 
-def test_spinning_is_off_only_when_asked(tmp_path) -> None:
+def test_spinning_is_off_only_when_asked_and_stops_when_a_run_returns(tmp_path) -> None:
     path = save_fake_model(tmp_path / "m.onnx", random_detections())
 
-    def spinning_entry(model: Yolact) -> str | None:
+    def entry(model: Yolact, key: str) -> str | None:
         try:
-            return model.session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning")
-        except Exception:  # not set: onnxruntime's default (spin)
+            return model.session.get_session_options().get_session_config_entry(key)
+        except Exception:  # not set: onnxruntime's default (spin, and keep spinning after a Run)
             return None
 
-    assert spinning_entry(Yolact(path, providers="cpu")) in (None, "1")
-    assert spinning_entry(Yolact(path, providers="cpu", spinning=False)) == "0"
+    spinning, sleeping = Yolact(path, providers="cpu"), Yolact(path, providers="cpu", spinning=False)
+    assert entry(spinning, "session.intra_op.allow_spinning") in (None, "1")
+    assert entry(spinning, "session.force_spinning_stop") == "1"  # the postprocess gets the cores back
+    assert entry(sleeping, "session.intra_op.allow_spinning") == "0"
 
 
 def test_yolact_run_opens_the_model_without_spinning(tmp_path, monkeypatch) -> None:

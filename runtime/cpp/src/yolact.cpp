@@ -122,6 +122,8 @@ struct Model::Impl {
         Ort::SessionOptions so;
         if (options.threads > 0) so.SetIntraOpNumThreads(options.threads);
         so.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_ENABLE_ALL);
+        // Spin between a Run's ops, not after it, so the postprocess gets the cores (as in Python).
+        so.AddConfigEntry("session.force_spinning_stop", "1");
         provider = append_provider(so, provider_request);
         return Ort::Session(ort_env(), path.c_str(), so);
     }

@@ -94,6 +94,10 @@ def session_options(intra_op_threads: int | None, inter_op_threads: int | None,
         # Idle intra-op threads sleep instead of spinning: slower single calls, but the cores go
         # to the loader/render threads of a pipelined run.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    else:
+        # Spin between a Run's ops, not after it: threads left spinning took the cores from our
+        # postprocess (numpy/OpenCV), 7 -> 10-24 ms for 100 masks on 2 cores (docs/performance.md).
+        options.add_session_config_entry("session.force_spinning_stop", "1")
     if intra_op_threads:
         options.intra_op_num_threads = intra_op_threads
     if inter_op_threads:
