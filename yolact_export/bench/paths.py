@@ -10,6 +10,7 @@ import torch
 from yolact_runtime import Yolact
 from yolact_runtime.core import cpu, openvino
 from yolact_runtime.core.errors import YolactRuntimeError
+from yolact_runtime.core.metadata import read_model_info
 from yolact_runtime.core.postprocess import PostprocessOptions, postprocess
 from yolact_runtime.core.preprocess import preprocess_batch
 from yolact_runtime.core.raw import split_batch
@@ -17,7 +18,7 @@ from yolact_runtime.core.session import CPU, CUDA, TENSORRT
 
 from ..detection.graph import YolactDetector
 from .machine import mkldnn_bf16
-from .openvino_direct import direct_engine
+from .openvino_direct import compile_graph
 
 ALL_PATHS = ("pytorch-fp32", "pytorch-bf16", "onnx-fp32", "onnx-fp16", "onnx-int8", "openvino-fp32", "openvino-bf16",
              "openvino-int8", "cuda-fp32", "cuda-fp16", "tensorrt-fp32", "tensorrt-fp16")
@@ -58,17 +59,21 @@ def torch_path(name: str, model, nms, info, force_bf16: bool) -> OpenPath:
                        "convolutions in aten::_slow_conv2d_forward, ~100x slower than fp32; name it in --paths "
                        "to measure anyway")
     detector = YolactDetector(Bf16Network(model) if name == "pytorch-bf16" else model, nms).eval()
-    options = PostprocessOptions(score_threshold=SCORE_THRESHOLD)
 
     def infer(batch):  # the one timed PyTorch call
         with torch.inference_mode():
             out = detector(torch.from_numpy(batch))
         return split_batch({key: out[key].numpy() for key in detector.output_names})
 
-    engine = types.SimpleNamespace(
+    return OpenPath("cpu", _NOTES.get(name, ""), _engine(info, infer))
+
+
+def _engine(info, infer) -> types.SimpleNamespace:
+    """yolact_runtime's preprocess and postprocess around `infer` (batch -> RawDetections per image)."""
+    options = PostprocessOptions(score_threshold=SCORE_THRESHOLD)
+    return types.SimpleNamespace(
         preprocess=lambda images: preprocess_batch(images, info.preprocess, info.input_size), infer=infer,
         postprocess=lambda raw, size: postprocess(raw, size, info.class_names, info.category_ids, options))
-    return OpenPath("cpu", _NOTES.get(name, ""), engine)
 
 
 def runtime_path(name: str, graphs: dict[str, Path], threads: int | None) -> OpenPath:
@@ -99,8 +104,11 @@ def runtime_path(name: str, graphs: dict[str, Path], threads: int | None) -> Ope
 
 
 def _openvino_direct(graph: Path, hint: str, threads: int | None, problem: str) -> OpenPath:
+    """The graph compiled by OpenVINO itself (see openvino_direct), where the EP offers no device."""
     try:
-        engine, note = direct_engine(graph, "f32" if hint == "f32" else None, threads, SCORE_THRESHOLD)
+        infer, ran = compile_graph(graph, "f32" if hint == "f32" else None, threads)
     except ImportError:
         raise SkipPath(f"{problem}; nor is the openvino package installed (pip install openvino)") from None
-    return OpenPath("cpu", f"{note} ({problem})" + (", QDQ int8 network" if graph.stem == "int8" else ""), engine)
+    note = f"the OpenVINO runtime itself (the EP lists no device on this CPU): OpenVINO ran {ran} ({problem})"
+    return OpenPath("cpu", note + (", QDQ int8 network" if graph.stem == "int8" else ""),
+                    _engine(read_model_info(graph), infer))
