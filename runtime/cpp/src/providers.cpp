@@ -1,9 +1,10 @@
-// Provider requests -> ONNX Runtime session options (TensorRT -> CUDA -> CPU fallbacks).
+// Sessions on a requested provider: ONNX Runtime session options, TensorRT -> CUDA -> CPU fallbacks.
 #include "providers.hpp"
 
 #include <algorithm>
 #include <cctype>
 #include <iostream>
+#include <memory>
 #include <vector>
 
 #include "yolact/yolact.hpp"
@@ -11,6 +12,11 @@
 namespace yolact::detail {
 
 namespace {
+
+// One line on stderr: what failed and what runs instead.
+void warn_fallback(const std::string& what, const std::string& to) {
+    std::cerr << "yolact: " << what << "; falling back to " << to << std::endl;
+}
 
 std::vector<std::string> available_providers() {
     try {
@@ -25,12 +31,19 @@ bool has_provider(const char* name) {
     return std::find(all.begin(), all.end(), name) != all.end();
 }
 
-}  // namespace
-
-void warn_fallback(const std::string& what, const std::string& to) {
-    std::cerr << "yolact: " << what << "; falling back to " << to << std::endl;
+// A provider's V2 options with device_id set, handed to `append`, released on every path.
+template <typename Options, typename Create, typename Update, typename Release, typename Append>
+void append_on_device(Create create, Update update, Release release, const std::string& device, Append append) {
+    Options* raw = nullptr;
+    Ort::ThrowOnError(create(&raw));
+    std::unique_ptr<Options, Release> options(raw, release);
+    const char* keys[] = {"device_id"};
+    const char* values[] = {device.c_str()};
+    Ort::ThrowOnError(update(options.get(), keys, values, 1));
+    append(*options);
 }
 
+// Appends the requested provider (with fallbacks) and returns the name of the one appended.
 std::string append_provider(Ort::SessionOptions& so, const std::string& request) {
     std::string name = request, device = "0";
     size_t colon = request.find(':');
@@ -41,23 +54,19 @@ std::string append_provider(Ort::SessionOptions& so, const std::string& request)
     if (name != "cpu" && name != "cuda" && name != "tensorrt" && name != "trt")
         throw Error("unknown provider '" + request + "' (use cpu, cuda[:N] or tensorrt[:N])");
     const OrtApi& api = Ort::GetApi();
-    const char* keys[] = {"device_id"};
-    const char* values[] = {device.c_str()};
     bool trt = false;
     if (name == "tensorrt" || name == "trt") {
         if (!has_provider("TensorrtExecutionProvider")) {
             warn_fallback("TensorRT is not in this ONNX Runtime build", "CUDA");
         } else {
-            OrtTensorRTProviderOptionsV2* o = nullptr;
             try {
-                Ort::ThrowOnError(api.CreateTensorRTProviderOptions(&o));
-                Ort::ThrowOnError(api.UpdateTensorRTProviderOptions(o, keys, values, 1));
-                so.AppendExecutionProvider_TensorRT_V2(*o);
+                append_on_device<OrtTensorRTProviderOptionsV2>(
+                    api.CreateTensorRTProviderOptions, api.UpdateTensorRTProviderOptions,
+                    api.ReleaseTensorRTProviderOptions, device, [&](auto& o) { so.AppendExecutionProvider_TensorRT_V2(o); });
                 trt = true;
             } catch (const Ort::Exception& e) {
                 warn_fallback(std::string("TensorRT provider failed (") + e.what() + ")", "CUDA");
             }
-            if (o) api.ReleaseTensorRTProviderOptions(o);
         }
         name = "cuda";  // CUDA runs what TensorRT does not take
     }
@@ -65,20 +74,45 @@ std::string append_provider(Ort::SessionOptions& so, const std::string& request)
         if (!has_provider("CUDAExecutionProvider")) {
             warn_fallback("CUDA is not in this ONNX Runtime build", trt ? "TensorRT + CPU" : "CPU");
         } else {
-            OrtCUDAProviderOptionsV2* o = nullptr;
             try {
-                Ort::ThrowOnError(api.CreateCUDAProviderOptions(&o));
-                Ort::ThrowOnError(api.UpdateCUDAProviderOptions(o, keys, values, 1));
-                so.AppendExecutionProvider_CUDA_V2(*o);
-                api.ReleaseCUDAProviderOptions(o);
+                append_on_device<OrtCUDAProviderOptionsV2>(
+                    api.CreateCUDAProviderOptions, api.UpdateCUDAProviderOptions, api.ReleaseCUDAProviderOptions,
+                    device, [&](auto& o) { so.AppendExecutionProvider_CUDA_V2(o); });
                 return trt ? "tensorrt" : "cuda";
             } catch (const Ort::Exception& e) {
-                if (o) api.ReleaseCUDAProviderOptions(o);
                 warn_fallback(std::string("CUDA provider failed (") + e.what() + ")", trt ? "TensorRT + CPU" : "CPU");
             }
         }
     }
     return trt ? "tensorrt" : "cpu";
+}
+
+Ort::Env& ort_env() {
+    static Ort::Env env(ORT_LOGGING_LEVEL_WARNING, "yolact");
+    return env;
+}
+
+Ort::Session open_on(const std::string& path, int threads, const std::string& request, std::string& provider) {
+    Ort::SessionOptions so;
+    if (threads > 0) so.SetIntraOpNumThreads(threads);
+    so.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_ENABLE_ALL);
+    // Spin between a Run's ops, not after it, so the postprocess gets the cores (as in Python).
+    so.AddConfigEntry("session.force_spinning_stop", "1");
+    provider = append_provider(so, request);
+    return Ort::Session(ort_env(), path.c_str(), so);
+}
+
+}  // namespace
+
+std::unique_ptr<Ort::Session> open_session(const std::string& path, int threads, const std::string& request,
+                                           std::string& provider) {
+    try {
+        return std::make_unique<Ort::Session>(open_on(path, threads, request, provider));
+    } catch (const Ort::Exception& e) {
+        if (provider == "cpu") throw;
+        warn_fallback("session on " + provider + " failed (" + e.what() + ")", "CPU");
+        return std::make_unique<Ort::Session>(open_on(path, threads, "cpu", provider));
+    }
 }
 
 }  // namespace yolact::detail

@@ -20,14 +20,8 @@ namespace yolact {
 namespace {
 
 using namespace contract;
-using detail::append_provider;
+using detail::open_session;
 using detail::read_metadata;
-using detail::warn_fallback;
-
-Ort::Env& ort_env() {
-    static Ort::Env env(ORT_LOGGING_LEVEL_WARNING, "yolact");
-    return env;
-}
 
 // ------------------------------------------------------------------------- outputs
 
@@ -117,16 +111,6 @@ struct Model::Impl {
     ModelInfo info;
     std::string input_name;
     std::vector<std::string> output_names;
-
-    Ort::Session open(const std::string& provider_request) {
-        Ort::SessionOptions so;
-        if (options.threads > 0) so.SetIntraOpNumThreads(options.threads);
-        so.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_ENABLE_ALL);
-        // Spin between a Run's ops, not after it, so the postprocess gets the cores (as in Python).
-        so.AddConfigEntry("session.force_spinning_stop", "1");
-        provider = append_provider(so, provider_request);
-        return Ort::Session(ort_env(), path.c_str(), so);
-    }
 };
 
 Model::Model(const std::string& onnx_path, const Options& options) : impl_(new Impl) {
@@ -136,13 +120,7 @@ Model::Model(const std::string& onnx_path, const Options& options) : impl_(new I
     if (!std::ifstream(onnx_path, std::ios::binary).good())
         throw Error("model file not found or unreadable: " + onnx_path);
     try {
-        try {
-            m.session.reset(new Ort::Session(m.open(options.provider)));
-        } catch (const Ort::Exception& e) {
-            if (m.provider == "cpu") throw;
-            warn_fallback("session on " + m.provider + " failed (" + e.what() + ")", "CPU");
-            m.session.reset(new Ort::Session(m.open("cpu")));
-        }
+        m.session = open_session(onnx_path, options.threads, options.provider, m.provider);
     } catch (const Ort::Exception& e) {
         throw Error("ONNX Runtime cannot load " + onnx_path + ": " + e.what());
     }
