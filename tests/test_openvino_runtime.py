@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import openvino as ov  # the test extra (make test installs it): missing it is a failure, not a skip
 import pytest
 
 from yolact_export.bench.openvino_direct import compile_graph
@@ -20,7 +21,6 @@ from yolact_runtime.core import cpu
 from yolact_runtime.core.io import read_image
 from yolact_runtime.core.raw import RawDetections
 
-ov = pytest.importorskip("openvino", reason="the OpenVINO runtime comes with the test extra: pip install -e '.[test]'")
 
 
 @pytest.fixture(scope="module")
