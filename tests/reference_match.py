@@ -45,6 +45,12 @@ def exact_upsample(masks, height: int, width: int):
     return (up > 0.5).reshape(lead + (height, width))
 
 
+def raw_as_dict(raw, rows: int | None = None) -> dict[str, np.ndarray]:
+    """A RawDetections' valid rows (its first `rows` of them) as match_detections' graph-output dict."""
+    count = raw.count if rows is None else min(rows, raw.count)
+    return {"num_detections": count, "classes": raw.classes, "scores": raw.scores, "boxes": raw.boxes}
+
+
 def match_sets(actual: dict, expected, label: str, box_tol: float = BOX_TOL,
                score_tol: float = SCORE_TOL, soft=None) -> dict[str, float]:
     """Assert runtime detections (`actual`: boxes, scores, classes, masks, mask_scores arrays) equal the

@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import sys
 
-import numpy as np
 import pytest
 
 from yolact_export.exporter.parity import match_detections
@@ -23,6 +22,7 @@ from yolact_runtime.core.io import read_image
 from yolact_runtime.core.openvino import OPENVINO
 from yolact_runtime.core.session import CPU, plan_providers
 from fakes import random_detections, save_fake_model
+from reference_match import raw_as_dict
 
 
 def _require_device() -> None:
@@ -75,11 +75,6 @@ def _raws(model_path, precision: str, images) -> tuple[list, list]:
     return [reference.infer(b)[0] for b in batches], [other.infer(b)[0] for b in batches]
 
 
-def _as_dict(raw, rows: int | None = None) -> dict[str, np.ndarray]:
-    count = raw.count if rows is None else min(rows, raw.count)
-    return {"num_detections": count, "classes": raw.classes, "scores": raw.scores, "boxes": raw.boxes}
-
-
 @pytest.mark.parametrize("key", ["v1", "plus"])
 def test_openvino_f32_matches_ort_cpu(exported, shared_images, key) -> None:
     _require_device()
@@ -87,7 +82,7 @@ def test_openvino_f32_matches_ort_cpu(exported, shared_images, key) -> None:
     ours, theirs = _raws(exported[key][1], "f32", images)
     for path, image, a, b in zip(shared_images, images, ours, theirs):
         one_pixel = 1.0 / max(image.shape[:2])
-        pairs, unmatched = match_detections(_as_dict(a), _as_dict(b), box_tol=one_pixel, score_tol=1e-4)
+        pairs, unmatched = match_detections(raw_as_dict(a), raw_as_dict(b), box_tol=one_pixel, score_tol=1e-4)
         assert a.count > 0 and unmatched == 0, f"{key}/{path.name}: {unmatched} of {a.count} rows unpaired"
 
 
@@ -98,8 +93,8 @@ def test_openvino_bf16_finds_the_top10_again(exported, shared_images) -> None:
     images = [read_image(p) for p in shared_images]
     ours, theirs = _raws(exported["v1"][1], "default", images)
     for path, image, a, b in zip(shared_images, images, ours, theirs):
-        top = _as_dict(a, rows=10)
-        pairs, _ = match_detections(top, _as_dict(b), box_tol=2.0 / max(image.shape[:2]), score_tol=5e-3)
+        top = raw_as_dict(a, rows=10)
+        pairs, _ = match_detections(top, raw_as_dict(b), box_tol=2.0 / max(image.shape[:2]), score_tol=5e-3)
         assert len(pairs) == top["num_detections"], f"{path.name}: {len(pairs)} of the top-10 found again"
 
 

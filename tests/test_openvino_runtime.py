@@ -19,8 +19,7 @@ from yolact_export.exporter.parity import match_detections
 from yolact_runtime import Yolact
 from yolact_runtime.core import cpu
 from yolact_runtime.core.io import read_image
-from yolact_runtime.core.raw import RawDetections
-
+from reference_match import raw_as_dict
 
 
 @pytest.fixture(scope="module")
@@ -42,11 +41,6 @@ def _pairs(path: Path, hint: str | None, photos: list[Path]):
     return ran, list(zip(photos, images, theirs, [infer(b)[0] for b in batches]))
 
 
-def _as_dict(raw: RawDetections, rows: int | None = None) -> dict[str, np.ndarray]:
-    count = raw.count if rows is None else min(rows, raw.count)
-    return {"num_detections": count, "classes": raw.classes, "scores": raw.scores, "boxes": raw.boxes}
-
-
 @pytest.mark.parametrize("key", ["v1", "plus_decomposed"])
 def test_openvino_f32_gives_ort_cpu_keep_set(exported, plus_decomposed, shared_images, key) -> None:
     path = plus_decomposed if key == "plus_decomposed" else exported[key][1]
@@ -54,7 +48,7 @@ def test_openvino_f32_gives_ort_cpu_keep_set(exported, plus_decomposed, shared_i
     assert ran == "f32 on CPU"
     for photo, image, theirs, ours in rows:
         one_pixel = 1.0 / max(image.shape[:2])
-        _, unmatched = match_detections(_as_dict(theirs), _as_dict(ours), box_tol=one_pixel, score_tol=1e-4)
+        _, unmatched = match_detections(raw_as_dict(theirs), raw_as_dict(ours), box_tol=one_pixel, score_tol=1e-4)
         assert theirs.count > 0, f"{key}/{photo.name}: ORT kept nothing, the comparison is empty"
         assert unmatched == 0, f"{key}/{photo.name}: {unmatched} of {theirs.count} rows unpaired"
         assert np.abs(ours.prototypes - theirs.prototypes).max() <= 1e-3 * max(1.0, float(theirs.prototypes.max()))
@@ -71,8 +65,8 @@ def test_openvino_bf16_finds_the_top10_again(exported, shared_images) -> None:
     ran, rows = _pairs(exported["v1"][1], "bf16", shared_images)
     assert ran == "bf16 on CPU"
     for photo, image, theirs, ours in rows:
-        top = _as_dict(theirs, rows=10)
-        pairs, _ = match_detections(top, _as_dict(ours), box_tol=2.0 / max(image.shape[:2]), score_tol=5e-3)
+        top = raw_as_dict(theirs, rows=10)
+        pairs, _ = match_detections(top, raw_as_dict(ours), box_tol=2.0 / max(image.shape[:2]), score_tol=5e-3)
         assert len(pairs) == top["num_detections"], f"{photo.name}: {len(pairs)} of the top-10 found again"
 
 
@@ -82,6 +76,6 @@ def test_the_int8_graph_runs_on_openvino_near_ort(exported, shared_images, tmp_p
     int8 = quantize_int8(exported["v1"][1], tmp_path / "v1_int8.onnx", shared_images[0].parent)
     for photo, image, theirs, ours in _pairs(int8, None, shared_images[:2])[1]:
         assert ours.count > 0, f"{photo.name}: OpenVINO INT8 kept nothing"
-        top = _as_dict(theirs, rows=5)  # both run the same QDQ graph; rounding differs, the top must not
-        pairs, _ = match_detections(top, _as_dict(ours), box_tol=4.0 / max(image.shape[:2]), score_tol=2e-2)
+        top = raw_as_dict(theirs, rows=5)  # both run the same QDQ graph; rounding differs, the top must not
+        pairs, _ = match_detections(top, raw_as_dict(ours), box_tol=4.0 / max(image.shape[:2]), score_tol=2e-2)
         assert len(pairs) == top["num_detections"], f"{photo.name}: {len(pairs)} of ORT INT8's top-5 found again"
