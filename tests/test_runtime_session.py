@@ -1,4 +1,4 @@
-"""Execution-provider planning: auto prefers TensorRT, then CUDA, then CPU."""
+"""Engine planning (auto: TensorRT, CUDA, then OpenVINO where measured faster, then CPU) and ORT session options."""
 from __future__ import annotations
 
 import logging
@@ -6,32 +6,64 @@ import logging
 import pytest
 
 from yolact_runtime import ProviderError, Yolact
-from yolact_runtime.core.session import CPU, CUDA, TENSORRT, cache_dir, plan_providers, provider_entries
+from yolact_runtime.core.cache import cache_dir
+from yolact_runtime.core.plan import CPU, CUDA, OPENVINO, TENSORRT, Graph, Host, plan_providers
+from yolact_runtime.core.session import provider_entries
 from fakes import random_detections, save_fake_model
+
+AMX = ("amx_bf16",)
 
 
 def test_auto_prefers_tensorrt_then_cuda_then_cpu() -> None:
-    assert plan_providers("auto", [TENSORRT, CUDA, CPU])[0] == [TENSORRT, CUDA, CPU]
-    chain, why = plan_providers("auto", [CUDA, CPU])
+    assert plan_providers("auto", Host((TENSORRT, CUDA, CPU), bf16_flags=AMX))[0] == [TENSORRT, CUDA, CPU]
+    chain, why = plan_providers("auto", Host((CUDA, CPU)))
     assert chain == [CUDA, CPU] and "TensorrtExecutionProvider: not available" in why
-    chain, why = plan_providers("auto", ["AzureExecutionProvider", CPU])
+    chain, why = plan_providers("auto", Host(("AzureExecutionProvider", CPU)))
     assert chain == [CPU]
-    assert why == ("providers auto: CPUExecutionProvider (TensorrtExecutionProvider, "
-                   "CUDAExecutionProvider: not available in this onnxruntime build)")
+    assert why == ("providers auto: CPUExecutionProvider (no GPU provider in this onnxruntime build; OpenVINO: this "
+                   "CPU has no native bf16 (AMX, AVX512-BF16), where OpenVINO is not faster than ONNX Runtime)")
 
 
 def test_explicit_choice_that_is_missing_is_an_error() -> None:
     with pytest.raises(ProviderError, match="CUDAExecutionProvider is not available"):
-        plan_providers("cuda", [CPU])
+        plan_providers("cuda", Host((CPU,)))
     with pytest.raises(ProviderError, match="unknown providers"):
-        plan_providers("gpu", [CPU])
-    assert plan_providers("cpu", [CUDA, CPU])[0] == [CPU]
-    assert plan_providers("tensorrt", [TENSORRT, CPU])[0] == [TENSORRT, CPU]
+        plan_providers("gpu", Host((CPU,)))
+    with pytest.raises(ProviderError, match="unknown precision"):
+        plan_providers("cpu", Host((CPU,)), precision="fp8")
+    assert plan_providers("cpu", Host((CUDA, CPU)))[0] == [CPU]
+    assert plan_providers("tensorrt", Host((TENSORRT, CPU)))[0] == [TENSORRT, CPU]
+    assert plan_providers("openvino", Host((CPU,)))[0] == [OPENVINO]  # on any CPU, bf16 or not
 
 
-def test_tensorrt_caches_engines_in_the_user_cache(tmp_path, monkeypatch) -> None:
+def test_auto_takes_openvino_only_where_it_was_measured_faster() -> None:
+    bf16 = Host((CPU,), bf16_flags=AMX)
+    for graph in (Graph("fp32"), Graph("int8")):
+        chain, why = plan_providers("auto", bf16, graph)
+        assert chain == [OPENVINO] and why.startswith("providers auto: OpenVINO (native bf16 on this CPU: amx_bf16")
+    not_faster = {
+        (bf16, Graph("fp32"), "f32"): "f32 asked",
+        (bf16, Graph("fp16"), "default"): "a fp16 graph",
+        (Host((CPU,)), Graph("fp32"), "default"): "no native bf16",
+        (Host((CPU,), "the OpenVINO runtime is not installed", AMX), Graph("fp32"), "default"): "not installed",
+        (bf16, Graph("fp32", native_dcn=True), "default"): "yolact-export --dcn decomposed",
+    }
+    for (host, graph, precision), why in not_faster.items():
+        chain, line = plan_providers("auto", host, graph, precision)
+        assert chain == [CPU] and why in line and "\n" not in line, line
+    assert plan_providers("auto", Host((CUDA, CPU), bf16_flags=AMX))[0] == [CUDA, CPU]  # a GPU first
+
+
+def test_openvino_asked_where_it_cannot_run_is_one_line() -> None:
+    with pytest.raises(ProviderError, match="providers openvino: the OpenVINO runtime is not installed"):
+        plan_providers("openvino", Host((CPU,), "the OpenVINO runtime is not installed"))
+    with pytest.raises(ProviderError, match="DeformConv .*yolact-export --dcn decomposed"):
+        plan_providers("openvino", Host((CPU,)), Graph(native_dcn=True))
+
+
+def test_engines_cache_in_the_user_cache(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    assert cache_dir() == tmp_path / "yolact" / "tensorrt"
+    assert cache_dir("openvino") == tmp_path / "yolact" / "openvino" and cache_dir("openvino").is_dir()
     (name, options), cuda = provider_entries([TENSORRT, CUDA])
     assert name == TENSORRT and cuda == CUDA
     assert options["trt_engine_cache_enable"] is True
@@ -52,7 +84,7 @@ def test_spinning_is_off_only_when_asked_and_stops_when_a_run_returns(tmp_path) 
 
     def entry(model: Yolact, key: str) -> str | None:
         try:
-            return model.session.get_session_options().get_session_config_entry(key)
+            return model.engine.session.get_session_options().get_session_config_entry(key)
         except Exception:  # not set: onnxruntime's default (spin, and keep spinning after a Run)
             return None
 

@@ -14,7 +14,7 @@ import numpy as np
 import onnx
 import torch
 from onnx import TensorProto as T, helper
-from yolact_runtime.core.session import create_session
+from yolact_runtime.core.session import cpu_session
 
 from ..detection.boxes import box_iou, decode_boxes, encode, point_form
 from ..detection.nms import fast_nms, traditional_nms
@@ -87,7 +87,7 @@ def _session(module: _Graph, loc, conf, path: Path, threads: int | None):
         del model.graph.output[:]
         model.graph.output.extend(onnx.ValueInfoProto(name=name) for name in ("boxes", "scores", "kept"))
         onnx.save(model, str(path))
-    return create_session(path, "cpu", threads)
+    return cpu_session(path, threads)
 
 
 def compare(loc: np.ndarray, conf: np.ndarray, priors: np.ndarray, nms, runs: int, warmup: int, threads) -> dict:

@@ -8,24 +8,22 @@ from typing import NamedTuple
 
 import torch
 from yolact_runtime import Yolact
-from yolact_runtime.core import cpu, openvino
+from yolact_runtime.core import cpu
 from yolact_runtime.core.errors import YolactRuntimeError
-from yolact_runtime.core.metadata import read_model_info
+from yolact_runtime.core.plan import CPU, CUDA, OPENVINO, TENSORRT
 from yolact_runtime.core.postprocess import PostprocessOptions, postprocess
 from yolact_runtime.core.preprocess import preprocess_batch
 from yolact_runtime.core.raw import split_batch
-from yolact_runtime.core.session import CPU, CUDA, TENSORRT
 
 from ..detection.graph import YolactDetector
 from .machine import mkldnn_bf16
-from .openvino_direct import compile_graph
 
 ALL_PATHS = ("pytorch-fp32", "pytorch-bf16", "onnx-fp32", "onnx-fp16", "onnx-int8", "openvino-fp32", "openvino-bf16",
              "openvino-int8", "cuda-fp32", "cuda-fp16", "tensorrt-fp32", "tensorrt-fp16")
 SCORE_THRESHOLD = 0.3  # yolact-run's default
 # engine -> (yolact_runtime's providers choice, the provider that must start)
 _PROVIDERS = {"onnx": ("cpu", CPU), "cuda": ("cuda", CUDA), "tensorrt": ("tensorrt", TENSORRT),
-              "openvino": ("openvino", openvino.OPENVINO)}
+              "openvino": ("openvino", OPENVINO)}
 _NOTES = {"pytorch-bf16": "torch.autocast(cpu, bfloat16) around the network; decode/NMS fp32",
           "fp16": "network fp16, decode/NMS fp32 (--fp16 export)",
           "int8": "QDQ int8 network (yolact-export --int8), decode/NMS/softmax fp32"}
@@ -88,27 +86,14 @@ def runtime_path(name: str, graphs: dict[str, Path], threads: int | None) -> Ope
                        "which openvino-fp32 measures")
     hint = "f32" if name == "openvino-fp32" else "default"
     choice, wanted = _PROVIDERS[engine]
-    if engine == "openvino" and (problem := openvino.cpu_devices()[1]):  # no EP device: OpenVINO itself
-        return _openvino_direct(graphs[graph], hint, threads, problem)
     try:
         model = Yolact(graphs[graph], choice, score_threshold=SCORE_THRESHOLD, intra_op_threads=threads,
                        precision=hint)
-    except YolactRuntimeError as error:  # no such provider, or the OpenVINO EP has no device: its one line
+    except YolactRuntimeError as error:  # no such provider, or no OpenVINO runtime: its one line
         raise SkipPath(str(error)) from None
     started = model.providers[0] if model.providers else "none"
     if started != wanted:
         raise SkipPath(f"{wanted} did not start (onnxruntime fell back to {started})")
-    note = (f"OpenVINO ran {openvino.describe(hint)}" + (", QDQ int8 network" if graph == "int8" else "")
-            if engine == "openvino" else _NOTES.get(precision, ""))
+    note = (f"OpenVINO {'default precision' if hint == 'default' else 'f32 asked'}: ran {model.precision} (read back)"
+            + (", QDQ int8 network" if graph == "int8" else "") if engine == "openvino" else _NOTES.get(precision, ""))
     return OpenPath(choice, note, model)
-
-
-def _openvino_direct(graph: Path, hint: str, threads: int | None, problem: str) -> OpenPath:
-    """The graph compiled by OpenVINO itself (see openvino_direct), where the EP offers no device."""
-    try:
-        infer, ran = compile_graph(graph, "f32" if hint == "f32" else None, threads)
-    except ImportError:
-        raise SkipPath(f"{problem}; nor is the openvino package installed (pip install openvino)") from None
-    note = f"the OpenVINO runtime itself (the EP lists no device on this CPU): OpenVINO ran {ran} ({problem})"
-    return OpenPath("cpu", note + (", QDQ int8 network" if graph.stem == "int8" else ""),
-                    _engine(read_model_info(graph), infer))

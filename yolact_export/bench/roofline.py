@@ -15,7 +15,7 @@ import onnx
 import onnxruntime as ort
 import torch
 from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
-from yolact_runtime.core.session import create_session, session_options
+from yolact_runtime.core.session import cpu_session, session_options
 
 from ..exporter.int8 import quiet_quantizer
 from ..model.dcn import ModulatedDeformConv2d
@@ -65,7 +65,7 @@ def conv_ceiling(threads: int | None, runs: int, warmup: int) -> dict:
         with quiet_quantizer():
             quantize_static(str(fp32), str(int8), reader, quant_format=QuantFormat.QDQ, per_channel=True,
                             activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
-        sessions = {"fp32": create_session(fp32, "cpu", threads), "int8": create_session(int8, "cpu", threads)}
+        sessions = {"fp32": cpu_session(fp32, threads), "int8": cpu_session(int8, threads)}
         out["int8_ops"] = dict(ort_ops(int8, threads))
     for key, session in sessions.items():  # one after the other: the idle session's threads would spin in between
         out[key] = summarize(time_round_robin({key: lambda: session.run(None, feed)}, runs, warmup)[key])

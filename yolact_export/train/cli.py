@@ -7,8 +7,7 @@ import time
 from pathlib import Path
 
 import click
-from yolact_runtime.core.openvino import PRECISIONS
-from yolact_runtime.core.session import PROVIDER_CHOICES
+from yolact_runtime.core.plan import PRECISIONS, PROVIDER_CHOICES
 
 from ..model.config import PRESETS, YolactConfig
 

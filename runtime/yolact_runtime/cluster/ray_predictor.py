@@ -15,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from ..core.engine import cpu_choice
 from ..core.io import decode_image
+from ..core.metadata import read_model_info
 from ..core.model import Yolact
-from ..core.openvino import OPENVINO
 from ..core.preprocess import as_bgr
-from ..core.session import available_providers
 from ..pipeline.discover import InputItem
 from ..pipeline.job import NullReporter, RunOptions, Tally, pending
 from ..pipeline.records import read_record
@@ -86,8 +86,8 @@ class YolactPredictor:
 
     With out_dir, each image's outputs are written there exactly as by yolact-run: overlays/ (unless
     overlays=False), masks/ (save_masks=True), detections/<key>.json; resume=True skips images whose
-    outputs are all there. providers "auto" uses the GPU only if Ray gave this actor one (else
-    OpenVINO where its EP has a device, else CPU); precision is OpenVINO's (see Yolact); threads
+    outputs are all there. providers "auto" uses the GPU only if Ray gave this actor one (else what
+    auto takes on the CPU: OpenVINO or ONNX Runtime, core/plan.py); precision is OpenVINO's (see Yolact); threads
     (ONNX Runtime intra-op) defaults to the CPUs Ray gave the actor.
     """
 
@@ -108,13 +108,13 @@ class YolactPredictor:
         io_threads: int = 2,
         precision: str = "default",
     ) -> None:
-        assigned = _in_ray_actor()
+        assigned, model_path = _in_ray_actor(), local_model(model_path)
         if providers == "auto" and assigned is not None and not assigned.get("GPU"):
             # no GPU reserved for this actor: do not take one behind Ray's back
-            providers = "openvino" if OPENVINO in available_providers("openvino")[0] else "cpu"
+            providers = cpu_choice(read_model_info(model_path), precision)
         if threads is None and assigned is not None and assigned.get("CPU"):
             threads = max(1, int(assigned["CPU"]))
-        self.model = Yolact(local_model(model_path), providers, score_threshold=score_threshold, top_k=top_k,
+        self.model = Yolact(model_path, providers, score_threshold=score_threshold, top_k=top_k,
                             intra_op_threads=threads, spinning=False,  # a pipelined Runner, as yolact-run
                             precision=precision)
         self.write = out_dir is not None

@@ -1,4 +1,4 @@
-"""Yolact: preprocess -> ONNX Runtime session -> postprocess, and nothing else."""
+"""Yolact: preprocess -> engine (ONNX Runtime or OpenVINO) -> postprocess, and nothing else."""
 from __future__ import annotations
 
 import os
@@ -8,6 +8,7 @@ from typing import Union
 import numpy as np
 
 from . import metadata as names
+from .engine import Engine, EngineOptions, open_engine
 from .errors import ModelError
 from .io import read_image
 from .metadata import ModelInfo, read_model_info
@@ -15,7 +16,6 @@ from .postprocess import MaskMode, PostprocessOptions, postprocess
 from .preprocess import as_bgr, preprocess_batch, preprocess_image
 from .raw import RawDetections, split_batch
 from .result import Result
-from .session import create_session
 
 ImageInput = Union[np.ndarray, str, os.PathLike]  # a BGR uint8 array, or an image file to read
 
@@ -30,8 +30,9 @@ class Yolact:
     score_threshold / top_k select detections (default: all valid rows, as COCO eval uses them);
     masks: "image" | "proto" | "rle" | "none" (see PostprocessOptions). spinning=False lets idle
     ONNX Runtime threads sleep: slower single calls, more CPU for your own threads (yolact-run).
-    providers: "auto" | "tensorrt" | "cuda" | "openvino" | "cpu"; precision (OpenVINO only):
-    "default" (OpenVINO's choice, bf16 on AMX / AVX512-BF16 CPUs) or "f32" (exact).
+    providers: "auto" | "tensorrt" | "cuda" | "openvino" | "cpu" (core/plan.py says which auto takes);
+    precision (OpenVINO only): "default" (OpenVINO's choice, bf16 on AMX / AVX512-BF16 CPUs) or "f32"
+    (exact). `providers` and `precision` then say what runs, read back from the engine.
     """
 
     def __init__(
@@ -49,15 +50,21 @@ class Yolact:
     ) -> None:
         self.path = os.fspath(model)
         self.info: ModelInfo = read_model_info(self.path)  # fails fast, before any engine is built
-        self.session = create_session(self.path, providers, intra_op_threads, inter_op_threads, spinning, precision,
-                                      native_dcn=self.info.dcn == "native")
+        self.engine_options = EngineOptions(providers, intra_op_threads, inter_op_threads, spinning, precision)
+        self.engine: Engine = open_engine(self.path, self.info, self.engine_options)
         self.options = PostprocessOptions(score_threshold=score_threshold, top_k=top_k, masks=masks)
         self.output_names = self._check_io()
         self.fixed_batch = self._fixed_batch()
 
     @property
     def providers(self) -> list[str]:
-        return list(self.session.get_providers())
+        """What started: onnxruntime's providers in order, or ["OpenVINO"]."""
+        return list(self.engine.providers)
+
+    @property
+    def precision(self) -> str:
+        """What the engine computes in (OpenVINO: read back from the compiled model)."""
+        return self.engine.precision
 
     @property
     def class_names(self) -> tuple[str, ...]:
@@ -93,7 +100,7 @@ class Yolact:
             if size < step:
                 pad = np.zeros((step - size, *chunk.shape[1:]), dtype=chunk.dtype)
                 chunk = np.concatenate([chunk, pad])
-            arrays = self.session.run(self.output_names, {names.INPUT: chunk})
+            arrays = self.engine.run(self.output_names, {names.INPUT: chunk})
             raws.extend(split_batch(dict(zip(self.output_names, arrays)))[:size])
         return raws
 
@@ -105,10 +112,10 @@ class Yolact:
         return postprocess(raw, image_size, self.info.class_names, self.info.category_ids, chosen)
 
     def _check_io(self) -> list[str]:
-        inputs = [i.name for i in self.session.get_inputs()]
+        inputs = self.engine.input_names
         if inputs != [names.INPUT]:
             raise ModelError(f"{self.path}: expected one input named '{names.INPUT}', found {inputs}")
-        available = [o.name for o in self.session.get_outputs()]
+        available = self.engine.output_names
         missing = [n for n in names.REQUIRED_OUTPUTS if n not in available]
         if missing:
             raise ModelError(f"{self.path}: the graph lacks required outputs {missing}")
@@ -116,7 +123,7 @@ class Yolact:
         return [n for n in wanted if n in available]
 
     def _fixed_batch(self) -> int | None:
-        shape = self.session.get_inputs()[0].shape
+        shape = self.engine.input_shape
         if len(shape) != 4:
             raise ModelError(f"{self.path}: input '{names.INPUT}' must be 4-D [B, 3, S, S], got {shape}")
         size = self.info.input_size

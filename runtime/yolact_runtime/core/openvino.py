@@ -1,100 +1,63 @@
-"""OpenVINO through ONNX Runtime's plugin execution provider (the `openvino` extra).
+"""The OpenVINO runtime as an engine (the `openvino` extra): our unmodified ONNX graph compiled for the CPU.
 
-onnxruntime-ep-openvino ships the EP as a library: it is registered once, then a session asks for
-the EP's CPU device. Precision is the user's: "default" lets OpenVINO choose (bf16 on CPUs with
-AMX-BF16 or AVX512-BF16, f32 elsewhere), "f32" pins INFERENCE_PRECISION_HINT to f32 (exact, what
-the parity tests and `yolact-export --check` compare). ONNX Runtime does not hand back OpenVINO's
-compiled-model properties, so the precision reported is the one OpenVINO picks for that hint on
-this CPU's flags (its documented rule).
+Precision is read back from the compiled model, not guessed: "default" leaves OpenVINO its choice
+(bf16 on CPUs with AMX or AVX512-BF16, f32 elsewhere), "f32" pins INFERENCE_PRECISION_HINT.
+Compiled models are cached in the user cache folder, so a second start skips compilation.
 """
 from __future__ import annotations
 
-import json
-from functools import lru_cache
+import threading
+from pathlib import Path
 from typing import Any
 
-import onnxruntime as ort
+import numpy as np
 
-from .cpu import bf16_flags, cpu_info
-from .errors import ProviderError, first_line
+from .cache import cache_dir
 
-OPENVINO = "OpenVINOExecutionProvider"
-PRECISIONS = ("default", "f32")
-EXTRA = "pip install 'yolact-export[openvino]'"
-# OpenVINO has no conversion rule for ONNX DeformConv-19: those nodes fall back to ONNX Runtime's CPU.
-NATIVE_DCN = ("its DeformConv nodes run on ONNX Runtime's CPU (OpenVINO cannot convert them): "
-              "export with --dcn decomposed to run the whole graph in OpenVINO")
+EXTRA = "install the openvino extra (pip install '.[openvino]' in a clone) or pip install openvino"
 
 
-def _registered() -> str:
-    """'' once the plugin library is registered (it is, once per process), else why it cannot be."""
+def problem() -> str:
+    """'' when the OpenVINO runtime can be imported, else why not (one line)."""
     try:
-        import onnxruntime_ep_openvino as plugin
+        import openvino  # noqa: F401
     except ImportError:
-        return f"the openvino extra is not installed ({EXTRA})"
-    if not hasattr(ort, "register_execution_provider_library"):
-        return f"onnxruntime {ort.__version__} has no plugin execution providers (needs >= 1.23)"
-    return _register(plugin.get_ep_name(), plugin.get_library_path())
-
-
-@lru_cache(maxsize=None)
-def _register(name: str, library: str) -> str:
-    try:
-        ort.register_execution_provider_library(name, library)
-    except Exception as error:  # onnxruntime raises its own exception types here
-        return f"onnxruntime cannot load the OpenVINO plugin ({first_line(error)})"
+        return f"the OpenVINO runtime is not installed: {EXTRA}"
     return ""
 
 
-def cpu_devices() -> tuple[list[Any], str]:
-    """The OpenVINO EP's CPU devices, and why there are none (empty when there are)."""
-    problem = _registered()
-    if problem:
-        return [], problem
-    devices = [d for d in ort.get_ep_devices()
-               if d.ep_name == OPENVINO and d.device.type == ort.OrtHardwareDeviceType.CPU]
-    if devices:
-        return devices, ""
-    model, _flags, ids = cpu_info()
-    vendor = ids.get("vendor_id", "unknown vendor")
-    return [], (f"the OpenVINO EP lists no CPU device on this {model} ({vendor}); "
-                "onnxruntime-ep-openvino 1.8 offers Intel CPUs only")
-
-
-def precision_run(precision: str) -> str:
-    """The precision OpenVINO runs for this hint here: f32, or bf16 by default on native-bf16 CPUs."""
-    check_precision(precision)
-    return "bf16" if precision == "default" and bf16_flags() else "f32"
-
-
-def check_precision(precision: str) -> None:
-    if precision not in PRECISIONS:
-        raise ProviderError(f"unknown precision {precision!r} (expected one of {', '.join(PRECISIONS)})")
-
-
-def provider_options(precision: str, threads: int | None) -> dict[str, str]:
-    """EP options: f32 pinned through load_config (the plugin ignores its old `precision` key)."""
-    check_precision(precision)
-    options: dict[str, str] = {}
+def compile_config(precision: str, threads: int | None) -> dict[str, Any]:
+    """The CPU plugin's properties: latency hint (single images), threads, the cache, and f32 if asked."""
+    config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "CACHE_DIR": str(cache_dir("openvino"))}
     if precision == "f32":
-        options["load_config"] = json.dumps({"CPU": {"INFERENCE_PRECISION_HINT": "f32"}})
+        config["INFERENCE_PRECISION_HINT"] = "f32"
     if threads:
-        options["num_of_threads"] = str(threads)
-    return options
+        config["INFERENCE_NUM_THREADS"] = threads
+    return config
 
 
-def describe(precision: str) -> str:
-    """What the one provider line says about precision, e.g. 'bf16 (OpenVINO's default: amx_bf16)'."""
-    ran = precision_run(precision)
-    if precision == "f32":
-        return "f32 (asked)"
-    flags = bf16_flags()
-    return f"{ran} (OpenVINO's default on {'/'.join(flags) if flags else 'a CPU without native bf16'})"
+class OpenVinoEngine:
+    """A compiled model; one infer request per calling thread, so one engine serves several threads."""
 
+    def __init__(self, path: Path, precision: str, threads: int | None) -> None:
+        import openvino as ov
 
-def add_to(options: ort.SessionOptions, precision: str, threads: int | None) -> None:
-    """Ask for the OpenVINO EP's CPU device in these session options, or raise why it cannot be had."""
-    devices, problem = cpu_devices()
-    if not devices:
-        raise ProviderError(f"providers openvino: {problem}")
-    options.add_provider_for_devices(devices[:1], provider_options(precision, threads))
+        self.compiled = ov.Core().compile_model(str(path), "CPU", compile_config(precision, threads))
+        self.version = ov.get_version().split("-")[0]
+        self.providers = ["OpenVINO"]
+        self.precision = self.compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
+        devices = ", ".join(self.compiled.get_property("EXECUTION_DEVICES"))
+        self.detail = f"OpenVINO {self.version} ran {self.precision} (read back) on {devices}"
+        port = self.compiled.inputs[0]
+        self.input_names = [p.get_any_name() for p in self.compiled.inputs]
+        self.input_shape = [d.get_length() if d.is_static else None for d in port.get_partial_shape()]
+        self.output_names = [p.get_any_name() for p in self.compiled.outputs]
+        self._local = threading.local()
+
+    def run(self, names: list[str], feed: dict[str, np.ndarray]) -> list[np.ndarray]:
+        request = getattr(self._local, "request", None)
+        if request is None:
+            request = self._local.request = self.compiled.create_infer_request()
+        outputs = request.infer(feed)  # copies the outputs out of the request (share_outputs=False)
+        by_name = {port.get_any_name(): value for port, value in outputs.items()}
+        return [np.asarray(by_name[name]) for name in names]

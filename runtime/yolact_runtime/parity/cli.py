@@ -9,7 +9,7 @@ import click
 from ..core.errors import YolactRuntimeError
 from ..core.io import write_bytes
 from ..core.model import Yolact
-from ..core.session import PROVIDER_CHOICES
+from ..core.plan import CHOICES_HELP, PRECISIONS, PROVIDER_CHOICES
 from ..pipeline.discover import discover
 from .check import check_against, check_golden, check_reference, failed_input
 from .profiles import PROFILES, Profile, profile_for
@@ -35,7 +35,7 @@ def _profile(name: str, precision: str, overrides: dict[str, float | None]) -> P
 
 def _run(weights: str | None, model_path: str | None, golden: str | None, against: str | None,
          inputs: tuple[str, ...], providers: str, profile_name: str, overrides: dict, threshold: float,
-         threads: int | None) -> tuple[CheckReport, list[str]]:
+         threads: int | None, precision: str = "default") -> tuple[CheckReport, list[str]]:
     """The report and the input error lines; exits 2 on anything that stops the check."""
     if against:
         if not golden or weights or model_path or inputs:
@@ -44,8 +44,9 @@ def _run(weights: str | None, model_path: str | None, golden: str | None, agains
         return check_against(read_results(golden), read_results(against), (golden, against), profile, threshold), []
     if not model_path or bool(weights) == bool(golden) or not inputs:
         raise click.UsageError(USAGE)
-    model = Yolact(model_path, providers, score_threshold=0.0, intra_op_threads=threads)
-    profile = _profile(profile_name, model.info.precision, overrides)
+    model = Yolact(model_path, providers, score_threshold=0.0, intra_op_threads=threads, precision=precision)
+    runs = "bf16" if model.precision == "bf16" else model.info.precision  # OpenVINO's default on bf16 CPUs
+    profile = _profile(profile_name, runs, overrides)
     items, input_errors = discover(list(inputs))
     if golden:
         return check_golden(model, read_results(golden), golden, items, profile, threshold), input_errors
@@ -69,22 +70,26 @@ def _run(weights: str | None, model_path: str | None, golden: str | None, agains
               help="A COCO results file from yolact-run --json or yolact-cpp-run --json to compare with.")
 @click.option("--against", type=click.Path(dir_okay=False), help="A second results file: compare it with --golden.")
 @click.option("--providers", default="auto", show_default=True, metavar="|".join(PROVIDER_CHOICES),
-              help="Execution provider of the runtime side (passed to yolact_runtime.Yolact).")
+              help=f"Engine and provider of the runtime side (as yolact-run's). {CHOICES_HELP}")
+@click.option("--precision", type=click.Choice(PRECISIONS), default="default", show_default=True,
+              help="OpenVINO's precision: default (bf16 on AMX / AVX512-BF16 CPUs) or f32 (exact).")
 @click.option("--profile", "profile_name", type=click.Choice(["auto", *PROFILES]), default="auto", show_default=True,
-              help="auto: exact for fp32 graphs, reduced for fp16 / int8 (the model's precision metadata).")
+              help="auto: exact for fp32 graphs, reduced for fp16 / int8 graphs (the model's precision metadata) "
+                   "and for OpenVINO running bf16 (read back).")
 @click.option("--box-tol", type=float, help="exact: pixels per box coordinate (default 1).")
 @click.option("--score-tol", type=float, help="exact: 1e-4; reduced: top-10 score drift (default 0.1).")
 @click.option("--min-mask-iou", type=float, help="exact: per detection (0.99); reduced: mean of the top 10 (0.9).")
 @click.option("--min-agreement", type=float, help="reduced: share of the reference's top 10 found (default 0.9).")
 @click.option("--score-threshold", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True,
               help="Compare the detections scoring at least this (use the golden run's --score-threshold).")
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="ONNX Runtime intra-op threads.")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Engine threads (ONNX Runtime intra-op, OpenVINO INFERENCE_NUM_THREADS).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False),
               help="Write per-image and per-detection numbers here.")
 @click.option("--junit", "junit_path", type=click.Path(dir_okay=False),
               help="Write JUnit XML here (one case per image).")
-def main(inputs, model_path, weights, golden, against, providers, profile_name, box_tol, score_tol, min_mask_iou,
-         min_agreement, score_threshold, threads, json_path, junit_path) -> None:
+def main(inputs, model_path, weights, golden, against, providers, precision, profile_name, box_tol, score_tol,
+         min_mask_iou, min_agreement, score_threshold, threads, json_path, junit_path) -> None:
     """Check that a deployed model still gives the reference's detections on INPUTS (images, folders).
 
     \b
@@ -99,7 +104,7 @@ def main(inputs, model_path, weights, golden, against, providers, profile_name, 
                  "min_agreement": min_agreement}
     try:
         report, input_errors = _run(weights, model_path, golden, against, inputs, providers, profile_name,
-                                    overrides, score_threshold, threads)
+                                    overrides, score_threshold, threads, precision)
     except (YolactRuntimeError, ResultsFileError) as error:
         _stop(str(error))
     except OSError as error:

@@ -12,8 +12,7 @@ from tqdm import tqdm
 
 from ..core.errors import YolactRuntimeError
 from ..core.model import Yolact
-from ..core.openvino import PRECISIONS
-from ..core.session import PROVIDER_CHOICES
+from ..core.plan import CHOICES_HELP, PRECISIONS, PROVIDER_CHOICES
 from .discover import InputItem
 from .job import Engine, RunOptions, RunSummary, run_job
 from .layout import OutputLayout
@@ -106,11 +105,12 @@ def _setup_logging(quiet: bool) -> None:
                    "default; 0 keeps every row the graph returns, for COCO evaluation).")
 @click.option("--top-k", type=click.IntRange(min=1), default=None, help="Keep at most this many detections per image.")
 @click.option("--providers", type=click.Choice(PROVIDER_CHOICES), default="auto", show_default=True,
-              help="Execution provider: auto prefers TensorRT, then CUDA, then OpenVINO (the openvino extra), then CPU.")
+              help=f"Engine and provider. {CHOICES_HELP} The one line it prints says which, and why.")
 @click.option("--precision", type=click.Choice(PRECISIONS), default="default", show_default=True,
-              help="OpenVINO's precision: default (its choice: bf16 on AMX / AVX512-BF16 CPUs) or f32 (exact).")
+              help="OpenVINO's precision: default (its choice: bf16 on AMX / AVX512-BF16 CPUs) or f32 (exact; auto "
+                   "then takes ONNX Runtime).")
 @click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="ONNX Runtime intra-op threads.")
+@click.option("--threads", type=click.IntRange(min=1), default=None, help="Engine threads (ONNX Runtime intra-op, OpenVINO INFERENCE_NUM_THREADS).")
 @click.option("--resume", is_flag=True, help="Skip inputs whose outputs already exist.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary; errors only.")
 @click.option("--files-from", type=click.Path(exists=True, dir_okay=False, path_type=Path),
