@@ -78,14 +78,15 @@ class YolactPredictor:
 
     Input columns: `path` (local/shared path or URI, read with pyarrow.fs), or `bytes` (encoded image,
     `path` then only names it), or `image` (decoded uint8 RGB, as ray.data.read_images gives); `key`
-    (output name, default: the file name of `path`). Other columns pass through (not bytes/image).
+    (the name in records, default: the file name of `path`); `name` (where its outputs go, default:
+    the key without its extension; see pipeline/layout.py). Other columns pass through (not bytes/image).
 
     Output columns added: `key`, `status` ("ok" | "failed" | "skipped"), `error` (path: cause, or ""),
     and `record` (the image's detections as JSON: file_name, width, height, COCO detections with
     RLE masks) when return_records (default: when there is no out_dir).
 
     With out_dir, each image's outputs are written there exactly as by yolact-run: overlays/ (unless
-    overlays=False), masks/ (save_masks=True), detections/<key>.json; resume=True skips images whose
+    overlays=False), masks/ (save_masks=True), detections/<name>.json; resume=True skips images whose
     outputs are all there. providers "auto" uses the GPU only if Ray gave this actor one (else
     OpenVINO where its EP has a device, else CPU); precision is OpenVINO's (see Yolact); threads
     (ONNX Runtime intra-op) defaults to the CPUs Ray gave the actor.
@@ -139,7 +140,8 @@ class YolactPredictor:
             path = text(columns["path"][row]) if "path" in columns else None
             key = text(columns["key"][row]) if "key" in columns else PurePosixPath(path.partition("?")[0]).name
             name = path if path is not None else key
-            item = InputItem(name if is_uri(name) else Path(name), key, "image")
+            output = text(columns["name"][row]) if "name" in columns else ""
+            item = InputItem(name if is_uri(name) else Path(name), key, "image", output)
             if "bytes" in columns:
                 sources[item] = bytes(columns["bytes"][row])
             elif "image" in columns:

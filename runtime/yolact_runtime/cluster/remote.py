@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from ..core.errors import NOT_FOUND, InputError, first_line
-from ..pipeline.discover import InputItem, discover, kind_of
+from ..pipeline.discover import InputItem, discover, kind_of, named
 
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
@@ -94,13 +94,13 @@ def discover_inputs(inputs: Sequence[str | os.PathLike[str]],
     """discover() that also takes URIs (their items carry the URI, a str, as `path`).
 
     Without URIs this is discover() itself; URIs follow the same rules (a file's key is its name,
-    a folder's files are found recursively, sorted, hidden names skipped; colliding keys reported).
+    a folder's files are found recursively, sorted, hidden names skipped; output names as layout.py says).
     """
     if not any(is_uri(raw) for raw in inputs):
         return discover(list(inputs), exclude=exclude)
     items: list[InputItem] = []
     errors: list[str] = []
-    seen: dict[str, str] = {}
+    seen: set[str] = set()
     for raw in inputs:
         if is_uri(raw):
             candidates, problems = _remote_candidates(os.fspath(raw))
@@ -109,12 +109,8 @@ def discover_inputs(inputs: Sequence[str | os.PathLike[str]],
             candidates = [(item.path, item.key) for item in local]
         errors.extend(problems)
         for file, key in candidates:
-            stem = str(PurePosixPath(key).with_suffix(""))
-            name = os.fspath(file) if is_uri(file) else str(Path(file).resolve())
-            if stem in seen:
-                if seen[stem] != name:
-                    errors.append(f"{file}: its output names collide with those of {seen[stem]}; skipped")
-                continue
-            seen[stem] = name
-            items.append(InputItem(file, key, kind_of(Path(PurePosixPath(key).name)) or "image"))
-    return items, errors
+            identity = os.fspath(file) if is_uri(file) else str(Path(file).resolve())
+            if identity not in seen:  # the same file given twice is done once
+                seen.add(identity)
+                items.append(InputItem(file, key, kind_of(Path(PurePosixPath(key).name)) or "image"))
+    return named(items), errors

@@ -43,11 +43,6 @@ def frame_count(path: str | os.PathLike[str]) -> int:
         capture.release()
 
 
-def output_video_path(path: Path) -> Path:
-    """.avi stays .avi (MJPG); everything else becomes .mp4 (mp4v)."""
-    return path if path.suffix.lower() == ".avi" else path.with_suffix(".mp4")
-
-
 def _fourcc(path: Path) -> int:
     return cv2.VideoWriter_fourcc(*("MJPG" if path.suffix.lower() == ".avi" else "mp4v"))
 

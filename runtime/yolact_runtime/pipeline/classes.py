@@ -1,0 +1,29 @@
+"""--classes: which of the model's classes to keep, by name or 0-based id."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import click
+
+
+def parse_classes(given: Sequence[str], class_names: Sequence[str]) -> frozenset[int] | None:
+    """Names or ids (each given value may hold several, comma-separated) -> class ids; None keeps all.
+
+    A name matches case-insensitively; a number is an id. Anything else is a click.BadParameter
+    that lists the model's classes.
+    """
+    values = [part.strip() for value in given for part in value.split(",") if part.strip()]
+    if not values:
+        return None
+    by_name = {name.lower(): index for index, name in enumerate(class_names)}
+    ids: set[int] = set()
+    for value in values:
+        if value.lower() in by_name:
+            ids.add(by_name[value.lower()])
+        elif value.isdigit() and int(value) < len(class_names):
+            ids.add(int(value))
+        else:
+            listed = ", ".join(f"{index} {name}" for index, name in enumerate(class_names))
+            raise click.BadParameter(f"no class {value!r} in this model; its classes: {listed}",
+                                     param_hint="--classes")
+    return frozenset(ids)
