@@ -115,13 +115,18 @@ def test_ray_gives_the_single_process_outputs(tmp_path, ray_local, model_path, p
 
 def test_ray_keeps_twin_stems_apart_as_the_local_run_does(tmp_path, ray_local, model_path) -> None:
     folder = make_twins(tmp_path)
-    common = (folder, "--model", model_path, "--save-masks", "-q")
+    # --classes, --polygons and --save-txt reach the workers too
+    common = (folder, "--model", model_path, "--save-masks", "--classes", "bicycle,4", "--polygons", "--save-txt", "-q")
     assert _run(*common, "--out", tmp_path / "local")[0] == 0
     code, _, stderr = _run(*common, "--out", tmp_path / "ray", "--engine", "ray", "--workers", "1")
     assert code == 0, stderr
     for key in TWIN_KEYS:
-        for local, distributed in zip(twin_outputs(tmp_path / "local", key), twin_outputs(tmp_path / "ray", key)):
-            assert distributed.read_bytes() == local.read_bytes()
+        local_files = [*twin_outputs(tmp_path / "local", key), tmp_path / "local" / "labels" / f"{key}.txt"]
+        for local in local_files:
+            assert (tmp_path / "ray" / local.relative_to(tmp_path / "local")).read_bytes() == local.read_bytes()
+        record = json.loads((tmp_path / "ray" / "detections" / f"{key}.json").read_text())
+        assert record["detections"] and {d["category_id"] for d in record["detections"]} <= {2, 5}
+        assert all(isinstance(d["segmentation"], list) for d in record["detections"])
     code, stdout, stderr = _run(*common[:-1], "--out", tmp_path / "ray", "--engine", "ray", "--resume")
     assert code == 0, stderr
     assert "3 skipped" in stdout

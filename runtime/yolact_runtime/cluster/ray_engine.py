@@ -77,6 +77,7 @@ class ModelSettings:
     top_k: int | None = None
     threads: int | None = None
     precision: str = "default"  # OpenVINO's: "default" or "f32"
+    classes: frozenset[int] | None = None  # --classes: the 0-based class ids to keep
 
 
 class RayEngine:
@@ -94,7 +95,7 @@ class RayEngine:
                  exclude: Path | None = None) -> tuple[list[InputItem], list[str]]:
         return discover_inputs(inputs, exclude=exclude)
 
-    def total(self, items: list[InputItem]) -> int | None:
+    def total(self, items: list[InputItem], options: RunOptions) -> int | None:
         return sum(item.kind == "image" for item in items)
 
     @contextmanager
@@ -143,8 +144,9 @@ class RayEngine:
     def process(self, items: list[InputItem], options: RunOptions, tally: Tally) -> None:
         images = []
         for item in items:
-            if item.kind == "video":
-                tally.fail(item, f"{item.path}: videos are not processed with --engine ray (run them without it)")
+            if item.kind != "image":
+                what = "videos" if item.kind == "video" else "live sources"
+                tally.fail(item, f"{item.path}: {what} are not processed with --engine ray (run them without it)")
             else:
                 images.append(item)
         if images:
@@ -172,6 +174,8 @@ class RayEngine:
             model_path=self.model_path, out_dir=os.path.abspath(options.out_dir), providers=self.model.providers,
             precision=self.model.precision, score_threshold=self.model.score_threshold, top_k=self.model.top_k,
             overlays=options.overlays, save_masks=options.save_masks, batch_size=size, threads=self.model.threads or 1,
+            classes=None if self.model.classes is None else sorted(self.model.classes),
+            polygons=options.polygons, save_txt=options.save_txt,
             return_records=False, io_threads=options.workers))
 
         def row_done(index: int, status: str, error: str) -> None:

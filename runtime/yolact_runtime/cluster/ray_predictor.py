@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -86,10 +87,11 @@ class YolactPredictor:
     RLE masks) when return_records (default: when there is no out_dir).
 
     With out_dir, each image's outputs are written there exactly as by yolact-run: overlays/ (unless
-    overlays=False), masks/ (save_masks=True), detections/<name>.json; resume=True skips images whose
+    overlays=False), masks/ (save_masks=True), labels/ (save_txt=True), detections/<name>.json; resume=True skips images whose
     outputs are all there. providers "auto" uses the GPU only if Ray gave this actor one (else
     OpenVINO where its EP has a device, else CPU); precision is OpenVINO's (see Yolact); threads
-    (ONNX Runtime intra-op) defaults to the CPUs Ray gave the actor.
+    (ONNX Runtime intra-op) defaults to the CPUs Ray gave the actor; classes keeps those class ids
+    only; polygons writes COCO polygons instead of RLE (yolact-run's --classes, --polygons).
     """
 
     def __init__(
@@ -108,6 +110,9 @@ class YolactPredictor:
         return_records: bool | None = None,
         io_threads: int = 2,
         precision: str = "default",
+        classes: Sequence[int] | None = None,
+        polygons: bool = False,
+        save_txt: bool = False,
     ) -> None:
         assigned = _in_ray_actor()
         if providers == "auto" and assigned is not None and not assigned.get("GPU"):
@@ -118,6 +123,8 @@ class YolactPredictor:
         self.model = Yolact(local_model(model_path), providers, score_threshold=score_threshold, top_k=top_k,
                             intra_op_threads=threads, spinning=False,  # a pipelined Runner, as yolact-run
                             precision=precision)
+        if classes is not None:
+            self.model.options = replace(self.model.options, classes=frozenset(classes))
         self.write = out_dir is not None
         self.options = RunOptions(
             out_dir=Path(out_dir) if out_dir is not None else Path("."),
@@ -126,6 +133,8 @@ class YolactPredictor:
             batch_size=batch_size,
             resume=resume and self.write,
             workers=io_threads,
+            polygons=polygons,
+            save_txt=save_txt and self.write,
         )
         self.return_records = (not self.write) if return_records is None else return_records
 

@@ -13,12 +13,14 @@ from pathlib import Path, PurePosixPath
 
 from ..core.errors import NOT_FOUND, InputError, first_line
 from ..pipeline.discover import InputItem, discover, kind_of, named
+from ..pipeline.live import is_stream
 
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def is_uri(path: str | os.PathLike[str]) -> bool:
-    return bool(_URI.match(os.fspath(path)))
+    """A file or folder URI for pyarrow (a live stream's URL is not one: discover() takes those)."""
+    return bool(_URI.match(os.fspath(path))) and not is_stream(os.fspath(path))
 
 
 @lru_cache(maxsize=64)
@@ -103,14 +105,16 @@ def discover_inputs(inputs: Sequence[str | os.PathLike[str]],
     seen: set[str] = set()
     for raw in inputs:
         if is_uri(raw):
-            candidates, problems = _remote_candidates(os.fspath(raw))
+            found, problems = _remote_candidates(os.fspath(raw))
+            candidates = [InputItem(file, key, kind_of(Path(PurePosixPath(key).name)) or "image")
+                          for file, key in found]
         else:
-            local, problems = discover([raw], exclude=exclude)
-            candidates = [(item.path, item.key) for item in local]
+            candidates, problems = discover([raw], exclude=exclude)
         errors.extend(problems)
-        for file, key in candidates:
-            identity = os.fspath(file) if is_uri(file) else str(Path(file).resolve())
+        for item in candidates:
+            path = os.fspath(item.path)
+            identity = path if is_uri(path) or item.kind == "stream" else str(Path(path).resolve())
             if identity not in seen:  # the same file given twice is done once
                 seen.add(identity)
-                items.append(InputItem(file, key, kind_of(Path(PurePosixPath(key).name)) or "image"))
+                items.append(item)
     return named(items), errors

@@ -3,14 +3,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import click
-
 
 def parse_classes(given: Sequence[str], class_names: Sequence[str]) -> frozenset[int] | None:
     """Names or ids (each given value may hold several, comma-separated) -> class ids; None keeps all.
 
-    A name matches case-insensitively; a number is an id. Anything else is a click.BadParameter
-    that lists the model's classes.
+    A name matches case-insensitively; a number is an id. Anything else is a ValueError whose one
+    line lists the model's classes.
     """
     values = [part.strip() for value in given for part in value.split(",") if part.strip()]
     if not values:
@@ -24,6 +22,5 @@ def parse_classes(given: Sequence[str], class_names: Sequence[str]) -> frozenset
             ids.add(int(value))
         else:
             listed = ", ".join(f"{index} {name}" for index, name in enumerate(class_names))
-            raise click.BadParameter(f"no class {value!r} in this model; its classes: {listed}",
-                                     param_hint="--classes")
+            raise ValueError(f"--classes: the model has no class {value!r}; its classes are {listed}")
     return frozenset(ids)

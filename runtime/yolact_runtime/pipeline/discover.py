@@ -9,11 +9,12 @@ from typing import Literal
 
 from ..core.errors import NOT_FOUND
 from .layout import output_names
+from .live import is_stream, stream_name
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".jp2"})
 VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"})
 
-Kind = Literal["image", "video"]
+Kind = Literal["image", "video", "stream"]
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class InputItem:
     """One input: `key` names it in records (its relative path, POSIX); `name` is where its outputs go
     (layout.py: unique in the run; "" means the key without its extension)."""
 
-    path: Path
+    path: Path | str  # a URI or live source: the str as given
     key: str
     kind: Kind
     name: str = ""
@@ -64,6 +65,7 @@ def images_under(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
 def discover(inputs: list[str | os.PathLike[str]], exclude: Path | None = None) -> tuple[list[InputItem], list[str]]:
     """Items in input order (folders expanded, sorted) and one error line per unusable input.
 
+    A webcam index (0, 1, ...) or a stream URL (rtsp://, http(s)://, ...) is a live source (live.py).
     A file given by name is taken whatever its extension (as an image unless it looks like a
     video); folders are searched for the usual image and video extensions, skipping hidden names
     and `exclude` (the output folder). Keys: a file's name, or a folder file's path inside it;
@@ -75,6 +77,9 @@ def discover(inputs: list[str | os.PathLike[str]], exclude: Path | None = None) 
     excluded = exclude.resolve() if exclude is not None else None
     for raw in inputs:
         path = Path(raw)
+        if is_stream(os.fspath(raw)):
+            items.append(InputItem(os.fspath(raw), os.fspath(raw), "stream"))
+            continue
         if path.is_dir():
             candidates = [(p, p.relative_to(path).as_posix()) for p in _walk(path, excluded)]
             if not candidates:
@@ -93,4 +98,5 @@ def discover(inputs: list[str | os.PathLike[str]], exclude: Path | None = None) 
 
 def named(items: list[InputItem]) -> list[InputItem]:
     """The items with their output names (layout.output_names over the whole run)."""
-    return [replace(item, name=name) for item, name in zip(items, output_names([i.key for i in items]))]
+    keys = [stream_name(i.key) if i.kind == "stream" else i.key for i in items]
+    return [replace(item, name=name) for item, name in zip(items, output_names(keys))]

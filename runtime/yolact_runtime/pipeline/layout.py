@@ -5,6 +5,7 @@ Each item has an output NAME (InputItem.name), chosen by `output_names` over the
 - the key without its extension (`photos/a.jpg` -> `photos/a`), when no other input has that stem;
 - the whole key (`c/twin.png`, `c/twin.jpg`), when two or more inputs share the stem: every one
   of them keeps its extension, so no input is left out and the names do not depend on order;
+- a live source: live/webcam0, live/<URL with every run of other characters as one _>;
 - the same key from two different files (two folders holding `a.png`, given side by side): the
   later ones, in input order, get `~2`, `~3`, ... before the extension (`a~2.png`).
 
@@ -13,7 +14,7 @@ again (--resume); adding an input that shares a stem renames both (they are then
 
 OUT/overlays/<name><ext>            overlay image (the input's extension; videos: .mp4, or .avi kept)
 OUT/masks/<name>.png                instance map (0 = none, i + 1 = detection i), uint8 or uint16
-OUT/masks/<name>/NNNNNN.png         the same per video frame
+OUT/masks/<name>/NNNNNN.png         the same per video frame (NNNNNN: its number in the source)
 OUT/labels/<name>.txt               --save-txt: YOLO segmentation labels (videos: <name>/NNNNNN.txt)
 OUT/detections/<name>.json          the item's detections (written last: it marks the item done)
 """
@@ -80,7 +81,7 @@ class OutputLayout:
         return self.root / folder / (output_name(item) + suffix)
 
     def overlay_path(self, item: InputItem) -> Path:
-        suffix = _video_suffix(item.key) if item.kind == "video" else PurePosixPath(item.key).suffix
+        suffix = PurePosixPath(item.key).suffix if item.kind == "image" else _video_suffix(item.key)
         return self._path("overlays", item, suffix)
 
     def masks_path(self, item: InputItem, frame: int | None = None) -> Path:
@@ -97,10 +98,13 @@ class OutputLayout:
         return self._path("detections", item, ".json")
 
     def is_done(self, item: InputItem) -> bool:
-        """All outputs this run asks for exist (the record last, as it is written last)."""
+        """All outputs this run asks for exist (the record last, as it is written last); a live
+        source is never done (it is read again)."""
+        if item.kind == "stream":
+            return False
         if self.overlays and not self.overlay_path(item).is_file():
             return False
-        video = item.kind == "video"
+        video = item.kind != "image"
         for wanted, path in ((self.masks, self.masks_path), (self.labels, self.labels_path)):
             first = path(item, 0 if video else None)
             if wanted and not (first.parent.is_dir() if video else first.is_file()):
