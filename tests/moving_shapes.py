@@ -17,12 +17,11 @@ OBJECTS = (
 )
 
 
-def make_video(path: Path, frames: int = 60) -> list[list[np.ndarray]]:
-    """Write the video (MJPG .avi, 20 fps); return each frame's true bool masks, one per object."""
+def make_frames(frames: int) -> list[tuple[np.ndarray, list[np.ndarray]]]:
+    """Each frame (BGR) with its true bool masks, one per object."""
     rng = np.random.default_rng(5)
     background = np.clip(rng.normal(128, 12, (SIZE, SIZE, 3)), 0, 255).astype(np.uint8)
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 20.0, (SIZE, SIZE))
-    truth = []
+    out = []
     for t in range(frames):
         image, masks = background.copy(), []
         for index, (name, radius, start, step, colour) in enumerate(OBJECTS):
@@ -31,6 +30,15 @@ def make_video(path: Path, frames: int = 60) -> list[list[np.ndarray]]:
             mask = shape_mask(SHAPE_NAMES.index(name), centre, radius, SIZE, np.random.default_rng(index))
             image[mask > 0] = colour
             masks.append(mask > 0)
+        out.append((image, masks))
+    return out
+
+
+def make_video(path: Path, frames: int = 60) -> list[list[np.ndarray]]:
+    """Write the video (MJPG .avi, 20 fps); return each frame's true bool masks, one per object."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 20.0, (SIZE, SIZE))
+    truth = []
+    for image, masks in make_frames(frames):
         writer.write(image)
         truth.append(masks)
     writer.release()

@@ -17,7 +17,7 @@ from .job import RunSummary
 
 
 class _StderrHandler(logging.StreamHandler):
-    """Writes to whatever sys.stderr is now (test runners swap it)."""
+    """Writes to whatever sys.stderr is now (test runners swap it), above the progress bar."""
 
     @property
     def stream(self):  # type: ignore[override]
@@ -26,6 +26,12 @@ class _StderrHandler(logging.StreamHandler):
     @stream.setter
     def stream(self, value) -> None:
         pass
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            tqdm.write(self.format(record), file=sys.stderr)
+        except Exception:
+            self.handleError(record)
 
 
 class Reporter:
