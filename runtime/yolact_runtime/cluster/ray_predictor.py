@@ -87,8 +87,8 @@ class YolactPredictor:
     RLE masks) when return_records (default: when there is no out_dir).
 
     With out_dir, each image's outputs are written there exactly as by yolact-run: overlays/ (unless
-    overlays=False), masks/ (save_masks=True), labels/ (save_txt=True), detections/<name>.json; resume=True skips images whose
-    outputs are all there. providers "auto" uses the GPU only if Ray gave this actor one (else
+    overlays=False), masks/ (save_masks=True), labels/ (save_txt=True), detections/<name>.json;
+    resume=True skips images whose outputs are all there. providers "auto" uses the GPU only if Ray gave this actor one (else
     OpenVINO where its EP has a device, else CPU); precision is OpenVINO's (see Yolact); threads
     (ONNX Runtime intra-op) defaults to the CPUs Ray gave the actor; classes keeps those class ids
     only; polygons writes COCO polygons instead of RLE (yolact-run's --classes, --polygons).

@@ -108,7 +108,6 @@ class Runner:
             reader = self._frames(item)
         except Exception as error:
             return self._put(events, done(failure(item, error)))
-        complete = True
         try:
             if not self._put(events, done(VideoStart(item, reader.fps))):
                 return False
