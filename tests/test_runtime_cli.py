@@ -183,3 +183,14 @@ def test_console_entry_never_prints_a_traceback(tmp_path, model_path, generated)
     assert "Traceback" not in run.stderr
     assert run.stderr.strip().splitlines() == [f"error: {generated / 'broken.jpg'}: "
                                                "cannot decode image (corrupt or unsupported format)"]
+
+
+def test_help_lists_every_option_under_its_group() -> None:
+    code, stdout, _ = _run("--help")
+    assert code == 0
+    headers = [line for line in stdout.splitlines() if line.endswith(":") and not line.startswith(" ")]
+    assert headers == ["Inputs:", "Outputs:", "Model:", "Engine:", "Other:"]
+    sections = dict(zip(headers, stdout.split("\n\n")[-len(headers):]))
+    for header, flags in (("Inputs:", ["--vid-stride", "--no-drop"]), ("Outputs:", ["--jsonl", "--polygons", "--track"]),
+                          ("Model:", ["--model", "--classes"]), ("Engine:", ["--engine", "--workers"])):
+        assert sections[header].startswith(header) and all(flag in sections[header] for flag in flags)

@@ -25,7 +25,7 @@ from .overview import MAX_TILES, write_overview
 from .track import check_tracking
 
 SECTIONS = {
-    "Inputs": ["inputs", "files_from", "vid_stride", "max_frames", "no_drop"],
+    "Inputs": ["files_from", "vid_stride", "max_frames", "no_drop"],
     "Outputs": ["out_dir", "json_path", "jsonl_path", "save_masks", "save_txt", "polygons", "no_overlays",
                 "overview_path", "track", "resume", "quiet"],
     "Model": ["model_path", "classes", "score_threshold", "top_k", "providers", "precision", "threads", "batch_size"],

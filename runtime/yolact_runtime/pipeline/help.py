@@ -12,7 +12,8 @@ class GroupedCommand(click.Command):
         self.sections = sections
 
     def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        rows = {p.name: p.get_help_record(ctx) for p in self.get_params(ctx)}
+        # options only: the arguments are in the usage line and the docstring
+        rows = {p.name: p.get_help_record(ctx) for p in self.get_params(ctx) if isinstance(p, click.Option)}
         for title, names in [*self.sections.items(), ("Other", [n for n in rows if n])]:
             chosen = [rows.pop(name) for name in names if rows.get(name) is not None]
             if chosen:
