@@ -13,7 +13,7 @@ $(BIN)/python:
 # torch first, pinned, so pip never resolves a CUDA build.
 $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[export,test,ray,openvino]'
+	$(BIN)/pip install -q -e '.[export,test,ray,openvino,track]'
 	touch $@
 
 install: $(VENV)/.installed

@@ -31,6 +31,17 @@ def cpp_cli() -> Path:
 
 
 @pytest.fixture(scope="session")
+def shipped_onnx(tmp_path_factory) -> Path:
+    """models/yolact_shapes.pth exported by our exporter, once per session."""
+    from yolact_export import load_checkpoint
+    from yolact_export.exporter.export import export_onnx
+
+    model, cfg = load_checkpoint(ROOT / "models" / "yolact_shapes.pth")
+    assert cfg.name == "yolact_shapes"
+    return export_onnx(model, tmp_path_factory.mktemp("shipped") / "yolact_shapes.onnx")
+
+
+@pytest.fixture(scope="session")
 def layouts() -> dict:
     path = DATA / "yolact_checkpoint_layouts.json"
     return json.loads(path.read_text())

@@ -24,15 +24,6 @@ BUILD = REPO / "build" / "cpp" / "build"
 SHAPES = sorted((REPO / "examples" / "shapes" / "images").glob("*.jpg"))
 
 
-@pytest.fixture(scope="module")
-def shipped_onnx(tmp_path_factory) -> Path:
-    from yolact_export import load_checkpoint
-    from yolact_export.exporter.export import export_onnx
-
-    model, _ = load_checkpoint(REPO / "models" / "yolact_shapes.pth")
-    return export_onnx(model, tmp_path_factory.mktemp("shipped") / "yolact_shapes.onnx")
-
-
 def _run(command: list, cwd: Path | None = None) -> subprocess.CompletedProcess:
     proc = subprocess.run([str(c) for c in command], capture_output=True, text=True, timeout=600, cwd=cwd)
     assert proc.returncode == 0, f"{command[0]} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"

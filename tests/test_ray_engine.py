@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 import ray_faults
+from twins import TWIN_KEYS, make_twins, twin_outputs
 from yolact_runtime.cluster import ray_engine
 from yolact_runtime.pipeline.cli import main
 
@@ -110,6 +111,25 @@ def test_ray_gives_the_single_process_outputs(tmp_path, ray_local, model_path, p
     assert code == 0, stderr
     assert f"{len(keys)} skipped" in stdout
     assert (tmp_path / "local.json").read_bytes() == (tmp_path / "ray.json").read_bytes()
+
+
+def test_ray_keeps_twin_stems_apart_as_the_local_run_does(tmp_path, ray_local, model_path) -> None:
+    folder = make_twins(tmp_path)
+    # --classes, --polygons and --save-txt reach the workers too
+    common = (folder, "--model", model_path, "--save-masks", "--classes", "bicycle,4", "--polygons", "--save-txt", "-q")
+    assert _run(*common, "--out", tmp_path / "local")[0] == 0
+    code, _, stderr = _run(*common, "--out", tmp_path / "ray", "--engine", "ray", "--workers", "1")
+    assert code == 0, stderr
+    for key in TWIN_KEYS:
+        local_files = [*twin_outputs(tmp_path / "local", key), tmp_path / "local" / "labels" / f"{key}.txt"]
+        for local in local_files:
+            assert (tmp_path / "ray" / local.relative_to(tmp_path / "local")).read_bytes() == local.read_bytes()
+        record = json.loads((tmp_path / "ray" / "detections" / f"{key}.json").read_text())
+        assert record["detections"] and {d["category_id"] for d in record["detections"]} <= {2, 5}
+        assert all(isinstance(d["segmentation"], list) for d in record["detections"])
+    code, stdout, stderr = _run(*common[:-1], "--out", tmp_path / "ray", "--engine", "ray", "--resume")
+    assert code == 0, stderr
+    assert "3 skipped" in stdout
 
 
 def test_ray_with_a_real_exported_model(tmp_path, ray_local, exported, photos) -> None:

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from yolact_runtime.pipeline.cli import main
 from fakes import make_fake_model, random_detections
+from twins import OTHER_KEY, TWIN_KEYS, make_twins, twin_outputs
 
 PHOTOS = Path(__file__).resolve().parent / "data" / "photos"
 
@@ -86,6 +87,26 @@ def test_resume_skips_done_images(tmp_path, model_path, generated) -> None:
     assert (out / "overlays" / "nested" / "gen_b.jpg").is_file()
     names = {r["file_name"] for r in json.loads((out / "r.json").read_text())}
     assert names == {"gen_a.png", "nested/gen_b.jpg"}  # skipped images are still in the JSON
+
+
+def test_twin_stems_each_get_their_outputs_and_resume_finds_them(tmp_path, model_path) -> None:
+    folder, out = make_twins(tmp_path), tmp_path / "out"
+    args = (folder, "--model", model_path, "--out", out, "--json", out / "r.json", "--save-masks")
+    code, stdout, stderr = _run(*args)
+    assert code == 0, stderr
+    assert "3 images" in stdout and "error" not in stderr
+    for key in TWIN_KEYS:
+        assert all(path.is_file() for path in twin_outputs(out, key))
+        record = json.loads((out / "detections" / f"{key}.json").read_text())
+        assert record["file_name"] == key
+        assert (record["height"], record["width"]) == cv2.imread(str(folder / key)).shape[:2]
+    assert (out / "detections" / "c" / "other.json").is_file()  # no collision: the usual name
+    assert not (out / "detections" / "c" / "twin.json").exists()
+    assert {r["file_name"] for r in json.loads((out / "r.json").read_text())} == {*TWIN_KEYS, OTHER_KEY}
+
+    code, stdout, stderr = _run(*args, "--resume")
+    assert code == 0, stderr
+    assert "0 images" in stdout and "3 skipped" in stdout
 
 
 def test_json_is_the_same_without_overlays(tmp_path, model_path, generated) -> None:
@@ -162,3 +183,14 @@ def test_console_entry_never_prints_a_traceback(tmp_path, model_path, generated)
     assert "Traceback" not in run.stderr
     assert run.stderr.strip().splitlines() == [f"error: {generated / 'broken.jpg'}: "
                                                "cannot decode image (corrupt or unsupported format)"]
+
+
+def test_help_lists_every_option_under_its_group() -> None:
+    code, stdout, _ = _run("--help")
+    assert code == 0
+    headers = [line for line in stdout.splitlines() if line.endswith(":") and not line.startswith(" ")]
+    assert headers == ["Inputs:", "Outputs:", "Model:", "Engine:", "Other:"]
+    sections = dict(zip(headers, stdout.split("\n\n")[-len(headers):]))
+    for header, flags in (("Inputs:", ["--vid-stride", "--no-drop"]), ("Outputs:", ["--jsonl", "--polygons", "--track"]),
+                          ("Model:", ["--model", "--classes"]), ("Engine:", ["--engine", "--workers"])):
+        assert sections[header].startswith(header) and all(flag in sections[header] for flag in flags)

@@ -12,18 +12,10 @@ import pytest
 
 from yolact_export import load_checkpoint
 from yolact_export.train.evaluate import evaluate
-from yolact_export.exporter.export import export_onnx
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = ROOT / "models" / "yolact_shapes.pth"
 EXAMPLES = ROOT / "examples" / "shapes"
-
-
-@pytest.fixture(scope="module")
-def shipped_onnx(tmp_path_factory) -> Path:
-    model, cfg = load_checkpoint(MODEL)
-    assert cfg.name == "yolact_shapes"
-    return export_onnx(model, tmp_path_factory.mktemp("shipped") / "yolact_shapes.onnx")
 
 
 def test_shipped_model_is_small_and_recognised():

@@ -13,7 +13,7 @@ from yolact_runtime.core.io import read_image, write_image, write_json
 from yolact_runtime.pipeline.discover import discover
 from yolact_runtime.pipeline.job import NullReporter, RunOptions, Tally
 from yolact_runtime.pipeline.layout import OutputLayout
-from yolact_runtime.pipeline.records import image_record
+from yolact_runtime.pipeline.records import detections, image_record
 from yolact_runtime.pipeline.runner import Runner
 
 from .measure import Laps, stage_summary, summarize
@@ -37,7 +37,7 @@ def _sequential(model, items, out: Path) -> dict[str, list[float]]:
         result = model.postprocess(raw, image.shape[:2])
         laps.lap("postprocess")
         write_image(layout.overlay_path(item), result.draw(image))
-        write_json(layout.record_path(item), image_record(item, result))
+        write_json(layout.record_path(item), image_record(item, image.shape[:2], detections(result)))
         laps.lap("write")
     return {s: v[1:] for s, v in seconds.items()}
 

@@ -75,7 +75,7 @@ def _polygon(label: int, radius: float, rng: np.random.Generator) -> np.ndarray 
     return _rotate(pts, angle)
 
 
-def _shape_mask(label: int, center: np.ndarray, radius: float, size: int,
+def shape_mask(label: int, center: np.ndarray, radius: float, size: int,
                 rng: np.random.Generator) -> np.ndarray:
     mask = np.zeros((size, size), np.uint8)
     shift = 4  # sub-pixel precision for the drawing calls
@@ -114,7 +114,7 @@ def render_image(rng: np.random.Generator, opts: SynthOptions, empty: bool
         label = int(rng.integers(0, len(SHAPE_NAMES)))
         radius = rng.uniform(opts.min_extent, opts.max_extent) * size / 2
         center = rng.uniform(radius * 0.6, size - radius * 0.6, 2)
-        mask = _shape_mask(label, center, radius, size, rng)
+        mask = shape_mask(label, center, radius, size, rng)
         if mask.sum() < MIN_VISIBLE_AREA:
             continue
         _paint(img, mask, rng)

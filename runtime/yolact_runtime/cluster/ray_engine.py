@@ -2,10 +2,10 @@
 
 The driver lists the inputs (local or shared folders and files, or URIs that pyarrow file systems
 understand: s3://, gs://, hdfs://, file://, ...), skips those already done (--resume), and feeds
-`index, path, key` rows to `Dataset.map_batches(YolactPredictor, ...)` on a fixed pool of actors.
+`index, path, key, name` rows to `Dataset.map_batches(YolactPredictor, ...)` on a fixed pool of actors.
 Each actor loads the model once and runs the single-process pipeline (`runner.Runner`) on its
 batches: same decoding, preprocessing, inference, postprocessing, overlays, instance maps and
-per-image detection records (OUT/detections/<key>.json), written by the worker straight into the
+per-image detection records (OUT/detections/<name>.json), written by the worker straight into the
 output folder (which every node must see). Only a small status row per image comes back to the
 driver; at the end the driver assembles the --json file from the per-image records in input
 order, with the single-process code (records.coco_results), so the file is the same.
@@ -32,6 +32,7 @@ from typing import Any
 from ..core.errors import YolactRuntimeError, first_line
 from ..core.metadata import read_model_info
 from ..pipeline.discover import InputItem
+from ..pipeline.layout import output_name
 from ..pipeline.job import RunOptions, Tally
 from .ray_address import check_reachable
 from .ray_predictor import YolactPredictor, text
@@ -76,6 +77,7 @@ class ModelSettings:
     top_k: int | None = None
     threads: int | None = None
     precision: str = "default"  # OpenVINO's: "default" or "f32"
+    classes: frozenset[int] | None = None  # --classes: the 0-based class ids to keep
 
 
 class RayEngine:
@@ -93,7 +95,7 @@ class RayEngine:
                  exclude: Path | None = None) -> tuple[list[InputItem], list[str]]:
         return discover_inputs(inputs, exclude=exclude)
 
-    def total(self, items: list[InputItem]) -> int | None:
+    def total(self, items: list[InputItem], options: RunOptions) -> int | None:
         return sum(item.kind == "image" for item in items)
 
     @contextmanager
@@ -142,8 +144,9 @@ class RayEngine:
     def process(self, items: list[InputItem], options: RunOptions, tally: Tally) -> None:
         images = []
         for item in items:
-            if item.kind == "video":
-                tally.fail(item, f"{item.path}: videos are not processed with --engine ray (run them without it)")
+            if item.kind != "image":
+                what = "videos" if item.kind == "video" else "live sources"
+                tally.fail(item, f"{item.path}: {what} are not processed with --engine ray (run them without it)")
             else:
                 images.append(item)
         if images:
@@ -165,11 +168,14 @@ class RayEngine:
         workers, rows = self._plan(len(todo), size, cpus)
         names = [os.fspath(item.path) for item in todo]
         located = [name if is_uri(name) else os.path.abspath(name) for name in names]
-        table = [{"index": i, "path": located[i], "key": item.key} for i, item in enumerate(todo)]
+        table = [{"index": i, "path": located[i], "key": item.key, "name": output_name(item)}
+                 for i, item in enumerate(todo)]
         predictor = _bound_predictor(dict(
             model_path=self.model_path, out_dir=os.path.abspath(options.out_dir), providers=self.model.providers,
             precision=self.model.precision, score_threshold=self.model.score_threshold, top_k=self.model.top_k,
             overlays=options.overlays, save_masks=options.save_masks, batch_size=size, threads=self.model.threads or 1,
+            classes=None if self.model.classes is None else sorted(self.model.classes),
+            polygons=options.polygons, save_txt=options.save_txt,
             return_records=False, io_threads=options.workers))
 
         def row_done(index: int, status: str, error: str) -> None:

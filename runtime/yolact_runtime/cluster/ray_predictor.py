@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -78,17 +79,19 @@ class YolactPredictor:
 
     Input columns: `path` (local/shared path or URI, read with pyarrow.fs), or `bytes` (encoded image,
     `path` then only names it), or `image` (decoded uint8 RGB, as ray.data.read_images gives); `key`
-    (output name, default: the file name of `path`). Other columns pass through (not bytes/image).
+    (the name in records, default: the file name of `path`); `name` (where its outputs go, default:
+    the key without its extension; see pipeline/layout.py). Other columns pass through (not bytes/image).
 
     Output columns added: `key`, `status` ("ok" | "failed" | "skipped"), `error` (path: cause, or ""),
     and `record` (the image's detections as JSON: file_name, width, height, COCO detections with
     RLE masks) when return_records (default: when there is no out_dir).
 
     With out_dir, each image's outputs are written there exactly as by yolact-run: overlays/ (unless
-    overlays=False), masks/ (save_masks=True), detections/<key>.json; resume=True skips images whose
-    outputs are all there. providers "auto" uses the GPU only if Ray gave this actor one (else what
-    auto takes on the CPU: OpenVINO or ONNX Runtime, core/plan.py); precision is OpenVINO's (see Yolact); threads
-    (ONNX Runtime intra-op) defaults to the CPUs Ray gave the actor.
+    overlays=False), masks/ (save_masks=True), labels/ (save_txt=True), detections/<name>.json;
+    resume=True skips images whose outputs are all there. providers "auto" uses the GPU only if Ray gave this actor one (else
+    what auto takes on the CPU: OpenVINO or ONNX Runtime, core/plan.py); precision is OpenVINO's (see Yolact); threads
+    (ONNX Runtime intra-op) defaults to the CPUs Ray gave the actor; classes keeps those class ids
+    only; polygons writes COCO polygons instead of RLE (yolact-run's --classes, --polygons).
     """
 
     def __init__(
@@ -107,6 +110,9 @@ class YolactPredictor:
         return_records: bool | None = None,
         io_threads: int = 2,
         precision: str = "default",
+        classes: Sequence[int] | None = None,
+        polygons: bool = False,
+        save_txt: bool = False,
     ) -> None:
         assigned, model_path = _in_ray_actor(), local_model(model_path)
         if providers == "auto" and assigned is not None and not assigned.get("GPU"):
@@ -117,6 +123,8 @@ class YolactPredictor:
         self.model = Yolact(model_path, providers, score_threshold=score_threshold, top_k=top_k,
                             intra_op_threads=threads, spinning=False,  # a pipelined Runner, as yolact-run
                             precision=precision)
+        if classes is not None:
+            self.model.options = replace(self.model.options, classes=frozenset(classes))
         self.write = out_dir is not None
         self.options = RunOptions(
             out_dir=Path(out_dir) if out_dir is not None else Path("."),
@@ -125,6 +133,8 @@ class YolactPredictor:
             batch_size=batch_size,
             resume=resume and self.write,
             workers=io_threads,
+            polygons=polygons,
+            save_txt=save_txt and self.write,
         )
         self.return_records = (not self.write) if return_records is None else return_records
 
@@ -139,7 +149,8 @@ class YolactPredictor:
             path = text(columns["path"][row]) if "path" in columns else None
             key = text(columns["key"][row]) if "key" in columns else PurePosixPath(path.partition("?")[0]).name
             name = path if path is not None else key
-            item = InputItem(name if is_uri(name) else Path(name), key, "image")
+            output = text(columns["name"][row]) if "name" in columns else ""
+            item = InputItem(name if is_uri(name) else Path(name), key, "image", output)
             if "bytes" in columns:
                 sources[item] = bytes(columns["bytes"][row])
             elif "image" in columns:

@@ -12,13 +12,15 @@ from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
 from ..core.errors import NOT_FOUND, InputError, first_line
-from ..pipeline.discover import InputItem, discover, kind_of
+from ..pipeline.discover import InputItem, discover, kind_of, named
+from ..pipeline.live import is_stream
 
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 
 
 def is_uri(path: str | os.PathLike[str]) -> bool:
-    return bool(_URI.match(os.fspath(path)))
+    """A file or folder URI for pyarrow (a live stream's URL is not one: discover() takes those)."""
+    return bool(_URI.match(os.fspath(path))) and not is_stream(os.fspath(path))
 
 
 @lru_cache(maxsize=64)
@@ -94,27 +96,25 @@ def discover_inputs(inputs: Sequence[str | os.PathLike[str]],
     """discover() that also takes URIs (their items carry the URI, a str, as `path`).
 
     Without URIs this is discover() itself; URIs follow the same rules (a file's key is its name,
-    a folder's files are found recursively, sorted, hidden names skipped; colliding keys reported).
+    a folder's files are found recursively, sorted, hidden names skipped; output names as layout.py says).
     """
     if not any(is_uri(raw) for raw in inputs):
         return discover(list(inputs), exclude=exclude)
     items: list[InputItem] = []
     errors: list[str] = []
-    seen: dict[str, str] = {}
+    seen: set[str] = set()
     for raw in inputs:
         if is_uri(raw):
-            candidates, problems = _remote_candidates(os.fspath(raw))
+            found, problems = _remote_candidates(os.fspath(raw))
+            candidates = [InputItem(file, key, kind_of(Path(PurePosixPath(key).name)) or "image")
+                          for file, key in found]
         else:
-            local, problems = discover([raw], exclude=exclude)
-            candidates = [(item.path, item.key) for item in local]
+            candidates, problems = discover([raw], exclude=exclude)
         errors.extend(problems)
-        for file, key in candidates:
-            stem = str(PurePosixPath(key).with_suffix(""))
-            name = os.fspath(file) if is_uri(file) else str(Path(file).resolve())
-            if stem in seen:
-                if seen[stem] != name:
-                    errors.append(f"{file}: its output names collide with those of {seen[stem]}; skipped")
-                continue
-            seen[stem] = name
-            items.append(InputItem(file, key, kind_of(Path(PurePosixPath(key).name)) or "image"))
-    return items, errors
+        for item in candidates:
+            path = os.fspath(item.path)
+            identity = path if is_uri(path) or item.kind == "stream" else str(Path(path).resolve())
+            if identity not in seen:  # the same file given twice is done once
+                seen.add(identity)
+                items.append(item)
+    return named(items), errors

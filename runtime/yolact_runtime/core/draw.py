@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import colorsys
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import cv2
@@ -30,12 +31,12 @@ def _mask_layer(result: Result, height: int, width: int) -> np.ndarray:
     return result.instance_map().astype(np.uint16)
 
 
-def _blend_masks(image: np.ndarray, result: Result, alpha: float) -> np.ndarray:
+def _blend_masks(image: np.ndarray, result: Result, colors: list[tuple[int, int, int]], alpha: float) -> np.ndarray:
     height, width = image.shape[:2]
     if result.masks is None and result.rles is None:
         return image.copy()
     ids = _mask_layer(result, height, width)
-    palette = np.array([(0, 0, 0)] + [color_for(int(c)) for c in result.class_ids], dtype=np.uint8)
+    palette = np.array([(0, 0, 0), *colors], dtype=np.uint8)
     blended = cv2.addWeighted(image, 1 - alpha, palette[ids], alpha, 0)
     out = image.copy()
     np.copyto(out, blended, where=(ids > 0)[..., None])
@@ -50,17 +51,25 @@ def _label(out: np.ndarray, text: str, x: int, y: int, color: tuple[int, int, in
     cv2.putText(out, text, (x + 1, top + th + 1), FONT, scale, (255, 255, 255), 1, cv2.LINE_AA)
 
 
-def draw_result(image: np.ndarray, result: Result, alpha: float = 0.45) -> np.ndarray:
-    """Masks first (best detection on top), then boxes and `name score` labels."""
+def _colors(result: Result, track_ids: Sequence[int | None] | None) -> list[tuple[int, int, int]]:
+    """A colour per detection: by track where it has one, else by class (tracks start at another hue)."""
+    tracks = track_ids if track_ids is not None else [None] * len(result)
+    return [color_for(int(c)) if t is None else color_for(t + 7) for c, t in zip(result.class_ids, tracks)]
+
+
+def draw_result(image: np.ndarray, result: Result, alpha: float = 0.45,
+                track_ids: Sequence[int | None] | None = None) -> np.ndarray:
+    """Masks first (best detection on top), then boxes and `name score` labels (`#id` with track_ids)."""
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ValueError(f"expected a uint8 BGR image, got shape {image.shape} {image.dtype}")
-    out = _blend_masks(image, result, alpha)
+    colors = _colors(result, track_ids)
+    out = _blend_masks(image, result, colors, alpha)
     thickness = max(1, round(min(image.shape[:2]) / 400))
     scale = max(0.4, min(image.shape[:2]) / 800)
     scores = result.ranking_scores
     for i in range(len(result) - 1, -1, -1):
         x1, y1, x2, y2 = (int(v) for v in result.boxes[i])
-        color = color_for(int(result.class_ids[i]))
-        cv2.rectangle(out, (x1, y1), (x2, y2), color, thickness)
-        _label(out, f"{result.class_names[i]} {float(scores[i]):.2f}", x1, y1, color, scale)
+        track = f" #{track_ids[i]}" if track_ids is not None and track_ids[i] is not None else ""
+        cv2.rectangle(out, (x1, y1), (x2, y2), colors[i], thickness)
+        _label(out, f"{result.class_names[i]}{track} {float(scores[i]):.2f}", x1, y1, colors[i], scale)
     return out

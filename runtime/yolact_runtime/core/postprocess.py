@@ -28,12 +28,14 @@ class PostprocessOptions:
     what to keep: see select_rows.
 
     masks: "image" bool masks at image size; "proto" bool masks at prototype size (no upsample);
-    "rle" COCO RLEs at image size (no dense masks kept); "none" boxes only.
+    "rle" COCO RLEs at image size (no dense masks kept); "none" boxes only. classes: the 0-based
+    class ids to keep (None: all), applied before top_k.
     """
 
     score_threshold: float = 0.0
     top_k: int | None = None
     masks: MaskMode = "image"
+    classes: frozenset[int] | None = None
 
     def __post_init__(self) -> None:
         if self.masks not in MASK_MODES:
@@ -59,7 +61,11 @@ def kept_rows(raw: RawDetections, options: PostprocessOptions) -> np.ndarray:
     """Which valid rows are kept and in what order (select_rows on this image's rows)."""
     n = raw.count
     ranking = raw.mask_scores if raw.mask_scores is not None else raw.scores
-    return select_rows(raw.scores[:n], ranking[:n], options.score_threshold, options.top_k)
+    if options.classes is None:
+        return select_rows(raw.scores[:n], ranking[:n], options.score_threshold, options.top_k)
+    rows = select_rows(raw.scores[:n], ranking[:n], options.score_threshold, None)
+    rows = rows[np.isin(raw.classes[rows], list(options.classes))]
+    return rows if options.top_k is None else rows[:options.top_k]
 
 
 def boxes_to_pixels(boxes: np.ndarray, width: int, height: int) -> np.ndarray:

@@ -107,11 +107,11 @@ class Result:
         masks = self.image_masks()
         return np.zeros(self.image_size, dtype=dtype) if masks is None else paint_ids(masks, dtype)
 
-    def draw(self, image: np.ndarray, alpha: float = 0.45) -> np.ndarray:
-        """A copy of the BGR image with coloured masks, boxes and labels."""
+    def draw(self, image: np.ndarray, alpha: float = 0.45, track_ids: list[int | None] | None = None) -> np.ndarray:
+        """A copy of the BGR image with coloured masks, boxes and labels (coloured by track with track_ids)."""
         from .draw import draw_result
 
-        return draw_result(image, self, alpha=alpha)
+        return draw_result(image, self, alpha=alpha, track_ids=track_ids)
 
 
 def paint_ids(masks: np.ndarray, dtype: np.dtype) -> np.ndarray:

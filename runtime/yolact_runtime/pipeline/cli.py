@@ -1,105 +1,71 @@
-"""yolact-run: segment images, folders and videos with an exported model."""
+"""yolact-run: segment images, folders, videos and live streams with an exported model."""
 from __future__ import annotations
 
-import logging
+import contextlib
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
-import cv2
-from tqdm import tqdm
 
 from ..core.errors import YolactRuntimeError
+from ..core.metadata import read_model_info
 from ..core.model import Yolact
 from ..core.plan import CHOICES_HELP, PRECISIONS, PROVIDER_CHOICES
+from .classes import parse_classes
+from .console import Reporter, finish_on_ctrl_c, listed, setup_logging, summary_line
 from .discover import InputItem
-from .job import Engine, RunOptions, RunSummary, run_job
+from .help import GroupedCommand
+from .job import Engine, RunOptions, run_job
 from .layout import OutputLayout
+from .local_engine import LocalEngine
 from .overview import MAX_TILES, write_overview
-from .runner import LocalEngine
+from .track import check_tracking
+
+SECTIONS = {
+    "Inputs": ["files_from", "vid_stride", "max_frames", "no_drop"],
+    "Outputs": ["out_dir", "json_path", "jsonl_path", "save_masks", "save_txt", "polygons", "no_overlays",
+                "overview_path", "track", "resume", "quiet"],
+    "Model": ["model_path", "classes", "score_threshold", "top_k", "providers", "precision", "threads", "batch_size"],
+    "Engine": ["engine", "ray_address", "workers", "gpus_per_worker"],
+}
+LOCAL_ONLY = {"jsonl_path": "--jsonl", "track": "--track"}  # besides videos and live sources
 
 
-class _StderrHandler(logging.StreamHandler):
-    """Writes to whatever sys.stderr is now (test runners swap it)."""
-
-    @property
-    def stream(self):  # type: ignore[override]
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value) -> None:
-        pass
-
-
-class _Reporter:
-    """Error lines and progress; errors go above the bar, on stderr."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self.bar: tqdm | None = None
-
-    def start(self, total: int | None) -> None:
-        if not self.quiet:
-            self.bar = tqdm(total=total, unit="img", desc="yolact-run", file=sys.stderr, dynamic_ncols=True)
-
-    def error(self, line: str) -> None:
-        tqdm.write(f"error: {line}", file=sys.stderr)
-
-    def advance(self, count: int) -> None:
-        if self.bar is not None:
-            self.bar.update(count)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-def _summary(summary: RunSummary, out: Path, input_errors: int) -> str:
-    done = f"{summary.images} image{'s' if summary.images != 1 else ''}"
-    if summary.frames:
-        done += f" and {summary.frames} video frame{'s' if summary.frames != 1 else ''}"
-    rate = (summary.images + summary.frames) / summary.seconds if summary.seconds > 0 else 0.0
-    parts = [f"{done} in {summary.seconds:.1f} s ({rate:.1f} images/s)"]
-    if summary.skipped:
-        parts.append(f"{summary.skipped} skipped (already done)")
-    failed = summary.failed + input_errors
-    if failed:
-        parts.append(f"{failed} failed")
-    return "yolact-run: " + ", ".join(parts) + f"; outputs in {out}"
-
-
-def _listed(path: Path) -> list[str]:
-    lines = (line.strip() for line in path.read_text(encoding="utf-8").splitlines())
-    return [line for line in lines if line and not line.startswith("#")]
-
-
-def _setup_logging(quiet: bool) -> None:
-    logger = logging.getLogger("yolact_runtime")
-    logger.setLevel(logging.WARNING if quiet else logging.INFO)
-    if not any(isinstance(h, _StderrHandler) for h in logger.handlers):
-        handler = _StderrHandler()
-        handler.setFormatter(logging.Formatter("yolact-run: %(message)s"))
-        logger.addHandler(handler)
-    cv_logging = getattr(getattr(cv2, "utils", None), "logging", None)  # absent in some OpenCV builds
-    if cv_logging is not None:
-        cv_logging.setLogLevel(cv_logging.LOG_LEVEL_ERROR)
-    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # FFmpeg's own lines (we report failures ourselves)
-
-
-@click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("inputs", nargs=-1, type=click.Path())  # str: keeps URIs (s3://...) intact for --engine ray
-@click.option("--model", "-m", "model_path", required=True, type=click.Path(path_type=Path),
-              help="ONNX model exported by yolact-export.")
+@click.command(cls=GroupedCommand, sections=SECTIONS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("inputs", nargs=-1, type=click.Path())  # str: keeps URIs (s3://, rtsp://) intact
+@click.option("--files-from", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Also take the inputs listed in this file, one per line (blank lines and # comments skipped).")
+@click.option("--vid-stride", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Videos and streams: take every N-th frame.")
+@click.option("--max-frames", type=click.IntRange(min=1), default=None,
+              help="Videos and streams: stop each after this many frames.")
+@click.option("--no-drop", is_flag=True, help="Live sources: process every frame (default: only the newest one "
+                                              "while the model is busy, counting the others as dropped).")
 @click.option("--out", "-o", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
-              help="Output folder: overlays/, masks/, detections/.")
+              help="Output folder: overlays/, masks/, labels/, detections/.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Write COCO results (RLE masks, image ids, file names) for all inputs here.")
+@click.option("--jsonl", "jsonl_path", type=click.Path(path_type=Path, dir_okay=False),
+              help="Stream one JSON line per image and frame here, flushed as each is done.")
 @click.option("--save-masks", is_flag=True, help="Write per-image PNG instance maps (0 = none, i+1 = detection i).")
+@click.option("--save-txt", is_flag=True, help="Write YOLO segmentation labels: labels/<item>.txt "
+                                               "(class x1 y1 x2 y2 ..., normalised).")
+@click.option("--polygons", is_flag=True, help="Masks as COCO polygons (outer outlines) instead of RLE in the "
+                                               "records and --json.")
 @click.option("--no-overlays", is_flag=True, help="Do not write overlay images and videos.")
 @click.option("--overview", "overview_path", type=click.Path(path_type=Path, dir_okay=False),
               help=f"Also write one picture here: the image overlays in a grid (the first {MAX_TILES}); "
                    "its path is printed first.")
+@click.option("--track", is_flag=True, help="Videos and streams: give each detection a track_id (ByteTrack; "
+                                            "pip install yolact-export[track]); overlays coloured by track.")
+@click.option("--resume", is_flag=True, help="Skip inputs whose outputs already exist.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary; errors only.")
+@click.option("--model", "-m", "model_path", required=True, type=click.Path(path_type=Path),
+              help="ONNX model exported by yolact-export.")
+@click.option("--classes", multiple=True, metavar="NAMES|IDS",
+              help="Keep only these classes: names or 0-based ids from the model, comma-separated or repeated.")
 @click.option("--score-threshold", type=click.FloatRange(0.0, 1.0), default=0.3, show_default=True,
               help="Keep detections whose box score is above this (all outputs; yolact-cpp-run has the same "
                    "default; 0 keeps every row the graph returns, for COCO evaluation).")
@@ -109,12 +75,10 @@ def _setup_logging(quiet: bool) -> None:
 @click.option("--precision", type=click.Choice(PRECISIONS), default="default", show_default=True,
               help="OpenVINO's precision: default (its choice: bf16 on AMX / AVX512-BF16 CPUs) or f32 (exact; auto "
                    "then takes ONNX Runtime).")
-@click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--threads", type=click.IntRange(min=1), default=None, help="Engine threads (ONNX Runtime intra-op, OpenVINO INFERENCE_NUM_THREADS).")
-@click.option("--resume", is_flag=True, help="Skip inputs whose outputs already exist.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress bar or summary; errors only.")
-@click.option("--files-from", type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="Also take the inputs listed in this file, one per line (blank lines and # comments skipped).")
+@click.option("--threads", type=click.IntRange(min=1), default=None,
+              help="Engine threads (ONNX Runtime intra-op, OpenVINO INFERENCE_NUM_THREADS).")
+@click.option("--batch-size", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Images or frames per inference call.")
 @click.option("--engine", type=click.Choice(["local", "ray"]), default="local", show_default=True,
               help="local: this process; ray: a Ray cluster with Ray Data (pip install yolact-export[ray]).")
 @click.option("--ray-address", default=None, metavar="ADDRESS",
@@ -123,43 +87,49 @@ def _setup_logging(quiet: bool) -> None:
               help="--engine ray: model actors (default: as many as the cluster's CPUs, or GPUs, allow).")
 @click.option("--gpus-per-worker", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="--engine ray: GPUs Ray reserves per actor (0: CPU actors, --providers auto then means cpu).")
-def main(inputs: tuple[str, ...], model_path: Path, out_dir: Path, json_path: Path | None, save_masks: bool,
-         no_overlays: bool, overview_path: Path | None, score_threshold: float, top_k: int | None, providers: str,
-         batch_size: int, precision: str, threads: int | None, resume: bool, quiet: bool, files_from: Path | None,
-         engine: str, ray_address: str | None, workers: int | None, gpus_per_worker: float) -> None:
-    """Segment INPUTS (images, folders searched recursively, videos) with a YOLACT ONNX model.
+def main(inputs: tuple[str, ...], files_from: Path | None, vid_stride: int, max_frames: int | None, no_drop: bool,
+         out_dir: Path, json_path: Path | None, jsonl_path: Path | None, save_masks: bool, save_txt: bool,
+         polygons: bool, no_overlays: bool, overview_path: Path | None, track: bool, resume: bool, quiet: bool,
+         model_path: Path, classes: tuple[str, ...], score_threshold: float, top_k: int | None, providers: str,
+         precision: str, threads: int | None, batch_size: int, engine: str, ray_address: str | None,
+         workers: int | None, gpus_per_worker: float) -> None:
+    """Segment INPUTS with a YOLACT ONNX model: images, folders (searched recursively), videos, and live
+    sources (a webcam index such as 0, rtsp://..., http(s)://...).
 
     With --engine ray, INPUTS may also be URIs that pyarrow reads (s3://, gs://, hdfs://, file://).
     """
     if files_from is not None:
-        inputs = (*inputs, *_listed(files_from))
+        inputs = (*inputs, *listed(files_from))
     if not inputs:
         raise click.UsageError("give at least one input (or --files-from)")
     if overview_path is not None and no_overlays:
         raise click.UsageError("--overview is made of the overlays: drop --no-overlays")
-    _setup_logging(quiet)
-    reporter = _Reporter(quiet)
+    given = {"jsonl_path": jsonl_path is not None, "track": track}
+    if engine == "ray" and any(given.values()):
+        flags = ", ".join(flag for name, flag in LOCAL_ONLY.items() if given[name])
+        raise click.UsageError(f"{flags}: videos and live sources run without --engine ray; drop it")
+    setup_logging(quiet)
+    reporter = Reporter(quiet)
     try:
-        runs_on: Engine
-        if engine == "ray":
-            from ..cluster.ray_engine import ModelSettings, RayEngine, RaySettings
-
-            runs_on = RayEngine(model_path, ModelSettings(providers, score_threshold, top_k, threads, precision),
-                                RaySettings(address=ray_address, workers=workers, gpus_per_worker=gpus_per_worker))
-        else:
-            # The runner overlaps loading and rendering with inference: no spinning (docs/performance.md).
-            runs_on = LocalEngine(Yolact(model_path, providers, score_threshold=score_threshold, top_k=top_k,
-                                         intra_op_threads=threads, spinning=False, precision=precision))
-    except YolactRuntimeError as error:
+        if track:
+            check_tracking()
+        wanted = parse_classes(classes, read_model_info(model_path).class_names) if classes else None
+        runs_on = _engine(engine, model_path, wanted, score_threshold, top_k, providers, precision, threads,
+                          ray_address, workers, gpus_per_worker)
+    except (YolactRuntimeError, ValueError) as error:
         reporter.error(str(error))
         sys.exit(2)
     items, input_errors = runs_on.discover(list(inputs), exclude=out_dir)
     for line in input_errors:
         reporter.error(line)
     options = RunOptions(out_dir=out_dir, json_path=json_path, save_masks=save_masks, overlays=not no_overlays,
-                         batch_size=batch_size, resume=resume)
+                         batch_size=batch_size, resume=resume, polygons=polygons, save_txt=save_txt,
+                         jsonl_path=jsonl_path, track=track, vid_stride=vid_stride, max_frames=max_frames,
+                         drop=not no_drop)
+    finish = getattr(runs_on, "finish", None)
     try:
-        summary = run_job(runs_on, items, options, reporter, on_total=reporter.start)
+        with finish_on_ctrl_c(finish) if finish is not None else contextlib.nullcontext():
+            summary = run_job(runs_on, items, options, reporter, on_total=reporter.start)
     except YolactRuntimeError as error:  # --engine ray: the cluster cannot be started or joined
         reporter.close()
         reporter.error(str(error))
@@ -181,12 +151,30 @@ def main(inputs: tuple[str, ...], model_path: Path, out_dir: Path, json_path: Pa
     reporter.close()
     overview_failed = overview_path is not None and not _overview(overview_path, items, out_dir, reporter, quiet)
     if not quiet:
-        click.echo(_summary(summary, out_dir, len(input_errors)))
+        click.echo(summary_line(summary, out_dir, len(input_errors)))
+    if finish is not None and finish.is_set():
+        click.echo("yolact-run: interrupted", err=True)  # everything written so far is complete
+        sys.exit(130)
     if summary.failed or input_errors or overview_failed:
         sys.exit(1)
 
 
-def _overview(path: Path, items: list[InputItem], out_dir: Path, reporter: _Reporter, quiet: bool) -> bool:
+def _engine(engine: str, model_path: Path, classes: frozenset[int] | None, score_threshold: float,
+            top_k: int | None, providers: str, precision: str, threads: int | None, ray_address: str | None,
+            workers: int | None, gpus_per_worker: float) -> Engine:
+    if engine == "ray":
+        from ..cluster.ray_engine import ModelSettings, RayEngine, RaySettings
+
+        return RayEngine(model_path, ModelSettings(providers, score_threshold, top_k, threads, precision, classes),
+                         RaySettings(address=ray_address, workers=workers, gpus_per_worker=gpus_per_worker))
+    # The runner overlaps loading and rendering with inference: no spinning (docs/performance.md).
+    model = Yolact(model_path, providers, score_threshold=score_threshold, top_k=top_k, intra_op_threads=threads,
+                   spinning=False, precision=precision)
+    model.options = replace(model.options, classes=classes)
+    return LocalEngine(model)
+
+
+def _overview(path: Path, items: list[InputItem], out_dir: Path, reporter: Reporter, quiet: bool) -> bool:
     """Write the overview of the image overlays there are; say where (or why not)."""
     layout = OutputLayout(out_dir)
     overlays = [(item.key, layout.overlay_path(item)) for item in items if item.kind == "image"]

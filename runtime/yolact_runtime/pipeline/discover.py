@@ -3,25 +3,29 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
 from ..core.errors import NOT_FOUND
+from .layout import output_names
+from .live import is_stream, stream_name
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".jp2"})
 VIDEO_EXTENSIONS = frozenset({".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv"})
 
-Kind = Literal["image", "video"]
+Kind = Literal["image", "video", "stream"]
 
 
 @dataclass(frozen=True)
 class InputItem:
-    """One input file; `key` is its relative output name (POSIX), unique without its suffix."""
+    """One input: `key` names it in records (its relative path, POSIX); `name` is where its outputs go
+    (layout.py: unique in the run; "" means the key without its extension)."""
 
-    path: Path
+    path: Path | str  # a URI or live source: the str as given
     key: str
     kind: Kind
+    name: str = ""
 
 
 def kind_of(path: Path) -> Kind | None:
@@ -61,16 +65,21 @@ def images_under(paths: Sequence[str | os.PathLike[str]]) -> list[Path]:
 def discover(inputs: list[str | os.PathLike[str]], exclude: Path | None = None) -> tuple[list[InputItem], list[str]]:
     """Items in input order (folders expanded, sorted) and one error line per unusable input.
 
+    A webcam index (0, 1, ...) or a stream URL (rtsp://, http(s)://, ...) is a live source (live.py).
     A file given by name is taken whatever its extension (as an image unless it looks like a
     video); folders are searched for the usual image and video extensions, skipping hidden names
-    and `exclude` (the output folder). Keys: a file's name, or a folder file's path inside it.
+    and `exclude` (the output folder). Keys: a file's name, or a folder file's path inside it;
+    inputs whose keys or stems collide all keep their own outputs (layout.output_names).
     """
     items: list[InputItem] = []
     errors: list[str] = []
-    seen: dict[str, Path] = {}
+    seen: set[Path] = set()
     excluded = exclude.resolve() if exclude is not None else None
     for raw in inputs:
         path = Path(raw)
+        if is_stream(os.fspath(raw)):
+            items.append(InputItem(os.fspath(raw), os.fspath(raw), "stream"))
+            continue
         if path.is_dir():
             candidates = [(p, p.relative_to(path).as_posix()) for p in _walk(path, excluded)]
             if not candidates:
@@ -81,11 +90,13 @@ def discover(inputs: list[str | os.PathLike[str]], exclude: Path | None = None) 
             errors.append(f"{path}: {NOT_FOUND}")
             continue
         for file, key in candidates:
-            stem = str(Path(key).with_suffix(""))
-            if stem in seen:
-                if seen[stem].resolve() != file.resolve():
-                    errors.append(f"{file}: its output names collide with those of {seen[stem]}; skipped")
-                continue
-            seen[stem] = file
-            items.append(InputItem(file, key, kind_of(file) or "image"))
-    return items, errors
+            if file.resolve() not in seen:  # the same file given twice is done once
+                seen.add(file.resolve())
+                items.append(InputItem(file, key, kind_of(file) or "image"))
+    return named(items), errors
+
+
+def named(items: list[InputItem]) -> list[InputItem]:
+    """The items with their output names (layout.output_names over the whole run)."""
+    keys = [stream_name(i.key) if i.kind == "stream" else i.key for i in items]
+    return [replace(item, name=name) for item, name in zip(items, output_names(keys))]

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..core.errors import first_line
+from ..core.result import Result
 from .discover import InputItem
 
 
@@ -35,19 +36,25 @@ class VideoStart:
 @dataclass
 class VideoEnd:
     item: InputItem
+    complete: bool = True  # False: cut short by Ctrl-C (a file's outputs are then not kept)
+    dropped: int = 0  # live sources: frames dropped while the model was busy
+    warning: str | None = None  # a live source that stopped by itself
 
 
 @dataclass
 class ImageDone:
     item: InputItem
+    record: dict[str, Any]
 
 
 @dataclass
 class FrameDone:
     item: InputItem
+    number: int  # in the source
     overlay: np.ndarray | None
     detections: list[dict[str, Any]]
     size: tuple[int, int]
+    tracked: tuple[np.ndarray | None, Result] | None = None  # --track: (image to draw on, result), drawn in order
 
 
 END = object()  # the producer has nothing more

@@ -1,6 +1,6 @@
 """One yolact-run job, whatever the engine: resume, failure accounting and the --json file.
 
-An engine supplies only how the work is found and done: `runner.LocalEngine` in this process,
+An engine supplies only how the work is found and done: `local_engine.LocalEngine` in this process,
 `ray_engine.RayEngine` on a Ray cluster. `run_job` does the rest, the same way for both.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from .records import coco_results, read_record
 
 @dataclass(frozen=True)
 class RunOptions:
-    """yolact-run's output and batching flags (workers: decode and render threads)."""
+    """yolact-run's output, video and batching flags (workers: decode and render threads)."""
 
     out_dir: Path
     json_path: Path | None = None
@@ -30,6 +30,13 @@ class RunOptions:
     batch_size: int = 1
     resume: bool = False
     workers: int = 2
+    polygons: bool = False  # COCO polygons instead of RLE in the records and --json
+    save_txt: bool = False  # YOLO segmentation labels
+    jsonl_path: Path | None = None
+    track: bool = False
+    vid_stride: int = 1
+    max_frames: int | None = None  # per video or stream
+    drop: bool = True  # live sources: keep only the newest frame while the model is busy
 
 
 @dataclass
@@ -41,6 +48,7 @@ class RunSummary:
     frames: int = 0
     skipped: int = 0
     failed: int = 0
+    dropped: int = 0  # live frames the model had no time for
     seconds: float = 0.0
 
 
@@ -84,7 +92,7 @@ class Engine(Protocol):
     def discover(self, inputs: Sequence[str | os.PathLike[str]],
                  exclude: Path | None = None) -> tuple[list[InputItem], list[str]]: ...
 
-    def total(self, items: list[InputItem]) -> int | None:
+    def total(self, items: list[InputItem], options: RunOptions) -> int | None:
         """Progress units for `items` (None when unknown)."""
 
     def started(self) -> AbstractContextManager[object]:
@@ -111,11 +119,12 @@ def run_job(engine: Engine, items: list[InputItem], options: RunOptions, reporte
             on_total: Callable[[int | None], None] | None = None) -> RunSummary:
     """Process the items that still need it, then (with json_path) write the run's results JSON."""
     tally = Tally(reporter)
-    layout = OutputLayout(options.out_dir, overlays=options.overlays, masks=options.save_masks)
+    layout = OutputLayout(options.out_dir, overlays=options.overlays, masks=options.save_masks,
+                          labels=options.save_txt)
     todo = pending(items, layout, options.resume)
     tally.summary.skipped = len(items) - len(todo)
     if on_total is not None:
-        on_total(engine.total(todo))
+        on_total(engine.total(todo, options))
     if todo:
         with engine.started():
             start = time.perf_counter()  # from the work, not from the engine's start (Ray's)

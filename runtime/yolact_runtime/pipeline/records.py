@@ -6,26 +6,45 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..core.polygons import coco_polygons, yolo_line
 from ..core.result import Result
 from .discover import InputItem
 
 
-def detections(result: Result) -> list[dict[str, Any]]:
-    """COCO result dicts without an image id (ids are given when the run's JSON is assembled)."""
+def detections(result: Result, polygons: bool = False) -> list[dict[str, Any]]:
+    """COCO result dicts without an image id (ids are given when the run's JSON is assembled);
+    polygons: the segmentation as COCO polygons (core/polygons.py) instead of RLE."""
     out = result.to_coco(image_id=0)
-    for detection in out:
+    masks = result.image_masks() if polygons else None
+    for index, detection in enumerate(out):
         del detection["image_id"]
+        if masks is not None:
+            detection["segmentation"] = coco_polygons(masks[index])
     return out
 
 
-def image_record(item: InputItem, result: Result) -> dict[str, Any]:
-    height, width = result.image_size
-    return {"file_name": item.key, "width": width, "height": height, "detections": detections(result)}
+def yolo_labels(result: Result) -> str:
+    """--save-txt: one YOLO segmentation line per detection with an outline (core/polygons.py)."""
+    masks = result.image_masks()
+    if masks is None:
+        return ""
+    lines = (yolo_line(int(class_id), mask) for class_id, mask in zip(result.class_ids, masks))
+    return "".join(f"{line}\n" for line in lines if line is not None)
 
 
-def video_record(item: InputItem, size: tuple[int, int], fps: float, frames: list[list[dict]]) -> dict[str, Any]:
+def image_record(item: InputItem, size: tuple[int, int], found: list[dict[str, Any]]) -> dict[str, Any]:
     height, width = size
-    return {"file_name": item.key, "width": width, "height": height, "fps": fps, "frames": frames}
+    return {"file_name": item.key, "width": width, "height": height, "detections": found}
+
+
+def video_record(item: InputItem, size: tuple[int, int], fps: float, frames: list[list[dict]],
+                 numbers: list[int]) -> dict[str, Any]:
+    """`frames` in order; `frame_numbers` (their numbers in the source) only when they are not 0, 1, 2, ..."""
+    height, width = size
+    record = {"file_name": item.key, "width": width, "height": height, "fps": fps, "frames": frames}
+    if numbers != list(range(len(numbers))):
+        record["frame_numbers"] = numbers
+    return record
 
 
 def read_record(path: Path) -> dict[str, Any] | None:
@@ -55,7 +74,8 @@ def coco_results(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     next_id = 1
     for index, record in enumerate(records):
         if "frames" in record:
-            for frame, dets in enumerate(record["frames"]):
+            numbers = record.get("frame_numbers", range(len(record["frames"])))
+            for frame, dets in zip(numbers, record["frames"]):
                 extra = {"file_name": record["file_name"], "frame": frame}
                 results.extend({"image_id": next_id, **d, **extra} for d in dets)
                 next_id += 1

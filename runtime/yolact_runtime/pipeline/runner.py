@@ -4,32 +4,38 @@ A producer thread reads inputs in order and hands decoding plus preprocessing to
 the calling thread batches and runs the model; a render pool postprocesses, draws and writes
 each image's outputs. Events are committed in input order, so video frames reach their writer
 in sequence. Every failure becomes one error line naming the file; nothing stops the run.
-`LocalEngine` is this pipeline as a job engine (job.py does resume, failures and the --json file).
+local_engine.LocalEngine makes it a job engine (job.py does resume, failures and the --json file).
 """
 from __future__ import annotations
 
-import contextlib
+import itertools
+import logging
 import os
 import queue
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
-from ..core.io import read_image, write_image, write_json
+from ..core.io import read_image, write_bytes, write_image, write_json
 from ..core.model import Yolact
 from ..core.raw import RawDetections
-from .discover import InputItem, discover
+from .discover import InputItem
 from .events import END, Failed, FrameDone, ImageDone, Loaded, VideoEnd, VideoStart, done, failure
 from .job import RunOptions, RunSummary, Tally
+from .jsonl import JsonLines
 from .layout import OutputLayout
-from .records import detections, image_record, video_record
-from .video import VideoReader, VideoSink, frame_count
+from .live import LiveReader
+from .records import detections, image_record, yolo_labels
+from .video_outputs import VideoOutputs
+from .track import Tracks
+from .video import VideoReader
+
+log = logging.getLogger("yolact_runtime")
 
 Reader = Callable[[InputItem], np.ndarray]  # an input's BGR pixels
 RecordSink = Callable[[InputItem, dict[str, Any]], None]  # where an image's record goes
@@ -39,36 +45,31 @@ def read_file(item: InputItem) -> np.ndarray:
     return read_image(item.path)
 
 
-@dataclass
-class _VideoState:
-    fps: float
-    sink: VideoSink | None = None
-    size: tuple[int, int] | None = None
-    frames: list[list[dict[str, Any]]] = field(default_factory=list)
-    failed: bool = False
-
-
 class Runner:
     """The pipeline over a list of items; counts and failures go to `tally`.
 
     read: how an image item becomes pixels (default: the file); on_record: where each image's
-    record goes (default: OUT/detections/<key>.json).
+    record goes (default: OUT/detections/<name>.json); finish: set it (Ctrl-C) to end the run
+    early and cleanly: no new item starts, a live stream ends as if it had stopped there.
     """
 
     def __init__(self, model: Yolact, options: RunOptions, tally: Tally, read: Reader = read_file,
-                 on_record: RecordSink | None = None) -> None:
+                 on_record: RecordSink | None = None, finish: threading.Event | None = None) -> None:
         self.model = model
         self.options = options
         self.tally = tally
         self.summary = tally.summary
         self.reporter = tally.reporter
         self.read = read
-        self.layout = OutputLayout(options.out_dir, overlays=options.overlays, masks=options.save_masks)
+        self.layout = OutputLayout(options.out_dir, overlays=options.overlays, masks=options.save_masks,
+                                   labels=options.save_txt)
         self.on_record = on_record or self._write_record
-        self.videos: dict[InputItem, _VideoState] = {}
+        self.videos: dict[InputItem, VideoOutputs] = {}
         self.stop = threading.Event()
-        # Overlays and instance maps need dense masks; without them RLEs are made directly (cheaper).
-        dense = options.overlays or options.save_masks
+        self.finish = finish or threading.Event()
+        self.jsonl: JsonLines | None = None
+        # Overlays, instance maps and outlines need dense masks; without them RLEs are made directly (cheaper).
+        dense = options.overlays or options.save_masks or options.polygons or options.save_txt
         self.post_options = replace(model.options, masks="image" if dense else "rle")
 
     # ---- producer ----------------------------------------------------------------------------
@@ -94,24 +95,38 @@ class Runner:
                 continue
         return False
 
+    def _frames(self, item: InputItem) -> LiveReader | VideoReader:
+        if item.kind == "stream":
+            return LiveReader(os.fspath(item.path), self.options.vid_stride, self.options.drop, self.finish)
+        return VideoReader(item.path, self.options.vid_stride)
+
     def _produce_item(self, item: InputItem, events: queue.Queue, pool: ThreadPoolExecutor) -> bool:
         """Queue one input's events; False once the run is stopping."""
         if item.kind == "image":
             return self._put(events, pool.submit(self._load_image, item))
         try:
-            reader = VideoReader(item.path)
+            reader = self._frames(item)
         except Exception as error:
             return self._put(events, done(failure(item, error)))
-        if not self._put(events, done(VideoStart(item, reader.fps))):
-            return False
-        for index, frame in enumerate(reader):
-            if not self._put(events, pool.submit(self._load_frame, item, index, frame)):
+        try:
+            if not self._put(events, done(VideoStart(item, reader.fps))):
                 return False
-        return self._put(events, done(VideoEnd(item)))
+            for number, frame in itertools.islice(reader, self.options.max_frames):
+                if self.finish.is_set():
+                    break
+                if not self._put(events, pool.submit(self._load_frame, item, number, frame)):
+                    return False
+        finally:
+            reader.close()
+        complete = item.kind == "stream" or not self.finish.is_set()  # a file cut short is not done
+        warning = f"{item.path}: the stream stopped after {reader.read} frames" if reader.source_ended else None
+        return self._put(events, done(VideoEnd(item, complete, reader.dropped, warning)))
 
     def _produce(self, items: list[InputItem], events: queue.Queue, pool: ThreadPoolExecutor) -> None:
         try:
             for item in items:
+                if self.finish.is_set():
+                    return
                 try:
                     if not self._produce_item(item, events, pool):
                         return
@@ -125,17 +140,23 @@ class Runner:
     # ---- render (worker threads) ---------------------------------------------------------------
     def _render(self, loaded: Loaded, raw: RawDetections) -> ImageDone | FrameDone | Failed:
         try:
-            item, image = loaded.item, loaded.image
+            item, image, frame = loaded.item, loaded.image, loaded.frame
             result = self.model.postprocess(raw, image.shape[:2], self.post_options)
-            overlay = result.draw(image) if self.options.overlays else None
+            tracked = frame is not None and self.options.track  # drawn by track IDs, in frame order
+            overlay = result.draw(image) if self.options.overlays and not tracked else None
             if self.options.save_masks:
-                write_image(self.layout.masks_path(item, loaded.frame), result.instance_map())
-            if loaded.frame is not None:
-                return FrameDone(item, overlay, detections(result), image.shape[:2])
+                write_image(self.layout.masks_path(item, frame), result.instance_map())
+            if self.options.save_txt:
+                write_bytes(self.layout.labels_path(item, frame), yolo_labels(result).encode("ascii"))
+            found = detections(result, self.options.polygons)
+            if frame is not None:
+                later = (image if self.options.overlays else None, result) if tracked else None
+                return FrameDone(item, frame, overlay, found, image.shape[:2], later)
             if overlay is not None:
                 write_image(self.layout.overlay_path(item), overlay)
-            self.on_record(item, image_record(item, result))
-            return ImageDone(item)
+            record = image_record(item, image.shape[:2], found)
+            self.on_record(item, record)
+            return ImageDone(item, record)
         except Exception as error:
             return failure(loaded.item, error, unit=True)
 
@@ -147,8 +168,7 @@ class Runner:
         state = self.videos.get(event.item)
         if state is not None and not state.failed:
             state.failed = True
-            if state.sink is not None:
-                state.sink.abort()
+            state.abort()
         self.tally.fail(event.item, event.message)
 
     def _commit(self, event: Any) -> None:
@@ -159,12 +179,15 @@ class Runner:
         elif isinstance(event, ImageDone):
             self.summary.images += 1
             self.reporter.advance(1)
+            if self.jsonl is not None:
+                self.jsonl.write(event.record)
         elif isinstance(event, VideoStart):
-            self.videos[event.item] = _VideoState(event.fps)
+            tracks = Tracks(event.fps) if self.options.track else None
+            self.videos[event.item] = VideoOutputs(event.item, event.fps, self.layout, tracks)
         elif isinstance(event, FrameDone):
             self._commit_frame(event)
         elif isinstance(event, VideoEnd):
-            self._finish_video(event.item)
+            self._finish_video(event)
 
     def _commit_frame(self, event: FrameDone) -> None:
         state = self.videos[event.item]
@@ -172,31 +195,24 @@ class Runner:
         if state.failed:
             return
         try:
-            if event.overlay is not None:
-                if state.sink is None:
-                    height, width = event.size
-                    state.sink = VideoSink(self.layout.overlay_path(event.item), state.fps, (width, height))
-                state.sink.write(event.overlay)
-            state.size = event.size
-            state.frames.append(event.detections)
+            state.add(event, self.jsonl)
             self.summary.frames += 1
         except Exception as error:
             self._fail(failure(event.item, error))
 
-    def _finish_video(self, item: InputItem) -> None:
-        state = self.videos.pop(item)
-        if state.failed:
+    def _finish_video(self, event: VideoEnd) -> None:
+        state = self.videos.pop(event.item)
+        self.summary.dropped += event.dropped
+        if event.warning is not None:
+            log.warning(f"warning: {event.warning}")
+        if state.failed or not event.complete:
+            state.abort()
             return
         try:
-            if not state.frames or state.size is None:
-                raise ValueError("no frame could be read from this video")
-            if state.sink is not None:
-                state.sink.close()
-            write_json(self.layout.record_path(item), video_record(item, state.size, state.fps, state.frames))
+            state.finish()
         except Exception as error:
-            if state.sink is not None:
-                state.sink.abort()
-            self._fail(failure(item, error))
+            state.abort()
+            self._fail(failure(event.item, error))
 
     # ---- main loop -------------------------------------------------------------------------
     def _infer(self, batch: list[Any], render: ThreadPoolExecutor) -> list[Future]:
@@ -231,6 +247,7 @@ class Runner:
         loader = ThreadPoolExecutor(workers, thread_name_prefix="yolact-load")
         render = ThreadPoolExecutor(workers, thread_name_prefix="yolact-render")
         producer = threading.Thread(target=self._produce, args=(items, events, loader), daemon=True)
+        self.jsonl = JsonLines(self.options.jsonl_path) if self.options.jsonl_path is not None else None
         producer.start()
         try:
             batch: list[Any] = []
@@ -252,37 +269,7 @@ class Runner:
             loader.shutdown(wait=False, cancel_futures=True)
             render.shutdown(wait=True, cancel_futures=True)
             for state in self.videos.values():
-                if state.sink is not None and not state.failed:
-                    state.sink.abort()
+                state.abort()
+            if self.jsonl is not None:
+                self.jsonl.close()
         return self.summary
-
-
-def total(items: Iterable[InputItem]) -> int | None:
-    """Images plus video frames, or None when a video does not tell its length."""
-    count = 0
-    for item in items:
-        frames = frame_count(item.path) if item.kind == "video" else 1
-        if frames <= 0:
-            return None
-        count += frames
-    return count
-
-
-class LocalEngine:
-    """yolact-run's engine in this process: local files and folders, the pipelined Runner."""
-
-    def __init__(self, model: Yolact) -> None:
-        self.model = model
-
-    def discover(self, inputs: Sequence[str | os.PathLike[str]],
-                 exclude: Path | None = None) -> tuple[list[InputItem], list[str]]:
-        return discover(list(inputs), exclude=exclude)
-
-    def total(self, items: list[InputItem]) -> int | None:
-        return total(items)
-
-    def started(self) -> contextlib.AbstractContextManager[object]:
-        return contextlib.nullcontext()
-
-    def process(self, items: list[InputItem], options: RunOptions, tally: Tally) -> None:
-        Runner(self.model, options, tally).run(items)

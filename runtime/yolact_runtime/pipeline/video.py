@@ -12,26 +12,38 @@ from ..core.errors import InputError
 
 
 class VideoReader:
-    """Iterate the BGR frames of a video file."""
+    """Iterate (frame number, BGR frame) of a video file: every `stride`-th frame (the others are only grabbed)."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], stride: int = 1) -> None:
         self.path = Path(path)
+        self.stride = stride
         self.capture = cv2.VideoCapture(os.fspath(path))
         if not self.capture.isOpened():
             raise InputError(f"{path}: cannot open video (corrupt or unsupported format)")
         fps = self.capture.get(cv2.CAP_PROP_FPS)
         self.fps = fps if fps and fps > 0 and np.isfinite(fps) else 25.0
         self.frame_count = max(0, int(self.capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0))
+        self.dropped = 0  # a file is read at the model's pace: nothing is dropped
+        self.source_ended = False  # a file that ends has simply ended
 
-    def __iter__(self) -> Iterator[np.ndarray]:
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
         try:
+            number = 0
             while True:
-                ok, frame = self.capture.read()
-                if not ok or frame is None:
-                    return
-                yield frame
+                if number % self.stride:
+                    if not self.capture.grab():
+                        return
+                else:
+                    ok, frame = self.capture.read()
+                    if not ok or frame is None:
+                        return
+                    yield number, frame
+                number += 1
         finally:
             self.capture.release()
+
+    def close(self) -> None:
+        self.capture.release()
 
 
 def frame_count(path: str | os.PathLike[str]) -> int:
@@ -41,11 +53,6 @@ def frame_count(path: str | os.PathLike[str]) -> int:
         return max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT) or 0)) if capture.isOpened() else 0
     finally:
         capture.release()
-
-
-def output_video_path(path: Path) -> Path:
-    """.avi stays .avi (MJPG); everything else becomes .mp4 (mp4v)."""
-    return path if path.suffix.lower() == ".avi" else path.with_suffix(".mp4")
 
 
 def _fourcc(path: Path) -> int:
