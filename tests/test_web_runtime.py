@@ -1,7 +1,8 @@
 """The browser runtime (runtime/web) and its demo page (examples/web) in a real headless Chromium.
 
 Debian's chromium, driven by playwright-core (runtime/web/browser.mjs), picks files on the demo
-page as a person would. Its detections on the six shapes examples must equal yolact_runtime's on
+page as a person would. Its detections on the six shapes examples (and one resized, so that the
+preprocess resizes too) must equal yolact_runtime's on
 the same exported model: the same keep-set, boxes within 1 px (float32 box coordinates that land
 on an integer may truncate either way), scores within 1e-4 (wasm and the CPU provider sum in
 different orders: ~1e-6 here), mask IoU >= 0.99 (pixels at exactly 0.5 after different float
@@ -93,12 +94,22 @@ def browser_run(tmp_path_factory, shapes_onnx, no_metadata_onnx, page_url) -> di
     screenshot = ARTEFACTS / "web_demo.png"
     screenshot.unlink(missing_ok=True)
     steps = [{"model": str(shapes_onnx)}]
-    steps += [{"image": str(path), "threshold": 0} for path in SHAPES]
+    steps += [{"image": str(path), "threshold": 0} for path in _compared(directory)]
     steps += [{"image": str(broken)}, {"model": str(no_metadata_onnx)}, {"model": str(shapes_onnx)},
               {"image": str(SHAPES[2]), "threshold": 0.3}, {"screenshot": str(screenshot)}]
     job = directory / "job.json"
     job.write_text(json.dumps({"url": page_url, "chromium": str(CHROMIUM), "steps": steps}))
     return json.loads(_node(str(WEB / "browser.mjs"), str(job)))
+
+
+def _compared(directory: Path) -> list[Path]:
+    """The six examples, and one of them at 381x257 (a PNG: lossless, so both decoders agree) whose
+    preprocess resizes (the examples are at the input size) and whose masks upsample by 3.2 and 4.8."""
+    import cv2
+
+    odd = directory / "000003_381x257.png"
+    cv2.imwrite(str(odd), cv2.resize(cv2.imread(str(SHAPES[3])), (381, 257), interpolation=cv2.INTER_AREA))
+    return [*SHAPES, odd]
 
 
 def _mask(run_lengths: list[int], height: int, width: int) -> np.ndarray:
@@ -115,27 +126,35 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 
 def test_page_detections_equal_the_python_runtime(browser_run, shapes_onnx):
     python = Yolact(shapes_onnx, providers="cpu")
-    runs = browser_run["steps"][1:1 + len(SHAPES)]
-    assert len(runs) == 6
+    runs = browser_run["steps"][1:2 + len(SHAPES)]
+    assert [step["run"]["name"] for step in runs] == [path.name for path in SHAPES] + ["000003_381x257.png"]
     total = 0
-    for path, step in zip(SHAPES, runs):
+    for step in runs:
         assert step["message"] == "", step["message"]
         run = step["run"]
-        assert run["name"] == path.name
-        expected = python(path)
+        expected = python(step["path"])
         got = run["detections"]
         # the keep-set: the same rows, in the same order (ranked by score)
-        assert [d["classId"] for d in got] == expected.class_ids.tolist(), path.name
+        assert [d["classId"] for d in got] == expected.class_ids.tolist(), run["name"]
         assert [d["className"] for d in got] == expected.class_names
         assert [d["categoryId"] for d in got] == expected.category_ids.tolist()
         assert len(got) > 0
         for i, detection in enumerate(got):
-            assert abs(detection["score"] - float(expected.scores[i])) <= 1e-4, (path.name, i)
-            assert np.abs(np.array(detection["box"]) - expected.boxes[i]).max() <= 1, (path.name, i)
+            where = (run["name"], i)
+            assert abs(detection["score"] - float(expected.scores[i])) <= 1e-4, where
+            assert np.abs(np.array(detection["box"]) - expected.boxes[i]).max() <= 1, where
             mask = _mask(detection["mask"], run["height"], run["width"])
-            assert _iou(mask, expected.masks[i]) >= 0.99, (path.name, i, _iou(mask, expected.masks[i]))
+            assert _iou(mask, expected.masks[i]) >= 0.99, (*where, _iou(mask, expected.masks[i]))
         total += len(got)
-    assert total >= 6
+    assert total >= 7
+
+
+def test_page_opens_the_demo_model_or_says_how_to_make_it(browser_run):
+    opened = browser_run["opened"]
+    if (ROOT / "demo_out" / "yolact_shapes.onnx").is_file():
+        assert opened["message"] == "" and opened["modelLine"].startswith("yolact_shapes.onnx: yolact_shapes at 320 px")
+    else:
+        assert opened["message"] == "yolact_shapes.onnx: not found; run `make demo` first (it exports demo_out/yolact_shapes.onnx)"
 
 
 def test_page_says_which_engine_it_used(browser_run):
@@ -145,13 +164,13 @@ def test_page_says_which_engine_it_used(browser_run):
 
 
 def test_undecodable_image_is_one_message_on_the_page_and_none_in_the_console(browser_run):
-    step = browser_run["steps"][1 + len(SHAPES)]
+    step = browser_run["steps"][2 + len(SHAPES)]
     assert step["message"] == "broken.jpg: cannot decode image (corrupt or unsupported format)"
     assert step["console"] == []
 
 
 def test_model_without_metadata_is_refused_in_the_python_runtimes_words(browser_run, no_metadata_onnx):
-    step = browser_run["steps"][2 + len(SHAPES)]
+    step = browser_run["steps"][3 + len(SHAPES)]
     with pytest.raises(ModelError) as python_error:
         contract.read_model_info(no_metadata_onnx)
     assert step["message"] == str(python_error.value).replace(str(no_metadata_onnx), no_metadata_onnx.name)
@@ -173,8 +192,8 @@ def test_screenshot_after_a_run_is_saved(browser_run):
     assert image is not None and image.shape[0] >= 320 and image.shape[1] >= 320
     errors = [line for step in browser_run["steps"] for line in step["console"] if line["type"] in ("error", "pageerror")]
     assert errors == []
-    warnings = {line["text"] for line in browser_run["opened"]["console"] + [l for s in browser_run["steps"] for l in s["console"]]}
-    assert warnings <= {NO_ADAPTER}, warnings
+    lines = {line["text"] for step in browser_run["steps"] for line in step["console"]}
+    assert lines <= {NO_ADAPTER}, lines
 
 
 def test_module_reads_the_metadata_the_python_runtime_reads(shapes_onnx, no_metadata_onnx):

@@ -77,7 +77,7 @@ async function step(page, task) {
   if (task.image) {
     await page.fill("#threshold", String(task.threshold ?? 0.3));
     await afterRun(page, () => page.setInputFiles("#image-file", task.image));
-    return pageState(page, Boolean(task.pixels));
+    return { path: task.image, ...(await pageState(page, Boolean(task.pixels))) };
   }
   if (task.time) return timeRuns(page, task.time, task.threshold ?? 0.3);
   if (task.screenshot) {
@@ -107,6 +107,9 @@ async function main() {
     const steps = [];
     for (const task of job.steps) steps.push({ ...(await step(page, task)), console: consoleLines.splice(0) });
     process.stdout.write(JSON.stringify({ browser, opened: { ...opened, console: opening }, steps }));
+  } catch (error) {
+    const lines = consoleLines.map((line) => `  console ${line.type}: ${line.text}`).join("\n");
+    throw new Error(`${error.message.split("\n")[0]}${lines ? `\n${lines}` : ""}`);
   } finally {
     await context.close();
     await rm(profile, { recursive: true, force: true });
@@ -114,6 +117,6 @@ async function main() {
 }
 
 main().catch((error) => {
-  process.stderr.write(`browser.mjs: ${error.message.split("\n")[0]}\n`);
+  process.stderr.write(`browser.mjs: ${error.message}\n`);
   process.exit(1);
 });

@@ -6,8 +6,9 @@
 //   const { detections, timings } = await model.predict(image, { scoreThreshold: 0.3 });
 //   for (const d of detections) console.log(d.className, d.score, d.box, d.mask);
 //   console.log(model.provider);                                   // {name: "webgpu" | "wasm", threads}
-import * as ort from "onnxruntime-web";
-
+// ONNX Runtime Web comes as two builds: "onnxruntime-web/webgpu" (WebGPU, with wasm for what it lacks)
+// and "onnxruntime-web/wasm" (CPU only, several times faster on CPU than the WebGPU build's wasm),
+// imported by name (an import map or a bundler resolves them) once the provider is chosen.
 import { INPUT, OPTIONAL_OUTPUTS, REQUIRED_OUTPUTS, YolactError, readModelInfo } from "./metadata.js";
 import { postprocess } from "./postprocess.js";
 import { preprocess } from "./preprocess.js";
@@ -15,7 +16,8 @@ import { preprocess } from "./preprocess.js";
 export { YolactError } from "./metadata.js";
 
 export class Yolact {
-  constructor(session, info, provider, name) {
+  constructor(ort, session, info, provider, name) {
+    this.ort = ort;
     this.session = session;
     this.info = info;
     this.provider = provider;
@@ -35,15 +37,14 @@ export class Yolact {
   static async load(source, options = {}) {
     const name = options.name ?? sourceName(source);
     const bytes = await readBytes(source, name);
-    if (options.threads) ort.env.wasm.numThreads = options.threads;
     const info = readModelInfo(bytes, name);
-    const { session, provider } = await openSession(bytes, options.provider ?? "auto", name);
+    const { ort, session, provider } = await openSession(bytes, options.provider ?? "auto", options.threads, name);
     const missing = REQUIRED_OUTPUTS.filter((n) => !session.outputNames.includes(n));
     if (session.inputNames.length !== 1 || session.inputNames[0] !== INPUT) {
       throw new YolactError(`${name}: expected one input named '${INPUT}', found ${JSON.stringify(session.inputNames)}`);
     }
     if (missing.length) throw new YolactError(`${name}: the graph lacks required outputs ${JSON.stringify(missing)}`);
-    return new Yolact(session, info, provider, name);
+    return new Yolact(ort, session, info, provider, name);
   }
 
   get classNames() {
@@ -62,7 +63,7 @@ export class Yolact {
     const input = new Float32Array(this.batch * tensor.length);
     input.set(tensor);  // a fixed-batch graph gets zero images after ours
     const preprocessed = performance.now();
-    const feeds = { [INPUT]: new ort.Tensor("float32", input, [this.batch, 3, size, size]) };
+    const feeds = { [INPUT]: new this.ort.Tensor("float32", input, [this.batch, 3, size, size]) };
     const outputs = await this.session.run(feeds, this.outputNames);
     const inferred = performance.now();
     const detections = postprocess(firstImage(outputs), image.width, image.height, this.info, options);
@@ -117,17 +118,20 @@ function firstImage(outputs) {
   };
 }
 
-async function openSession(bytes, wanted, name) {
+async function openSession(bytes, wanted, threads, name) {
   const webgpu = wanted !== "wasm" && (await hasWebGPU());
   if (wanted === "webgpu" && !webgpu) throw new YolactError(`${name}: WebGPU was asked for, but this browser has no WebGPU adapter`);
   if (webgpu) {
     try {
+      const ort = await import("onnxruntime-web/webgpu");
       const session = await ort.InferenceSession.create(bytes, { executionProviders: ["webgpu"] });
-      return { session, provider: { name: "webgpu" } };
+      return { ort, session, provider: { name: "webgpu" } };
     } catch (error) {
       if (wanted === "webgpu") throw new YolactError(`${name}: WebGPU session failed (${error.message})`);
     }
   }
+  const ort = await import("onnxruntime-web/wasm");
+  if (threads) ort.env.wasm.numThreads = threads;
   let session;
   try {
     session = await ort.InferenceSession.create(bytes, { executionProviders: ["wasm"] });
@@ -135,8 +139,8 @@ async function openSession(bytes, wanted, name) {
     throw new YolactError(`${name}: ONNX Runtime Web cannot open the model (${String(error.message ?? error).split("\n")[0]})`);
   }
   // threads need cross-origin isolation (SharedArrayBuffer); without it ONNX Runtime Web runs one
-  const threads = globalThis.crossOriginIsolated ? ort.env.wasm.numThreads : 1;
-  return { session, provider: { name: "wasm", threads, simd: true } };
+  const used = globalThis.crossOriginIsolated ? ort.env.wasm.numThreads : 1;
+  return { ort, session, provider: { name: "wasm", threads: used, simd: true } };
 }
 
 async function hasWebGPU() {
