@@ -2,11 +2,10 @@
 
 Debian's chromium, driven by playwright-core (runtime/web/browser.mjs), picks files on the demo
 page as a person would. Its detections on the six shapes examples (and one resized, so that the
-preprocess resizes too) must equal yolact_runtime's on
-the same exported model: the same keep-set, boxes within 1 px (float32 box coordinates that land
-on an integer may truncate either way), scores within 1e-4 (wasm and the CPU provider sum in
-different orders: ~1e-6 here), mask IoU >= 0.99 (pixels at exactly 0.5 after different float
-rounding of P C^T may flip; only a few per mask can). `make web` installs chromium and
+preprocess resizes too) must equal yolact_runtime's on the same exported model: the same keep-set,
+boxes within 1 px (float32 box coordinates that land on an integer may truncate either way),
+scores within 1e-4 (wasm and the CPU provider sum in different orders), mask IoU >= 0.99 (pixels
+at 0.5 after a different float rounding of P C^T may flip; only a few per mask can). `make web` installs chromium and
 node_modules; without apt-get or npm on the machine the browser tests skip, with that reason.
 """
 from __future__ import annotations
@@ -28,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WEB = ROOT / "runtime" / "web"
 SHAPES = sorted((ROOT / "examples" / "shapes" / "images").glob("*.jpg"))
 CHROMIUM = Path("/usr/bin/chromium")
+PHOTO = ROOT / "tests" / "data" / "photos" / "yolact_example_0.png"
 ARTEFACTS = ROOT / "build" / "test-artefacts"
 NO_ADAPTER = "No available adapters."  # Chromium's own warning when WebGPU has no adapter (--disable-gpu)
 
@@ -83,9 +83,10 @@ def page_url():
 
 
 @pytest.fixture(scope="module")
-def browser_run(tmp_path_factory, shapes_onnx, no_metadata_onnx, page_url) -> dict:
-    """One Chromium session over the demo page: the six examples (all rows kept), a broken image, a
-    model without metadata, then the shapes model again for the screenshot run (score > 0.3)."""
+def browser_run(tmp_path_factory, shapes_onnx, no_metadata_onnx, exported, page_url) -> dict:
+    """One Chromium session over the demo page: the shapes examples (all rows kept), a YOLACT++ model
+    on a photo, a broken image, a model without metadata, then the shapes model again for the
+    screenshot run (score > 0.3). Returns {"opened": ..., step name: what the page showed}."""
     _need_web_tools()
     directory = tmp_path_factory.mktemp("browser")
     broken = directory / "broken.jpg"
@@ -93,13 +94,21 @@ def browser_run(tmp_path_factory, shapes_onnx, no_metadata_onnx, page_url) -> di
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     screenshot = ARTEFACTS / "web_demo.png"
     screenshot.unlink(missing_ok=True)
-    steps = [{"model": str(shapes_onnx)}]
-    steps += [{"image": str(path), "threshold": 0} for path in _compared(directory)]
-    steps += [{"image": str(broken)}, {"model": str(no_metadata_onnx)}, {"model": str(shapes_onnx)},
-              {"image": str(SHAPES[2]), "threshold": 0.3}, {"screenshot": str(screenshot)}]
+    named = {"shapes model": {"model": str(shapes_onnx)}}
+    named.update({path.name: {"image": str(path), "threshold": 0} for path in _compared(directory)})
+    named.update({
+        "plus model": {"model": str(exported["plus"][1])},
+        "plus photo": {"image": str(PHOTO), "threshold": 0},
+        "broken image": {"image": str(broken)},
+        "no metadata": {"model": str(no_metadata_onnx)},
+        "shapes again": {"model": str(shapes_onnx)},
+        "shown": {"image": str(SHAPES[2]), "threshold": 0.3},
+        "screenshot": {"screenshot": str(screenshot)},
+    })
     job = directory / "job.json"
-    job.write_text(json.dumps({"url": page_url, "chromium": str(CHROMIUM), "steps": steps}))
-    return json.loads(_node(str(WEB / "browser.mjs"), str(job)))
+    job.write_text(json.dumps({"url": page_url, "chromium": str(CHROMIUM), "steps": list(named.values())}))
+    out = json.loads(_node(str(WEB / "browser.mjs"), str(job)))
+    return {"opened": out["opened"], **dict(zip(named, out["steps"]))}
 
 
 def _compared(directory: Path) -> list[Path]:
@@ -126,8 +135,7 @@ def _iou(a: np.ndarray, b: np.ndarray) -> float:
 
 def test_page_detections_equal_the_python_runtime(browser_run, shapes_onnx):
     python = Yolact(shapes_onnx, providers="cpu")
-    runs = browser_run["steps"][1:2 + len(SHAPES)]
-    assert [step["run"]["name"] for step in runs] == [path.name for path in SHAPES] + ["000003_381x257.png"]
+    runs = [browser_run[path.name] for path in SHAPES] + [browser_run["000003_381x257.png"]]
     total = 0
     for step in runs:
         assert step["message"] == "", step["message"]
@@ -149,6 +157,30 @@ def test_page_detections_equal_the_python_runtime(browser_run, shapes_onnx):
     assert total >= 7
 
 
+def test_page_yolact_plus_detections_equal_the_python_runtime(browser_run, exported):
+    """YOLACT++ (native DCN, the graph's own masks, re-scored by mask score). Rows whose mask scores
+    tie within 1e-4 (random weights give many near 0) may come in either order, so the keep-set is
+    compared as a set: each row found by class, box score and box; the ranking as a sequence."""
+    step = browser_run["plus photo"]
+    assert browser_run["plus model"]["message"] == "" and step["message"] == "", step["message"]
+    run = step["run"]
+    expected = Yolact(exported["plus"][1], providers="cpu")(PHOTO)
+    got = run["detections"]
+    assert len(got) == len(expected) > 0
+    assert np.abs(np.array([d["score"] for d in got]) - expected.mask_scores).max() <= 1e-4
+    unmatched = set(range(len(expected)))
+    for detection in got:
+        same = [i for i in unmatched if expected.class_ids[i] == detection["classId"]
+                and abs(float(expected.scores[i]) - detection["boxScore"]) <= 1e-4
+                and np.abs(expected.boxes[i] - np.array(detection["box"])).max() <= 1]
+        assert same, detection
+        i = min(same, key=lambda j: abs(float(expected.mask_scores[j]) - detection["score"]))
+        unmatched.remove(i)
+        assert abs(float(expected.mask_scores[i]) - detection["score"]) <= 1e-4
+        mask = _mask(detection["mask"], run["height"], run["width"])
+        assert _iou(mask, expected.masks[i]) >= 0.99, (i, _iou(mask, expected.masks[i]))
+
+
 def test_page_opens_the_demo_model_or_says_how_to_make_it(browser_run):
     opened = browser_run["opened"]
     if (ROOT / "demo_out" / "yolact_shapes.onnx").is_file():
@@ -158,19 +190,19 @@ def test_page_opens_the_demo_model_or_says_how_to_make_it(browser_run):
 
 
 def test_page_says_which_engine_it_used(browser_run):
-    line = browser_run["steps"][0]["modelLine"]
+    line = browser_run["shapes model"]["modelLine"]
     assert "yolact_shapes.onnx: yolact_shapes at 320 px, 5 classes, on " in line
     assert "on wasm (SIMD, " in line or line.endswith("on webgpu"), line
 
 
 def test_undecodable_image_is_one_message_on_the_page_and_none_in_the_console(browser_run):
-    step = browser_run["steps"][2 + len(SHAPES)]
+    step = browser_run["broken image"]
     assert step["message"] == "broken.jpg: cannot decode image (corrupt or unsupported format)"
     assert step["console"] == []
 
 
 def test_model_without_metadata_is_refused_in_the_python_runtimes_words(browser_run, no_metadata_onnx):
-    step = browser_run["steps"][3 + len(SHAPES)]
+    step = browser_run["no metadata"]
     with pytest.raises(ModelError) as python_error:
         contract.read_model_info(no_metadata_onnx)
     assert step["message"] == str(python_error.value).replace(str(no_metadata_onnx), no_metadata_onnx.name)
@@ -179,8 +211,8 @@ def test_model_without_metadata_is_refused_in_the_python_runtimes_words(browser_
 
 
 def test_screenshot_after_a_run_is_saved(browser_run):
-    shot = browser_run["steps"][-1]["screenshot"]
-    run = browser_run["steps"][-2]
+    shot = browser_run["screenshot"]["screenshot"]
+    run = browser_run["shown"]
     assert run["message"] == "" and run["run"]["detections"], run["message"]
     assert all(d["score"] > 0.3 for d in run["run"]["detections"])
     assert run["timingsLine"].startswith(f"{SHAPES[2].name} 320×320: ")
@@ -190,9 +222,10 @@ def test_screenshot_after_a_run_is_saved(browser_run):
 
     image = cv2.imread(shot)
     assert image is not None and image.shape[0] >= 320 and image.shape[1] >= 320
-    errors = [line for step in browser_run["steps"] for line in step["console"] if line["type"] in ("error", "pageerror")]
+    steps = [step for name, step in browser_run.items() if name != "opened"]
+    errors = [line for step in steps for line in step["console"] if line["type"] in ("error", "pageerror")]
     assert errors == []
-    lines = {line["text"] for step in browser_run["steps"] for line in step["console"]}
+    lines = {line["text"] for step in steps for line in step["console"]}
     assert lines <= {NO_ADAPTER}, lines
 
 
