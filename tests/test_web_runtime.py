@@ -10,6 +10,7 @@ node_modules; without apt-get or npm on the machine the browser tests skip, with
 """
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import subprocess
@@ -22,6 +23,7 @@ import pytest
 from yolact_runtime import Yolact
 from yolact_runtime.core import metadata as contract
 from yolact_runtime.core.errors import ModelError
+from yolact_runtime.core.io import read_image
 
 ROOT = Path(__file__).resolve().parents[1]
 WEB = ROOT / "runtime" / "web"
@@ -95,7 +97,7 @@ def browser_run(tmp_path_factory, shapes_onnx, no_metadata_onnx, exported, page_
     screenshot = ARTEFACTS / "web_demo.png"
     screenshot.unlink(missing_ok=True)
     named = {"shapes model": {"model": str(shapes_onnx)}}
-    named.update({path.name: {"image": str(path), "threshold": 0} for path in _compared(directory)})
+    named.update({path.name: {"image": str(path), "threshold": 0, "pixels": True} for path in _compared(directory)})
     named.update({
         "plus model": {"model": str(exported["plus"][1])},
         "plus photo": {"image": str(PHOTO), "threshold": 0},
@@ -140,6 +142,9 @@ def test_page_detections_equal_the_python_runtime(browser_run, shapes_onnx):
     for step in runs:
         assert step["message"] == "", step["message"]
         run = step["run"]
+        # the page decoded the file to the pixels cv2 reads (JPEG included), so both runtimes see one image
+        decoded = np.frombuffer(base64.b64decode(step["pixels"]), np.uint8).reshape(run["height"], run["width"], 4)
+        assert np.array_equal(decoded[..., 2::-1], read_image(step["path"])), run["name"]
         expected = python(step["path"])
         got = run["detections"]
         # the keep-set: the same rows, in the same order (ranked by score)

@@ -18,24 +18,22 @@ const FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-ru
   "--disable-component-update", "--disable-sync"];
 const TIMEOUT_MS = 120_000;
 
-function runLengths(mask) {
-  const counts = [];
-  let value = 0, run = 0;
-  for (let i = 0; i < mask.length; i++) {
-    if (mask[i] !== value) {
-      counts.push(run);
-      value = mask[i];
-      run = 0;
-    }
-    run++;
-  }
-  counts.push(run);
-  return counts;
-}
-
 async function pageState(page, withPixels) {
-  return page.evaluate(({ withPixels, runLengthsSource }) => {
-    const runLengths = new Function(`return ${runLengthsSource}`)();
+  return page.evaluate((withPixels) => {
+    const runLengths = (mask) => {  // row-major, zeros first
+      const counts = [];
+      let value = 0, run = 0;
+      for (let i = 0; i < mask.length; i++) {
+        if (mask[i] !== value) {
+          counts.push(run);
+          value = mask[i];
+          run = 0;
+        }
+        run++;
+      }
+      counts.push(run);
+      return counts;
+    };
     const { last, image } = window.demo;
     const shown = {
       message: document.getElementById("message").textContent,
@@ -51,7 +49,7 @@ async function pageState(page, withPixels) {
       pixels = btoa(text);
     }
     return { ...shown, run: { ...last, detections }, pixels };
-  }, { withPixels, runLengthsSource: runLengths.toString() });
+  }, withPixels);
 }
 
 async function afterRun(page, action) {
