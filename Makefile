@@ -26,7 +26,7 @@ demo: install
 	  --out $(DEMO_OUT) --json $(DEMO_OUT)/results.json --save-masks --overview $(DEMO_OUT)/overview.png
 	@echo "per image: overlays/, masks/, detections/ and the COCO results.json are in $(DEMO_OUT)/"
 
-test: install cpp
+test: install cpp web
 	$(BIN)/python -m pytest -q --durations=20 tests
 
 clean:
@@ -60,3 +60,27 @@ cpp: $(BIN)/python
 	cmake -S runtime/cpp -B $(CPP_BUILD)/build -DCMAKE_BUILD_TYPE=Release \
 	  -DONNXRUNTIME_ROOT=$(abspath $(CPP_ORT_ROOT)) > $(CPP_BUILD)/cmake.log || { cat $(CPP_BUILD)/cmake.log; exit 1; }
 	cmake --build $(CPP_BUILD)/build -j2
+
+# ---------------------------------------------------------------- browser runtime (runtime/web)
+# `make web` brings what the browser test needs: Debian's chromium (apt, only when missing) and
+# runtime/web/node_modules (npm ci from the committed lock file, again when the lock changes).
+# Without apt-get or npm it says so in one line and tests/test_web_runtime.py skips for that reason.
+WEB := runtime/web
+PORT ?= 8000
+
+.PHONY: web web-demo
+web: $(WEB)/node_modules/.package-lock.json
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif ! command -v apt-get >/dev/null; then echo "web: no apt-get here: install Debian's chromium yourself"; \
+	else sudo=; [ "$$(id -u)" = 0 ] || sudo=sudo; echo "web: installing chromium"; \
+	  $$sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+	    -o DPkg::Lock::Timeout=600 --no-install-recommends chromium; fi
+
+$(WEB)/node_modules/.package-lock.json: $(WEB)/package.json $(WEB)/package-lock.json
+	@if command -v npm >/dev/null; then cd $(WEB) && npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "web: no npm here: install node and npm, then run make web"; fi
+
+# Serve the demo page (examples/web/) on 127.0.0.1; it opens the model `make demo` exports.
+web-demo: web
+	@[ -f $(DEMO_OUT)/yolact_shapes.onnx ] || $(MAKE) --no-print-directory demo
+	$(BIN)/python examples/web/serve.py --port $(PORT)
