@@ -24,9 +24,18 @@ Taps bilinear_taps(int small, int large) {
     return t;
 }
 
+// cv2.resize's taps: where t rounds up to 1 (a position a hair below an integer, e.g. 720 -> 400),
+// it reads the next pixel with t = 0, not a + float32(b - a) * 1 (core/window.py keeps the latter).
+static Taps cv2_taps(int small, int large) {
+    Taps t = bilinear_taps(small, large);
+    for (size_t i = 0; i < t.first.size(); ++i)
+        if (t.weight[i] == 1.0) t.first[i] = std::min(t.first[i] + 1, small - 1), t.weight[i] = 0.0;
+    return t;
+}
+
 cv::Mat resize_bgr(const cv::Mat& bgr, int height, int width) {
     CV_Assert(bgr.type() == CV_8UC3);
-    const Taps ty = bilinear_taps(bgr.rows, height), tx = bilinear_taps(bgr.cols, width);
+    const Taps ty = cv2_taps(bgr.rows, height), tx = cv2_taps(bgr.cols, width);
     const size_t n = static_cast<size_t>(width) * 3;
     std::vector<float> across(static_cast<size_t>(bgr.rows) * n);
     std::vector<char> needed(bgr.rows, 0);

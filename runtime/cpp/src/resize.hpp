@@ -8,6 +8,14 @@
 
 #include <opencv2/core.hpp>
 
+// Hot loops built twice, for AVX2 + FMA and for the baseline, picked at load time (same results:
+// -ffp-contract=off, and explicit fused multiply-adds are exact either way).
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+#define YOLACT_SIMD_CLONES __attribute__((target_clones("arch=haswell", "default")))
+#else
+#define YOLACT_SIMD_CLONES
+#endif
+
 namespace yolact::detail {
 
 // Per output pixel of `large`: the first source tap of `small` and its weight t (a float32 value,

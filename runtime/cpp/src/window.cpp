@@ -35,6 +35,16 @@ std::pair<int, int> span(const Taps& t, int first, int last) {
     return {lo, static_cast<int>(hi - t.first.begin())};
 }
 
+// One output row: a + float32(b - a) * t > 0.5 + 2^-25, as 255 / 0 (t == 0: the row a itself).
+YOLACT_SIMD_CLONES
+void threshold_row(const float* a, const float* b, double t, int n, unsigned char* dst) {
+    if (t == 0.0) {
+        for (int j = 0; j < n; ++j) dst[j] = static_cast<double>(a[j]) > kAboveHalf ? 255 : 0;
+        return;
+    }
+    for (int j = 0; j < n; ++j) dst[j] = static_cast<double>(a[j]) + static_cast<double>(b[j] - a[j]) * t > kAboveHalf ? 255 : 0;
+}
+
 }  // namespace
 
 FrameTaps frame_taps(int mask_rows, int mask_cols, int height, int width) {
@@ -74,8 +84,7 @@ MaskWindow mask_window(const float* soft, int h, int w, const FrameTaps& taps) {
         const double t = taps.rows.weight[i];
         const float* a = across.ptr<float>(taps.rows.first[i] - r0);
         const float* b = t == 0.0 ? a : a + cols;
-        unsigned char* dst = out.pixels.ptr<unsigned char>(i - top);
-        for (int j = 0; j < cols; ++j) dst[j] = lerp(a[j], b[j], t) > kAboveHalf ? 255 : 0;
+        threshold_row(a, b, t, cols, out.pixels.ptr<unsigned char>(i - top));
     }
     return out;
 }

@@ -1,6 +1,7 @@
 // yolact-cpp-probe: what tests/test_cpp_masks.py and benchmarks/cpp_vs_python.py need of the
 // library that the CLI does not show. Not installed.
 //   masks MODE OUT_DIR MODEL IMAGE...    OUT_DIR/<n>.json (detections, RLEs) + <n>.bin (masks, row-major)
+//   preprocess MODEL IMAGE OUT.bin       the network input (float32 3 x S x S)
 //   sessions MODEL                       "sessions N" (before_session calls), then "ok" or "error: ..."
 //   threads MODEL IMAGE...               two threads on one Model agree with one thread: "threads ok"
 //   stages MODE RUNS THREADS MODEL IMAGE...  median ms per stage, as JSON
@@ -56,6 +57,12 @@ int masks(const std::string& mode, const std::string& dir, char** argv, int argc
         for (const yolact::Detection& d : dets)
             for (int r = 0; r < d.mask.rows; ++r) bin.write(d.mask.ptr<char>(r), d.mask.cols);
     }
+    return 0;
+}
+
+int preprocess(const char* model_path, const char* image, const char* out) {
+    const cv::Mat blob = yolact::Model(model_path).preprocess(yolact::read_image(image));
+    std::ofstream(out, std::ios::binary).write(blob.ptr<char>(), static_cast<std::streamsize>(blob.total() * 4));
     return 0;
 }
 
@@ -135,6 +142,7 @@ int main(int argc, char** argv) {
     const std::string command = argc > 1 ? argv[1] : "";
     try {
         if (command == "masks" && argc >= 5) return masks(argv[2], argv[3], argv + 4, argc - 4);
+        if (command == "preprocess" && argc == 5) return preprocess(argv[2], argv[3], argv[4]);
         if (command == "sessions" && argc == 3) return sessions(argv[2]);
         if (command == "threads" && argc >= 4) return threads(argv + 2, argc - 2);
         if (command == "stages" && argc >= 7)
