@@ -137,7 +137,7 @@ std::vector<Detection> postprocess(const RawImage& raw, int height, int width, c
         Detection& d = dets[j];
         const int64_t cls = raw.classes[i];
         if (cls < 0 || cls >= static_cast<int64_t>(info.class_names.size()))
-            throw Error("class index " + std::to_string(cls) + " out of range of yolact.class_names");
+            throw Error(info.path + ": class index " + std::to_string(cls) + " out of range of yolact.class_names");
         d.class_id = static_cast<int>(cls);
         d.class_name = info.class_names[d.class_id];
         d.category_id = info.category_ids.empty() ? d.class_id + 1 : info.category_ids[d.class_id];

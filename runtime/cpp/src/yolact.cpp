@@ -91,6 +91,7 @@ Model::Model(const std::string& onnx_path, const Options& options) : impl_(new I
     // Everything that can refuse the file is checked before a session (or TensorRT engine) exists.
     const detail::OnnxFile file = detail::read_onnx_file(onnx_path);
     m.info = detail::read_metadata(file.metadata, onnx_path);
+    m.info.path = onnx_path;
     m.output_names = check_graph(file, m.info, onnx_path);
     m.input_name = file.inputs[0].name;
     try {

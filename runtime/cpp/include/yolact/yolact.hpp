@@ -82,6 +82,7 @@ struct Detection {
 
 // What the metadata says, after parsing.
 struct ModelInfo {
+    std::string path;                    // the model file
     int contract_version = 0;
     std::string exporter_version;
     std::string config;                  // e.g. "yolact_base"
