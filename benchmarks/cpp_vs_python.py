@@ -62,12 +62,21 @@ def cpp_stages(model: Path, mode: str, frame_path: Path, runs: int) -> dict:
     return {k: round(v, 3) if isinstance(v, float) else v for k, v in json.loads(out).items()}
 
 
-def stage_rows(model: Path, frames: dict, runs: int) -> list[dict]:
+def median_of(rounds: list[dict]) -> dict:
+    return {k: (statistics.median(r[k] for r in rounds) if k.endswith("_ms") else rounds[0][k]) for k in rounds[0]}
+
+
+def stage_rows(model: Path, frames: dict, runs: int, rounds: int = 3) -> list[dict]:
+    """Python and C++ alternate, `rounds` times `runs` frames each: a shared machine's load hits both."""
     rows = []
     for (h, w), path in frames.items():
         frame = cv2.imread(str(path))
         for mode in MODES:
-            py, cc = python_stages(model, mode, frame, runs), cpp_stages(model, mode, path, runs)
+            py_rounds, cc_rounds = [], []
+            for _ in range(rounds):
+                py_rounds.append(python_stages(model, mode, frame, runs))
+                cc_rounds.append(cpp_stages(model, mode, path, runs))
+            py, cc = median_of(py_rounds), median_of(cc_rounds)
             row = {"size": f"{w}x{h}", "masks": mode, "python": py, "cpp": cc,
                    "postprocess_ratio_cpp_over_python": round(cc["postprocess_ms"] / py["postprocess_ms"], 3)}
             print(json.dumps(row))
@@ -75,28 +84,29 @@ def stage_rows(model: Path, frames: dict, runs: int) -> list[dict]:
     return rows
 
 
-def end_to_end(model: Path, folder: Path, work: Path) -> dict:
-    def wall(command: list) -> float:
-        best = []
-        for _ in range(3):
+def end_to_end(model: Path, folder: Path, work: Path, repeats: int = 3) -> dict:
+    cpp = [BUILD / "yolact-cpp-run", model, folder, "--json", work / "c.json", "--threads", THREADS,
+           "--score-threshold", "0"]
+    python = [sys.executable, "-m", "yolact_runtime", folder, "--model", model, "--json", work / "p.json",
+              "--out", work / "py", "--no-overlays", "--threads", THREADS, "--score-threshold", "0", "--quiet",
+              "--providers", "cpu"]
+    seconds: dict[str, list[float]] = {"cpp": [], "python": []}
+    for _ in range(repeats):  # alternating
+        for name, command in (("cpp", cpp), ("python", python)):
             t0 = time.perf_counter()
             subprocess.run([str(c) for c in command], check=True, capture_output=True)
-            best.append(time.perf_counter() - t0)
-        return round(statistics.median(best), 3)
-
-    cpp = wall([BUILD / "yolact-cpp-run", model, folder, "--json", work / "c.json", "--threads", THREADS,
-                "--score-threshold", "0"])
-    python = wall([sys.executable, "-m", "yolact_runtime", folder, "--model", model, "--json", work / "p.json",
-                   "--out", work / "py", "--no-overlays", "--threads", THREADS, "--score-threshold", "0", "--quiet",
-                   "--providers", "cpu"])
+            seconds[name].append(time.perf_counter() - t0)
+    cpp_s, python_s = (round(statistics.median(v), 3) for v in seconds.values())
     detections = len(json.loads((work / "c.json").read_text()))
-    return {"frames": 24, "size": "1280x720", "detections": detections, "cpp_s": cpp, "python_s": python,
-            "ratio_cpp_over_python": round(cpp / python, 3), "note": "median wall time of 3, process start included"}
+    return {"frames": 24, "size": "1280x720", "detections": detections, "cpp_s": cpp_s, "python_s": python_s,
+            "ratio_cpp_over_python": round(cpp_s / python_s, 3),
+            "note": f"median wall time of {repeats}, alternating, process start included; yolact-run on ONNX "
+                    "Runtime's CPU provider (as yolact-cpp-run); both write COCO JSON with RLE masks"}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=10, help="frames per round (3 rounds, alternating)")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results" / "cpp-vs-python.json")
     args = parser.parse_args()
     from yolact_export import load_checkpoint
@@ -121,6 +131,7 @@ def main() -> None:
         result = {
             "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "command": "benchmarks/cpp_vs_python.py --runs " + str(args.runs),
+            "load_average_at_start": [round(v, 2) for v in __import__("os").getloadavg()],
             "machine": {"cpu": model_name, "cpu_id": ids, "isa_flags": sorted(flags & {
                 "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "amx_tile"}),
                         "threads": THREADS},
