@@ -117,3 +117,14 @@ def test_a_file_that_is_not_a_yolact_model_fails_before_any_session(probe, contr
 def test_two_threads_on_one_model_agree_with_one(probe, contract, frames):
     proc = subprocess.run([probe, "threads", contract["plus"], *frames], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0 and proc.stdout.startswith("threads ok"), proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("size", [400, 550])
+def test_the_network_input_is_the_python_runtimes_bit_for_bit(probe, frames, tmp_path, size):
+    """720 -> 400 has positions a hair below an integer, where cv2 reads the next pixel (resize.cpp)."""
+    model = make_contract_model(tmp_path / "m.onnx", size=size, valid=3)
+    python = Yolact(model, providers="cpu")
+    for frame in frames:
+        subprocess.run([probe, "preprocess", model, frame, tmp_path / "in.bin"], check=True, timeout=60)
+        cpp = np.fromfile(tmp_path / "in.bin", dtype=np.float32).reshape(3, size, size)
+        assert np.array_equal(cpp, python.preprocess([cv2.imread(str(frame))])[0]), frame.name

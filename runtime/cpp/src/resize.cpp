@@ -33,6 +33,12 @@ static Taps cv2_taps(int small, int large) {
     return t;
 }
 
+// One output row of the column pass: float32(a + float32(b - a) * t), t != 0.
+YOLACT_SIMD_CLONES
+static void blend_row(const float* a, const float* b, double t, size_t n, float* dst) {
+    for (size_t i = 0; i < n; ++i) dst[i] = static_cast<float>(static_cast<double>(a[i]) + static_cast<double>(b[i] - a[i]) * t);
+}
+
 cv::Mat resize_bgr(const cv::Mat& bgr, int height, int width) {
     CV_Assert(bgr.type() == CV_8UC3);
     const Taps ty = cv2_taps(bgr.rows, height), tx = cv2_taps(bgr.cols, width);
@@ -54,9 +60,8 @@ cv::Mat resize_bgr(const cv::Mat& bgr, int height, int width) {
     for (int y = 0; y < height; ++y) {
         const double t = ty.weight[y];
         const float* a = across.data() + static_cast<size_t>(ty.first[y]) * n;
-        const float* b = t == 0.0 ? a : a + n;
-        float* dst = out.ptr<float>(y);
-        for (size_t i = 0; i < n; ++i) dst[i] = static_cast<float>(lerp(a[i], b[i], t));
+        if (t == 0.0) std::copy_n(a, n, out.ptr<float>(y));
+        else blend_row(a, a + n, t, n, out.ptr<float>(y));
     }
     return out;
 }
