@@ -130,7 +130,7 @@ std::vector<Detection> postprocess(const RawImage& raw, int height, int width, c
     if (masks && !raw.masks) planes = planar(raw);
     FrameTaps taps;
     if (masks && options.masks != Masks::proto) taps = frame_taps(raw.h, raw.w, height, width);
-    const cv::Mat planes_out = masks && options.masks == Masks::image ? zero_planes(keep.size(), height, width) : cv::Mat();
+    const cv::Mat image_masks = masks && options.masks == Masks::image ? zero_planes(keep.size(), height, width) : cv::Mat();
     std::vector<Detection> dets(keep.size());
     for (size_t j = 0; j < keep.size(); ++j) {
         const int i = keep[j];
@@ -155,7 +155,7 @@ std::vector<Detection> postprocess(const RawImage& raw, int height, int width, c
         if (options.masks == Masks::rle) {
             d.rle = compress_counts(window_counts(window, height, width));
         } else {
-            d.mask = planes_out.rowRange(static_cast<int>(j) * height, static_cast<int>(j + 1) * height);
+            d.mask = image_masks.rowRange(static_cast<int>(j) * height, static_cast<int>(j + 1) * height);
             if (!window.pixels.empty())
                 window.pixels.copyTo(d.mask(cv::Rect(window.left, window.top, window.pixels.cols, window.pixels.rows)));
         }
