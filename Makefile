@@ -41,7 +41,7 @@ CPP_BUILD := build/cpp
 CPP_APT_PACKAGES := libopencv-dev cmake g++
 CPP_ORT_ROOT = $(if $(ONNXRUNTIME_ROOT),$(ONNXRUNTIME_ROOT),$(CPP_BUILD)/onnxruntime)
 
-.PHONY: cpp
+.PHONY: cpp bench-cpp
 cpp: $(BIN)/python
 	@missing=""; for p in $(CPP_APT_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
@@ -60,6 +60,10 @@ cpp: $(BIN)/python
 	cmake -S runtime/cpp -B $(CPP_BUILD)/build -DCMAKE_BUILD_TYPE=Release \
 	  -DONNXRUNTIME_ROOT=$(abspath $(CPP_ORT_ROOT)) > $(CPP_BUILD)/cmake.log || { cat $(CPP_BUILD)/cmake.log; exit 1; }
 	cmake --build $(CPP_BUILD)/build -j2
+
+# C++ vs Python per stage and end to end, side by side: benchmarks/results/cpp-vs-python.json.
+bench-cpp: install cpp
+	$(BIN)/python benchmarks/cpp_vs_python.py
 
 # ---------------------------------------------------------------- browser runtime (runtime/web)
 # `make web` brings what the browser test needs: Debian's chromium (apt, only when missing) and

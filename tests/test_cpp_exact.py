@@ -27,9 +27,8 @@ SCORE_TOL = 1e-5
 MIN_MASK_IOU = 0.99
 
 
-def variant(source: Path, target: Path, metadata: dict[str, str] | None = None, drop_output: str | None = None,
-            batch: int | None = None) -> Path:
-    """A copy of a contract model with metadata values replaced, an output removed, or a fixed batch."""
+def variant(source: Path, target: Path, metadata: dict[str, str] | None = None, drop_output: str | None = None) -> Path:
+    """A copy of a contract model with metadata values replaced or an output removed."""
     model = onnx.load(str(source))
     for prop in model.metadata_props:
         if metadata and prop.key in metadata:
@@ -38,10 +37,6 @@ def variant(source: Path, target: Path, metadata: dict[str, str] | None = None, 
         kept = [o for o in model.graph.output if o.name != drop_output]
         del model.graph.output[:]
         model.graph.output.extend(kept)
-    if batch:
-        model.graph.input[0].type.tensor_type.shape.dim[0].dim_value = batch
-        for output in model.graph.output:  # constant outputs: leave their batch to inference
-            output.type.tensor_type.shape.dim[0].dim_param = "B"
     onnx.save(model, str(target))
     return target
 
@@ -150,10 +145,32 @@ def test_missing_output_is_one_line_exit_2(cpp_cli, contract_models, images, tmp
     assert "output 'coefficients' of the ONNX contract is missing" in line, line
 
 
-def test_fixed_batch_above_one_is_rejected(cpp_cli, contract_models, images, tmp_path):  # noqa: F811
-    model = variant(contract_models["yolact"], tmp_path / "batch2.onnx", batch=2)
-    line = _error(cpp_cli, model, images[0], tmp_path)
-    assert "with B dynamic or 1" in line, line
+def _fixed_batch(source: Path, target: Path, batch: int) -> Path:
+    """A contract model whose input and outputs have a fixed batch: its constants tiled `batch` times."""
+    from onnx import numpy_helper
+
+    model = onnx.load(str(source))
+    for init in model.graph.initializer:
+        if init.name.endswith("_c"):  # the per-image constants (contract_models.py)
+            tiled = np.concatenate([numpy_helper.to_array(init)] * batch)
+            init.CopyFrom(numpy_helper.from_array(tiled, init.name))
+    for value in [model.graph.input[0], *model.graph.output]:
+        value.type.tensor_type.shape.dim[0].dim_value = batch
+    onnx.save(model, str(target))
+    return target
+
+
+def test_fixed_batch_graph_runs_in_padded_chunks(cpp_cli, contract_models, images, tmp_path):  # noqa: F811
+    """A graph with a fixed batch of 2 takes 3 images (chunks of 2, the last padded) and --batch 3:
+    the same entries as one image at a time on the dynamic-batch graph."""
+    model = _fixed_batch(contract_models["yolact"], tmp_path / "batch2.onnx", 2)
+    three = [images[0], images[1], images[2 % len(images)]]
+    proc = run_cli(cpp_cli, model, *three, "--json", tmp_path / "fixed.json", "--batch", "3")
+    assert proc.returncode == 0, proc.stderr
+    proc = run_cli(cpp_cli, contract_models["yolact"], *three, "--json", tmp_path / "one.json")
+    assert proc.returncode == 0, proc.stderr
+    fixed, one = (json.loads((tmp_path / n).read_text()) for n in ("fixed.json", "one.json"))
+    assert len(one) >= 9 * 3 and fixed == one
 
 
 def test_unwritable_json_is_exit_2_and_names_it(cpp_cli, contract_models, images, tmp_path):  # noqa: F811

@@ -140,15 +140,17 @@ def test_cli_matches_contract_reference(cpp_cli, models, images, tmp_path, name)
 
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # pycocotools vs numpy 2
 def test_rle_is_what_pycocotools_reads(cpp_cli, models, images, tmp_path):
+    """The CLI's segmentation counts are pycocotools' own compressed encoding of the mask they decode to."""
     out = tmp_path / "out.json"
     assert run_cli(cpp_cli, models["yolact"], images[0], "--json", out).returncode == 0
     entries = json.loads(out.read_text())
     assert entries and all(e["image_id"] == 1 for e in entries)
     for e in entries:
-        h, w = e["segmentation"]["size"]
-        rle = mask_util.frPyObjects(e["segmentation"], h, w)
-        assert np.array_equal(mask_util.decode(rle).astype(bool), decode_segmentation(e["segmentation"]))
-        assert int(mask_util.area(rle)) == int(decode_segmentation(e["segmentation"]).sum())
+        mask = decode_segmentation(e["segmentation"])
+        assert mask.shape == tuple(e["segmentation"]["size"]) and mask.any()
+        assert encode_rles(mask[None])[0]["counts"] == e["segmentation"]["counts"]
+        assert int(mask_util.area({"size": e["segmentation"]["size"],
+                                   "counts": e["segmentation"]["counts"].encode()})) == int(mask.sum())
 
 
 def test_score_threshold_drops_low_scores(cpp_cli, models, images, tmp_path):
@@ -224,3 +226,26 @@ def test_cli_matches_python_runtime_on_exported_models(cpp_cli, exported, shared
           f"max |Δscore| {worst['score']:.2e}, max |Δbox_score| {worst['box_score']:.2e}, "
           f"min mask IoU {worst['iou']:.5f}")
     assert {e["file_name"] for e in actual} == {p.name for p in shared_images}
+
+
+def test_folders_top_k_and_no_masks(cpp_cli, models, images, tmp_path):
+    """A folder is searched as yolact-run searches it (recursive, sorted, hidden names skipped);
+    --top-k keeps the best N of each image; --masks none leaves the segmentation out."""
+    from yolact_runtime.pipeline.discover import image_files
+
+    folder = tmp_path / "in"
+    for relative in ("b/z.png", "a.png", "a-c/y.png", ".hidden/x.png", "b/.dot.png", "notes.txt"):
+        (folder / relative).parent.mkdir(parents=True, exist_ok=True)
+        (folder / relative).write_bytes(images[0].read_bytes())
+    expected_order = [p.name for p in image_files(folder)]
+    assert len(expected_order) == 3
+    out = tmp_path / "out.json"
+    proc = run_cli(cpp_cli, models["yolact"], folder, "--json", out, "--top-k", "2", "--masks", "none")
+    assert proc.returncode == 0, proc.stderr
+    entries = json.loads(out.read_text())
+    assert [e["file_name"] for e in entries] == [name for name in expected_order for _ in range(2)]
+    assert [e["image_id"] for e in entries] == [1, 1, 2, 2, 3, 3]
+    assert all("segmentation" not in e for e in entries)
+    best = runtime_coco(models["yolact"], [images[0]])[:2]
+    assert [e["bbox"] for e in entries[:2]] == [e["bbox"] for e in best]
+    assert "box score" in subprocess.run([str(cpp_cli), "--help"], capture_output=True, text=True).stdout.lower()

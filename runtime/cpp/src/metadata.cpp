@@ -13,14 +13,13 @@ using namespace contract;
 namespace {
 
 struct MetaReader {
-    Ort::ModelMetadata md;
+    const std::map<std::string, std::string>& props;
     std::string path;
-    Ort::AllocatorWithDefaultOptions alloc;
 
     bool get(const char* key, std::string& out) {
-        Ort::AllocatedStringPtr v = md.LookupCustomMetadataMapAllocated(key, alloc);
-        if (!v) return false;
-        out = v.get();
+        auto found = props.find(key);
+        if (found == props.end()) return false;
+        out = found->second;
         return true;
     }
     std::string require(const char* key) {
@@ -55,8 +54,8 @@ struct MetaReader {
 
 }  // namespace
 
-ModelInfo read_metadata(Ort::Session& session, const std::string& path) {
-    MetaReader r{session.GetModelMetadata(), path, {}};
+ModelInfo read_metadata(const std::map<std::string, std::string>& props, const std::string& path) {
+    MetaReader r{props, path};
     ModelInfo info;
     std::string s;
     if (!r.get(kKeyContractVersion, s))

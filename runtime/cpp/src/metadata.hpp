@@ -1,14 +1,13 @@
 // The model's yolact.* metadata (the README's ONNX output contract) -> ModelInfo, or a one-line Error.
 #pragma once
 
+#include <map>
 #include <string>
-
-#include <onnxruntime_cxx_api.h>
 
 #include "yolact/yolact.hpp"
 
 namespace yolact::detail {
 
-ModelInfo read_metadata(Ort::Session& session, const std::string& path);
+ModelInfo read_metadata(const std::map<std::string, std::string>& props, const std::string& path);
 
 }  // namespace yolact::detail

@@ -3,7 +3,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <iostream>
 #include <memory>
 #include <vector>
 
@@ -13,9 +12,9 @@ namespace yolact::detail {
 
 namespace {
 
-// One line on stderr: what failed and what runs instead.
-void warn_fallback(const std::string& what, const std::string& to) {
-    std::cerr << "yolact: " << what << "; falling back to " << to << std::endl;
+// One line for the caller: what failed and what runs instead.
+void fallback(const Say& say, const std::string& what, const std::string& to) {
+    if (say) say(what + "; falling back to " + to);
 }
 
 std::vector<std::string> available_providers() {
@@ -44,7 +43,7 @@ void append_on_device(Create create, Update update, Release release, const std::
 }
 
 // Appends the requested provider (with fallbacks) and returns the name of the one appended.
-std::string append_provider(Ort::SessionOptions& so, const std::string& request) {
+std::string append_provider(Ort::SessionOptions& so, const std::string& request, const Say& say) {
     std::string name = request, device = "0";
     size_t colon = request.find(':');
     if (colon != std::string::npos) name = request.substr(0, colon), device = request.substr(colon + 1);
@@ -57,7 +56,7 @@ std::string append_provider(Ort::SessionOptions& so, const std::string& request)
     bool trt = false;
     if (name == "tensorrt" || name == "trt") {
         if (!has_provider("TensorrtExecutionProvider")) {
-            warn_fallback("TensorRT is not in this ONNX Runtime build", "CUDA");
+            fallback(say, "TensorRT is not in this ONNX Runtime build", "CUDA");
         } else {
             try {
                 append_on_device<OrtTensorRTProviderOptionsV2>(
@@ -65,14 +64,14 @@ std::string append_provider(Ort::SessionOptions& so, const std::string& request)
                     api.ReleaseTensorRTProviderOptions, device, [&](auto& o) { so.AppendExecutionProvider_TensorRT_V2(o); });
                 trt = true;
             } catch (const Ort::Exception& e) {
-                warn_fallback(std::string("TensorRT provider failed (") + e.what() + ")", "CUDA");
+                fallback(say, std::string("TensorRT provider failed (") + e.what() + ")", "CUDA");
             }
         }
         name = "cuda";  // CUDA runs what TensorRT does not take
     }
     if (name == "cuda") {
         if (!has_provider("CUDAExecutionProvider")) {
-            warn_fallback("CUDA is not in this ONNX Runtime build", trt ? "TensorRT + CPU" : "CPU");
+            fallback(say, "CUDA is not in this ONNX Runtime build", trt ? "TensorRT + CPU" : "CPU");
         } else {
             try {
                 append_on_device<OrtCUDAProviderOptionsV2>(
@@ -80,7 +79,7 @@ std::string append_provider(Ort::SessionOptions& so, const std::string& request)
                     device, [&](auto& o) { so.AppendExecutionProvider_CUDA_V2(o); });
                 return trt ? "tensorrt" : "cuda";
             } catch (const Ort::Exception& e) {
-                warn_fallback(std::string("CUDA provider failed (") + e.what() + ")", trt ? "TensorRT + CPU" : "CPU");
+                fallback(say, std::string("CUDA provider failed (") + e.what() + ")", trt ? "TensorRT + CPU" : "CPU");
             }
         }
     }
@@ -92,26 +91,28 @@ Ort::Env& ort_env() {
     return env;
 }
 
-Ort::Session open_on(const std::string& path, int threads, const std::string& request, std::string& provider) {
+Ort::Session open_on(const std::string& path, int threads, const std::string& request, std::string& provider,
+                     const Say& say, const Say& before) {
     Ort::SessionOptions so;
     if (threads > 0) so.SetIntraOpNumThreads(threads);
     so.SetGraphOptimizationLevel(GraphOptimizationLevel::ORT_ENABLE_ALL);
     // Spin between a Run's ops, not after it, so the postprocess gets the cores (as in Python).
     so.AddConfigEntry("session.force_spinning_stop", "1");
-    provider = append_provider(so, request);
+    provider = append_provider(so, request, say);
+    if (before) before(provider);
     return Ort::Session(ort_env(), path.c_str(), so);
 }
 
 }  // namespace
 
 std::unique_ptr<Ort::Session> open_session(const std::string& path, int threads, const std::string& request,
-                                           std::string& provider) {
+                                           std::string& provider, const Say& say, const Say& before) {
     try {
-        return std::make_unique<Ort::Session>(open_on(path, threads, request, provider));
+        return std::make_unique<Ort::Session>(open_on(path, threads, request, provider, say, before));
     } catch (const Ort::Exception& e) {
         if (provider == "cpu") throw;
-        warn_fallback("session on " + provider + " failed (" + e.what() + ")", "CPU");
-        return std::make_unique<Ort::Session>(open_on(path, threads, "cpu", provider));
+        fallback(say, "session on " + provider + " failed (" + e.what() + ")", "CPU");
+        return std::make_unique<Ort::Session>(open_on(path, threads, "cpu", provider, say, before));
     }
 }
 

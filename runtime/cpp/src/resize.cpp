@@ -1,60 +1,69 @@
-// Bilinear resize, align_corners=False, no antialiasing: the contract's formula, computed here rather
-// than by cv::resize, whose float INTER_LINEAR depends on the OpenCV build (Debian's 4.6 is off the
-// exact value by up to 0.004 grey levels at 640 -> 400; opencv-python 4.14, which the Python runtime
-// uses, by float rounding only). Source coordinates in double, weights and blending in float.
+// The bilinear arithmetic shared by preprocessing and the mask windows (window.cpp); compiled
+// with -ffp-contract=off so that no multiply-add is fused where the Python side rounds twice.
 #include "resize.hpp"
 
 #include <algorithm>
-#include <vector>
+#include <cmath>
 
-namespace yolact {
+namespace yolact::detail {
 
-struct Taps {
-    std::vector<int> lo, hi;
-    std::vector<float> w;  // weight of hi
-};
-
-static Taps bilinear_taps(int n_out, int n_in) {
+Taps bilinear_taps(int small, int large) {
     Taps t;
-    t.lo.resize(n_out), t.hi.resize(n_out), t.w.resize(n_out);
-    const double scale = static_cast<double>(n_in) / n_out;
-    for (int o = 0; o < n_out; ++o) {
-        const double src = std::max((o + 0.5) * scale - 0.5, 0.0);
-        const int lo = std::min(static_cast<int>(src), n_in - 1);
-        t.lo[o] = lo;
-        t.hi[o] = std::min(lo + 1, n_in - 1);
-        t.w[o] = static_cast<float>(src - lo);
+    t.first.resize(large);
+    t.weight.resize(large);
+    const double scale = 1.0 / (static_cast<double>(large) / small);
+    for (int i = 0; i < large; ++i) {
+        const double position = (i + 0.5) * scale - 0.5;
+        const double first = std::floor(position);
+        double weight = static_cast<float>(position - first);
+        int tap = static_cast<int>(first);
+        if (tap < 0 || tap >= small - 1) tap = std::clamp(tap, 0, small - 1), weight = 0.0;
+        t.first[i] = tap;
+        t.weight[i] = weight;
     }
     return t;
 }
 
-cv::Mat bilinear_resize(const cv::Mat& src, int height, int width) {
-    CV_Assert(src.depth() == CV_32F && src.isContinuous());
-    const int C = src.channels();
-    const Taps ty = bilinear_taps(height, src.rows), tx = bilinear_taps(width, src.cols);
-    cv::Mat dst(height, width, CV_MAKETYPE(CV_32F, C));
-    std::vector<float> top(static_cast<size_t>(width) * C), bottom(top.size());
-    auto horizontal = [&](const float* row, std::vector<float>& out) {
-        for (int x = 0; x < width; ++x) {
-            const float w = tx.w[x];
-            const float* a = row + static_cast<size_t>(tx.lo[x]) * C;
-            const float* b = row + static_cast<size_t>(tx.hi[x]) * C;
-            for (int c = 0; c < C; ++c) out[static_cast<size_t>(x) * C + c] = a[c] * (1.0f - w) + b[c] * w;
-        }
-    };
-    int top_row = -1, bottom_row = -1;
-    for (int y = 0; y < height; ++y) {
-        if (ty.lo[y] != top_row) {
-            if (ty.lo[y] == bottom_row) top.swap(bottom), bottom_row = -1;
-            else horizontal(src.ptr<float>(ty.lo[y]), top);
-            top_row = ty.lo[y];
-        }
-        if (ty.hi[y] != bottom_row) horizontal(src.ptr<float>(ty.hi[y]), bottom), bottom_row = ty.hi[y];
-        const float w = ty.w[y];
-        float* out = dst.ptr<float>(y);
-        for (size_t i = 0; i < top.size(); ++i) out[i] = top[i] * (1.0f - w) + bottom[i] * w;
-    }
-    return dst;
+// cv2.resize's taps: where t rounds up to 1 (a position a hair below an integer, e.g. 720 -> 400),
+// it reads the next pixel with t = 0, not a + float32(b - a) * 1 (core/window.py keeps the latter).
+static Taps cv2_taps(int small, int large) {
+    Taps t = bilinear_taps(small, large);
+    for (size_t i = 0; i < t.first.size(); ++i)
+        if (t.weight[i] == 1.0) t.first[i] = std::min(t.first[i] + 1, small - 1), t.weight[i] = 0.0;
+    return t;
 }
 
-}  // namespace yolact
+// One output row of the column pass: float32(a + float32(b - a) * t), t != 0.
+YOLACT_SIMD_CLONES
+static void blend_row(const float* a, const float* b, double t, size_t n, float* dst) {
+    for (size_t i = 0; i < n; ++i) dst[i] = static_cast<float>(static_cast<double>(a[i]) + static_cast<double>(b[i] - a[i]) * t);
+}
+
+cv::Mat resize_bgr(const cv::Mat& bgr, int height, int width) {
+    CV_Assert(bgr.type() == CV_8UC3);
+    const Taps ty = cv2_taps(bgr.rows, height), tx = cv2_taps(bgr.cols, width);
+    const size_t n = static_cast<size_t>(width) * 3;
+    std::vector<float> across(static_cast<size_t>(bgr.rows) * n);
+    std::vector<char> needed(bgr.rows, 0);
+    for (int y = 0; y < height; ++y) needed[ty.first[y]] = 1, needed[std::min(ty.first[y] + 1, bgr.rows - 1)] = 1;
+    for (int r = 0; r < bgr.rows; ++r) {  // rows first, from the 8-bit pixels (exact in float)
+        if (!needed[r]) continue;
+        const unsigned char* src = bgr.ptr<unsigned char>(r);
+        float* dst = across.data() + static_cast<size_t>(r) * n;
+        for (int x = 0; x < width; ++x) {
+            const unsigned char* a = src + static_cast<size_t>(tx.first[x]) * 3;
+            const unsigned char* b = tx.weight[x] == 0.0 ? a : a + 3;
+            for (int c = 0; c < 3; ++c) dst[x * 3 + c] = static_cast<float>(lerp(a[c], b[c], tx.weight[x]));
+        }
+    }
+    cv::Mat out(height, width, CV_32FC3);
+    for (int y = 0; y < height; ++y) {
+        const double t = ty.weight[y];
+        const float* a = across.data() + static_cast<size_t>(ty.first[y]) * n;
+        if (t == 0.0) std::copy_n(a, n, out.ptr<float>(y));
+        else blend_row(a, a + n, t, n, out.ptr<float>(y));
+    }
+    return out;
+}
+
+}  // namespace yolact::detail

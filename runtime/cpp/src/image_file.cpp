@@ -1,17 +1,23 @@
-// Is an encoded image file complete? cv::imread decodes the first half of a JPEG without an error
-// (the rest comes out grey), so yolact-cpp-run checks each format's end before decoding, exactly
-// as the Python runtime does (runtime/yolact_runtime/truncation.py: the reasons, the same messages).
-#pragma once
-
+// Image files read as yolact-run reads them. Is an encoded file complete? cv::imread decodes the
+// first half of a JPEG without an error (the rest comes out grey), so each format's end is checked
+// before decoding, as the Python runtime does (core/truncation.py: the reasons, the same messages).
 #include <algorithm>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 #include <tuple>
 
-namespace truncation {
+#include <opencv2/imgcodecs.hpp>
 
-inline uint64_t read_uint(const std::string& d, size_t at, int bytes, bool little) {
+#include "yolact/yolact.hpp"
+
+namespace yolact {
+namespace {
+
+uint64_t read_uint(const std::string& d, size_t at, int bytes, bool little) {
     uint64_t v = 0;
     for (int i = 0; i < bytes; ++i) {
         const uint64_t byte = static_cast<unsigned char>(d[at + (little ? bytes - 1 - i : i)]);
@@ -20,21 +26,21 @@ inline uint64_t read_uint(const std::string& d, size_t at, int bytes, bool littl
     return v;
 }
 
-inline std::string sized(const std::string& d, uint64_t expected, const std::string& field) {
+std::string sized(const std::string& d, uint64_t expected, const std::string& field) {
     if (expected && d.size() < expected)
         return "truncated image: " + std::to_string(d.size()) + " of the " + std::to_string(expected) +
                " bytes its " + field + " gives";
     return "";
 }
 
-inline std::string jpeg(const std::string& d) {
+std::string jpeg(const std::string& d) {
     const size_t scan = d.rfind(std::string("\xff\xda", 2));
     if (scan == std::string::npos || d.find(std::string("\xff\xd9", 2), scan) == std::string::npos)
         return "truncated image: the JPEG has no end-of-image marker (FFD9)";
     return "";
 }
 
-inline std::string png(const std::string& d) {
+std::string png(const std::string& d) {
     size_t at = 8;
     while (at + 8 <= d.size()) {
         const uint64_t length = read_uint(d, at, 4, false);
@@ -45,7 +51,7 @@ inline std::string png(const std::string& d) {
     return "truncated image: the PNG ends before its IEND chunk";
 }
 
-inline std::string tiff(const std::string& d) {
+std::string tiff(const std::string& d) {
     const bool le = d[0] == 'I';
     const uint64_t dir = d.size() >= 8 ? read_uint(d, 4, 4, le) : d.size();
     if (dir + 2 > d.size()) return "truncated image: the TIFF's image directory lies past the end of the file";
@@ -64,7 +70,7 @@ inline std::string tiff(const std::string& d) {
             return "truncated image: the TIFF's tag " + std::to_string(tag) + " values lie past the end of the file";
         entries[tag] = {type, n, at + 8};
     }
-    auto value = [&](uint64_t tag, uint64_t i) {  // SHORT or LONG element i of an entry (inline if it fits)
+    auto value = [&](uint64_t tag, uint64_t i) {  // SHORT or LONG element i of an entry (if it fits)
         const auto [type, n, field] = entries[tag];
         const int width = type == 3 ? 2 : 4;
         const size_t base = width * n <= 4 ? field : read_uint(d, field, 4, le);
@@ -84,8 +90,9 @@ inline std::string tiff(const std::string& d) {
     return "";
 }
 
-// Why `d` is a cut-off image file, or "" when it looks complete (or its format is not checked).
-inline std::string cause(const std::string& d) {
+}  // namespace
+
+std::string truncation_cause(const std::string& d) {
     if (d.compare(0, 3, "\xff\xd8\xff") == 0) return jpeg(d);
     if (d.compare(0, 8, std::string("\x89PNG\r\n\x1a\n", 8)) == 0) return png(d);
     if (d.compare(0, 2, "BM") == 0 && d.size() >= 6) return sized(d, read_uint(d, 2, 4, true), "BMP header");
@@ -95,4 +102,18 @@ inline std::string cause(const std::string& d) {
     return "";
 }
 
-}  // namespace truncation
+cv::Mat read_image(const std::string& path) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) throw Error("cannot read image " + path + ": no such file");
+    std::ifstream file(path, std::ios::binary);
+    const std::string bytes((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    std::string why = bytes.empty() ? "empty file" : truncation_cause(bytes);
+    if (file.bad()) why = "cannot read file";
+    if (!why.empty()) throw Error("cannot read image " + path + ": " + why);
+    cv::Mat img = cv::imdecode(cv::Mat(1, static_cast<int>(bytes.size()), CV_8U, const_cast<char*>(bytes.data())),
+                               cv::IMREAD_COLOR);
+    if (img.empty()) throw Error("cannot read image " + path + ": not a readable image");
+    return img;
+}
+
+}  // namespace yolact
