@@ -3,7 +3,8 @@
 torch.onnx.export(dynamo=True) names nodes `node_Conv_12` and keeps the module path in the
 `pkg.torch.onnx.name_scopes` metadata. The fp16 and int8 converters (and users' --exclude
 prefixes) select the network by TorchScript-style node names (contract.NETWORK_SCOPES), so each
-node is renamed from its module path the way the TorchScript exporter names it.
+node is renamed from its module path the way the TorchScript exporter names it, and its outputs
+`<node>_output_<i>` as there (the int8 quantizer names its Q/DQ nodes after the tensors).
 """
 from __future__ import annotations
 
@@ -53,6 +54,19 @@ def rename_nodes(model: onnx.ModelProto) -> None:
         del node.metadata_props[:]
 
 
+def rename_values(model: onnx.ModelProto) -> None:
+    """Intermediate tensors after their producing node; graph inputs, outputs and weights keep theirs."""
+    graph = model.graph
+    kept = {v.name for v in graph.input} | {v.name for v in graph.output} | {i.name for i in graph.initializer}
+    renamed = {out: f"{node.name}_output_{i}" for node in graph.node for i, out in enumerate(node.output)
+               if out and out not in kept}
+    for node in graph.node:
+        node.input[:] = [renamed.get(name, name) for name in node.input]
+        node.output[:] = [renamed.get(name, name) for name in node.output]
+    for info in graph.value_info:
+        info.name = renamed.get(info.name, info.name)
+
+
 def export_dynamo(module: torch.nn.Module, dummy: torch.Tensor, dynamic_batch: bool, opset: int,
                   input_name: str, output_names: list[str]) -> onnx.ModelProto:
     """torch.export + the onnxscript translation and optimizer; the result renamed as above."""
@@ -65,4 +79,5 @@ def export_dynamo(module: torch.nn.Module, dummy: torch.Tensor, dynamic_batch: b
                                 optimize=True, verbose=False)
     model = program.model_proto
     rename_nodes(model)
+    rename_values(model)
     return model
