@@ -118,6 +118,8 @@ def main() -> None:
             result["exporters"][exporter] = {"export_s": round(time.perf_counter() - start, 1),
                                              **graph_stats(paths[exporter])}
         result["dynamo_check_exact"] = yolact_check(weights, paths["dynamo"], work / "check.json")
+        if not result["dynamo_check_exact"]["passed"]:  # the exporter's fault only if TorchScript's graph passes
+            result["torchscript_check_exact"] = yolact_check(weights, paths["torchscript"], work / "check.json")
         images = preprocess([cv2.imread(str(p)) for p in sorted(PHOTOS.glob("*.png"))], cfg)
         result["dynamo_vs_torchscript"] = compare_graphs(paths, images)
         if args.time:

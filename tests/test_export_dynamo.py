@@ -14,10 +14,11 @@ from test_export import _assert_parity, _batch, _session
 from yolact_export import load_checkpoint
 from yolact_export.detection.graph import NmsSettings, YolactDetector
 from yolact_export.exporter import dcn_op
-from yolact_export.exporter.dynamo import export_dynamo, scoped_name
+from yolact_export.exporter.dynamo import export_dynamo, scoped_name, torch_supports_dynamo
 from yolact_export.exporter.export import export_onnx
-from yolact_export.exporter.parity import ParityReport, add_image, check_parity
+from yolact_export.exporter.parity import ParityReport, add_image, check_images, check_parity
 from yolact_runtime.core.metadata import NETWORK_SCOPES
+from yolact_runtime.parity.report import summary
 
 # Two fp32 graphs of the same network: only op order and fusions (BatchNorm folded into Conv)
 # differ, a few float32 ulps per layer, far inside the PyTorch-vs-ORT tolerances of test_export.
@@ -83,6 +84,7 @@ def test_the_dynamo_graph_names_its_nodes_by_module_scope(small_pair):
     for scope in NETWORK_SCOPES:
         assert any(n.startswith(scope) for n in names), f"nothing under {scope}"
     assert any(n.startswith("/detector/TopK") for n in names)  # Fast NMS lies outside the network
+    assert torch_supports_dynamo("2.13.0+cpu") and torch_supports_dynamo("3.0") and not torch_supports_dynamo("2.5.1")
     assert scoped_name(["detector", "detector.model", "detector.model.backbone.layers.0",
                         "detector.model.backbone.layers.0.0"], "Conv") == "/detector/model/layers.0/layers.0.0/Conv"
 
@@ -136,6 +138,8 @@ def test_yolact_plus_native_dcn_matches_the_torchscript_graph(exported, shared_i
     assert ops["DeformConv"] == collections.Counter(n.op_type for n in _model(torchscript).graph.node)["DeformConv"] > 0
     assert _io(dynamo) == _io(torchscript) and _meta(dynamo) == _meta(torchscript)
     _assert_parity(_graphs_agree(torchscript, dynamo, _batch(shared_images, cfg), batch=2))
+    report = check_images(model, dynamo, shared_images)  # yolact-check's reference mode: the exact profile
+    assert report.passed and report.profile.name == "exact", summary(report)
 
 
 @pytest.mark.parametrize("mode", ["native", "decomposed"])

@@ -18,6 +18,12 @@ import torch
 from .dcn_op import DYNAMO_TRANSLATIONS
 
 _SCOPES_KEY = "pkg.torch.onnx.name_scopes"
+MIN_TORCH = (2, 6)  # torch.onnx.export(dynamo=True) with custom_translation_table and optimize
+
+
+def torch_supports_dynamo(version: str = torch.__version__) -> bool:
+    major, minor = (int(part) for part in version.split("+")[0].split(".")[:2])
+    return (major, minor) >= MIN_TORCH
 
 
 def _scope_level(fqn: str) -> str:

@@ -16,7 +16,7 @@ from ..detection.graph import NmsSettings, YolactDetector
 from ..model.config import YolactConfig
 from ..model.yolact import Yolact
 from .dcn_op import MIN_OPSET, dcn_mode
-from .dynamo import export_dynamo
+from .dynamo import MIN_TORCH, export_dynamo, torch_supports_dynamo
 from .fp16 import convert_network_to_fp16
 
 DEFAULT_OPSET = 19
@@ -122,6 +122,9 @@ def export_onnx(model: Yolact, out: str | Path, nms: NmsSettings | None = None, 
     (torch.onnx's legacy tracer) or "dynamo" (torch.export, see dynamo.py)."""
     if exporter not in EXPORTERS:
         raise ExportError(f"unknown --exporter {exporter!r}: choose {' or '.join(EXPORTERS)}")
+    if exporter == "dynamo" and not torch_supports_dynamo():
+        raise ExportError(f"--exporter dynamo needs torch >= {'.'.join(map(str, MIN_TORCH))} "
+                          f"(this is {torch.__version__}); use --exporter torchscript")
     if dcn not in ("native", "decomposed"):
         raise ExportError(f"unknown --dcn {dcn!r}: choose native or decomposed")
     if model.config.has_dcn and dcn == "native" and opset < MIN_OPSET:
