@@ -90,15 +90,35 @@ def engine_times(paths: dict[str, Path], image: np.ndarray, runs: int, threads: 
     return out
 
 
+def table_row(result: dict) -> str:
+    """One README row from a results file."""
+    ts, dy = result["exporters"]["torchscript"], result["exporters"]["dynamo"]
+    timing = result.get("engine_time")
+    ms = (f"{timing['torchscript']['median_ms']:.0f} → {timing['dynamo']['median_ms']:.0f} ms "
+          f"(×{timing['dynamo_over_torchscript']:.2f})" if timing else "")
+    diff = result["dynamo_vs_torchscript"]
+    largest = (f"{diff['unmatched']} of {diff['detections']} unmatched; box {diff['max_box_diff']:.1e}, "
+               f"score {diff['max_score_diff']:.1e}, coeff {diff['max_coeff_diff']:.1e}")
+    if result["exporters"]["dynamo"]["ops"].get("DeformConv") or result["dcn"]:
+        largest += f", mask {diff['max_mask_diff']:.1e}"
+    name = f"{result['config']}@{result['input_size']}" + (f" ({result['dcn']} DCN)" if result["dcn"] else "")
+    return (f"| {name} | {ts['nodes']} → {dy['nodes']} | {ts['file_bytes'] / 1e6:.1f} → {dy['file_bytes'] / 1e6:.1f} MB "
+            f"| {ms} | {largest} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("config")
+    parser.add_argument("config", help="a config name, or `table`: print the README table of the results files")
     parser.add_argument("--input-size", type=int, default=None)
     parser.add_argument("--dcn", choices=("native", "decomposed"), default="native")
     parser.add_argument("--time", action="store_true", help="Also time the ORT CPU engine of both graphs.")
     parser.add_argument("--runs", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
+    if args.config == "table":
+        for path in sorted(RESULTS.glob("exporters-*.json")):
+            print(table_row(json.loads(path.read_text())))
+        return
 
     from yolact_export import load_checkpoint
     from yolact_export.bench.machine import describe
