@@ -53,7 +53,7 @@ def graph_stats(path: Path) -> dict:
 
 def yolact_check(weights: Path, model: Path, report: Path) -> dict:
     command = [str(Path(sys.executable).parent / "yolact-check"), "--weights", str(weights), "--model", str(model),
-               "--profile", "exact", "--json", str(report), str(PHOTOS)]
+               "--profile", "exact", "--providers", "cpu", "--json", str(report), str(PHOTOS)]
     proc = subprocess.run(command, capture_output=True, text=True)
     return {"exit_status": proc.returncode, "passed": proc.returncode == 0,
             "summary": proc.stdout.strip().splitlines()[-3:], "stderr": proc.stderr.strip()[-500:]}
@@ -91,19 +91,21 @@ def engine_times(paths: dict[str, Path], image: np.ndarray, runs: int, threads: 
 
 
 def table_row(result: dict) -> str:
-    """One README row from a results file."""
-    ts, dy = result["exporters"]["torchscript"], result["exporters"]["dynamo"]
-    timing = result.get("engine_time")
+    """One README row from a results file (a --check-only file has no TorchScript columns)."""
+    ts, dy = result["exporters"].get("torchscript"), result["exporters"]["dynamo"]
+    timing, diff = result.get("engine_time"), result.get("dynamo_vs_torchscript")
+    nodes = f"{ts['nodes']} → {dy['nodes']}" if ts else f"– → {dy['nodes']}"
+    size = f"{ts['file_bytes'] / 1e6:.1f} → {dy['file_bytes'] / 1e6:.1f} MB" if ts else f"{dy['file_bytes'] / 1e6:.1f} MB"
     ms = (f"{timing['torchscript']['median_ms']:.0f} → {timing['dynamo']['median_ms']:.0f} ms "
           f"(×{timing['dynamo_over_torchscript']:.2f})" if timing else "")
-    diff = result["dynamo_vs_torchscript"]
-    largest = (f"{diff['unmatched']} of {diff['detections']} unmatched; box {diff['max_box_diff']:.1e}, "
-               f"score {diff['max_score_diff']:.1e}, coeff {diff['max_coeff_diff']:.1e}")
-    if result["exporters"]["dynamo"]["ops"].get("DeformConv") or result["dcn"]:
-        largest += f", mask {diff['max_mask_diff']:.1e}"
+    largest = ""
+    if diff:
+        largest = (f"{diff['unmatched']} of {diff['detections']} unmatched; box {diff['max_box_diff']:.1e}, "
+                   f"score {diff['max_score_diff']:.1e}, coeff {diff['max_coeff_diff']:.1e}")
+        largest += f", mask {diff['max_mask_diff']:.1e}" if result["dcn"] else ""
+    check = "pass" if result["dynamo_check_exact"]["passed"] else "FAIL"
     name = f"{result['config']}@{result['input_size']}" + (f" ({result['dcn']} DCN)" if result["dcn"] else "")
-    return (f"| {name} | {ts['nodes']} → {dy['nodes']} | {ts['file_bytes'] / 1e6:.1f} → {dy['file_bytes'] / 1e6:.1f} MB "
-            f"| {ms} | {largest} |")
+    return f"| {name} | {nodes} | {size} | {ms} | {largest} | {check} |"
 
 
 def main() -> None:
@@ -114,6 +116,8 @@ def main() -> None:
     parser.add_argument("--time", action="store_true", help="Also time the ORT CPU engine of both graphs.")
     parser.add_argument("--runs", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--check-only", action="store_true",
+                        help="Only export with dynamo and run yolact-check; update the results file's check.")
     args = parser.parse_args()
     if args.config == "table":
         for path in sorted(RESULTS.glob("exporters-*.json")):
@@ -129,25 +133,27 @@ def main() -> None:
         work = Path(tmp)
         weights = lively_checkpoint(work, args.config, args.input_size)
         model, cfg = load_checkpoint(weights)
+        dcn = f"-{args.dcn}" if cfg.has_dcn and args.dcn != "native" else ""
+        out = RESULTS / f"exporters-{cfg.name}-{cfg.max_size}{dcn}.json"
         result: dict = {"config": cfg.name, "input_size": cfg.max_size, "dcn": args.dcn if cfg.has_dcn else None,
                         "weights": "lively random (yolact_export.model.random_weights, seed 0)", "exporters": {}}
+        if args.check_only and out.is_file():
+            result = json.loads(out.read_text())
         paths = {}
-        for exporter in EXPORTERS:
+        for exporter in ("dynamo",) if args.check_only else EXPORTERS:
             start = time.perf_counter()
             paths[exporter] = export_onnx(model, work / f"{exporter}.onnx", dcn=args.dcn, exporter=exporter)
             result["exporters"][exporter] = {"export_s": round(time.perf_counter() - start, 1),
                                              **graph_stats(paths[exporter])}
+        result.pop("torchscript_check_exact", None)
         result["dynamo_check_exact"] = yolact_check(weights, paths["dynamo"], work / "check.json")
-        if not result["dynamo_check_exact"]["passed"]:  # the exporter's fault only if TorchScript's graph passes
-            result["torchscript_check_exact"] = yolact_check(weights, paths["torchscript"], work / "check.json")
-        images = preprocess([cv2.imread(str(p)) for p in sorted(PHOTOS.glob("*.png"))], cfg)
-        result["dynamo_vs_torchscript"] = compare_graphs(paths, images)
-        if args.time:
-            result["engine_time"] = engine_times(paths, images[:1].numpy(), args.runs, args.threads)
+        if not args.check_only:
+            images = preprocess([cv2.imread(str(p)) for p in sorted(PHOTOS.glob("*.png"))], cfg)
+            result["dynamo_vs_torchscript"] = compare_graphs(paths, images)
+            if args.time:
+                result["engine_time"] = engine_times(paths, images[:1].numpy(), args.runs, args.threads)
         result["machine"] = describe(args.threads)
     RESULTS.mkdir(parents=True, exist_ok=True)
-    dcn = f"-{args.dcn}" if cfg.has_dcn and args.dcn != "native" else ""
-    out = RESULTS / f"exporters-{cfg.name}-{cfg.max_size}{dcn}.json"
     out.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps({k: v for k, v in result.items() if k != "machine"}, indent=1))
     print(f"wrote {out}")
