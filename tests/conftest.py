@@ -80,6 +80,13 @@ def _lively_checkpoint(directory: Path, config: str, size: int) -> Path:
 
 
 @pytest.fixture(scope="session")
+def small_weights(tmp_path_factory) -> Path:
+    """The small config (yolact_shapes) at 160 px: for the tests of flags, options and exporters,
+    which need no big network."""
+    return _lively_checkpoint(tmp_path_factory.mktemp("small"), "yolact_shapes", 160)
+
+
+@pytest.fixture(scope="session")
 def exported(tmp_path_factory) -> dict[str, tuple[Path, Path]]:
     """{"v1" | "plus": (checkpoint .pth, exported .onnx)}."""
     from yolact_export import load_checkpoint

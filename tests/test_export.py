@@ -45,15 +45,6 @@ def _assert_parity(report) -> None:
     assert report.max_mask_score_diff <= MASK_SCORE_TOL, report.summary()
 
 
-@pytest.fixture(scope="module")
-def small_weights(tmp_path_factory):
-    """The small config (yolact_shapes) at 160 px: for the tests of flags and
-    options, which need no big network."""
-    from conftest import _lively_checkpoint
-
-    return _lively_checkpoint(tmp_path_factory.mktemp("small"), "yolact_shapes", 160)
-
-
 @pytest.mark.parametrize("key", ["v1", "plus"])
 def test_graph_holds_fast_nms_not_host_nms(exported, key):
     ops = _ops(exported[key][1])

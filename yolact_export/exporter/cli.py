@@ -31,6 +31,8 @@ def _fail(message: str) -> None:
 @click.option("--simplify/--no-simplify", default=True, show_default=True, help="Run onnxsim.")
 @click.option("--dcn", type=click.Choice(["native", "decomposed"]), default="native", show_default=True,
               help="YOLACT++ DCNv2 as ONNX DeformConv, or as plain ops for runtimes without it.")
+@click.option("--exporter", type=click.Choice(["torchscript", "dynamo"]), default="torchscript", show_default=True,
+              help="torch.onnx's TorchScript tracer, or its torch.export-based exporter.")
 @click.option("--check", "check_paths", multiple=True, type=click.Path(exists=True),
               help="Image or folder to compare PyTorch and ONNX Runtime on (repeatable).")
 @click.option("--int8", is_flag=True,
@@ -38,7 +40,7 @@ def _fail(message: str) -> None:
 @click.option("--calibration-images", type=click.Path(exists=True, file_okay=False), default=None,
               help="Folder of real images to calibrate --int8 on (preprocessed as the runtime does).")
 def export_main(weights, out, config, input_size, score_threshold, iou_threshold, top_k, max_detections,
-                cross_class_nms, batch, opset, masks_in_graph, fp16, simplify, dcn, check_paths, int8,
+                cross_class_nms, batch, opset, masks_in_graph, fp16, simplify, dcn, exporter, check_paths, int8,
                 calibration_images) -> None:
     """Export a YOLACT / YOLACT++ checkpoint to one ONNX graph with in-graph Fast NMS.
 
@@ -71,7 +73,7 @@ def export_main(weights, out, config, input_size, score_threshold, iou_threshold
         # --int8: the fp32 graph (checked with --check) is quantized into `out`, then removed.
         fp32_out = Path(out).with_name(Path(out).stem + ".fp32.tmp.onnx") if int8 else out
         path = export_onnx(model, fp32_out, nms, batch=batch, opset=opset, masks_in_graph=masks_in_graph,
-                           fp16=fp16, simplify=simplify, dcn=dcn, log=log)
+                           fp16=fp16, simplify=simplify, dcn=dcn, exporter=exporter, log=log)
         try:
             if check_paths:
                 from yolact_runtime.pipeline.discover import images_under

@@ -1,8 +1,10 @@
 """ONNX export forms of DCNv2 (`ModulatedDeformConv2d`), chosen with `dcn_mode`.
 
 - "decomposed": the pure-torch `deform_conv2d` is traced into plain ONNX ops (Gather, MatMul...).
-- "native": the layer calls the custom op `yolact::deform_conv2d`, which the TorchScript exporter
-  (the one export.py uses) writes as ONNX `DeformConv` (opset >= 19).
+- "native": the layer calls the custom op `yolact::deform_conv2d`, which both exporters write as
+  ONNX `DeformConv` (opset >= 19): the TorchScript one through a registered symbolic, the
+  torch.export one through `DYNAMO_TRANSLATIONS` (an onnxscript function; the op's fake kernel
+  gives torch.export its output shape).
 
 ONNX `DeformConv` reads offset as [N, offset_group, kh, kw, 2(y, x), Ho, Wo] and mask as
 [N, offset_group, kh, kw, Ho, Wo] (see onnx.reference op_deform_conv), which is exactly the
@@ -33,6 +35,15 @@ def deform_conv2d_op(x: torch.Tensor, weight: torch.Tensor, offset: torch.Tensor
                          tuple(dilation))
 
 
+@deform_conv2d_op.register_fake
+def _deform_conv2d_fake(x: torch.Tensor, weight: torch.Tensor, offset: torch.Tensor,
+                        mask: torch.Tensor, bias: torch.Tensor, stride: Sequence[int],
+                        padding: Sequence[int], dilation: Sequence[int],
+                        deformable_groups: int) -> torch.Tensor:
+    """Output [N, O, Ho, Wo]: the offset map already has the conv's output grid."""
+    return x.new_empty((x.shape[0], weight.shape[0], offset.shape[2], offset.shape[3]))
+
+
 def _deform_attrs(weight_shape: Sequence[Any] | None, stride: Sequence[int],
                   padding: Sequence[int], dilation: Sequence[int],
                   deformable_groups: int) -> dict[str, Any]:
@@ -57,6 +68,20 @@ def _torchscript_symbolic(g: Any, x: Any, weight: Any, offset: Any, mask: Any, b
     return g.op("DeformConv", x, weight, offset, bias, mask,
                 **{f"{k}_i": v for k, v in attrs.items()})
 
+
+def _onnxscript_translation(x: Any, weight: Any, offset: Any, mask: Any, bias: Any,
+                            stride: Sequence[int], padding: Sequence[int], dilation: Sequence[int],
+                            deformable_groups: int) -> Any:
+    """torch.export path: traced by onnxscript (the ints arrive as Python values)."""
+    from onnxscript import opset19 as op
+
+    shape = weight.shape
+    dims = None if shape is None else [d if isinstance(d, int) else None for d in shape]
+    attrs = _deform_attrs(dims, stride, padding, dilation, deformable_groups)
+    return op.DeformConv(x, weight, offset, bias, mask, **attrs)
+
+
+DYNAMO_TRANSLATIONS = {torch.ops.yolact.deform_conv2d.default: _onnxscript_translation}
 
 _symbolic_registered = False
 

@@ -16,9 +16,12 @@ from ..detection.graph import NmsSettings, YolactDetector
 from ..model.config import YolactConfig
 from ..model.yolact import Yolact
 from .dcn_op import MIN_OPSET, dcn_mode
+from .dynamo import MIN_TORCH, export_dynamo, torch_supports_dynamo
 from .fp16 import convert_network_to_fp16
 
 DEFAULT_OPSET = 19
+EXPORTERS = ("torchscript", "dynamo")
+DEFAULT_EXPORTER = "torchscript"
 
 
 class ExportError(RuntimeError):
@@ -55,17 +58,24 @@ class _TupleOutputs(torch.nn.Module):
         return tuple(out[name] for name in self.detector.output_names)
 
 
-def _trace_to_onnx(detector: YolactDetector, path: Path, batch: int | None, opset: int, dcn: str) -> None:
+def _to_onnx(detector: YolactDetector, tmp: Path, batch: int | None, opset: int, dcn: str,
+             exporter: str) -> onnx.ModelProto:
     size = detector.model.config.max_size
     names = detector.output_names
-    dummy = torch.zeros(batch or 1, 3, size, size)
-    dynamic = None if batch else {name: {0: "batch"} for name in [contract.INPUT, *names]}
+    # A dynamic batch is traced at 2: torch.export specialises a size-1 dimension.
+    dummy = torch.zeros(batch or (2 if exporter == "dynamo" else 1), 3, size, size)
+    # .eval(): the exporters restore the wrapper's mode onto every submodule afterwards.
+    module = _TupleOutputs(detector).eval()
     with dcn_mode(detector.model, dcn), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # tracer and deprecation chatter, not actionable for users
-        # .eval(): the exporter restores the wrapper's mode onto every submodule afterwards.
-        torch.onnx.export(_TupleOutputs(detector).eval(), (dummy,), str(path), dynamo=False, opset_version=opset,
+        if exporter == "dynamo":
+            return export_dynamo(module, dummy, batch is None, opset, contract.INPUT, names)
+        raw = tmp / "raw.onnx"
+        dynamic = None if batch else {name: {0: "batch"} for name in [contract.INPUT, *names]}
+        torch.onnx.export(module, (dummy,), str(raw), dynamo=False, opset_version=opset,
                           input_names=[contract.INPUT], output_names=names, dynamic_axes=dynamic,
                           do_constant_folding=True)
+    return onnx.load(str(raw))
 
 
 def _output_shapes(detector: YolactDetector, batch: int | None) -> dict[str, list]:
@@ -106,8 +116,15 @@ def _simplify(model: onnx.ModelProto, log: Callable[[str], None]) -> onnx.ModelP
 
 def export_onnx(model: Yolact, out: str | Path, nms: NmsSettings | None = None, batch: int | None = None,
                 opset: int = DEFAULT_OPSET, masks_in_graph: bool = False, fp16: bool = False,
-                simplify: bool = True, dcn: str = "native", log: Callable[[str], None] = lambda _m: None) -> Path:
-    """Write `out` atomically. batch=None gives a dynamic batch dimension."""
+                simplify: bool = True, dcn: str = "native", exporter: str = DEFAULT_EXPORTER,
+                log: Callable[[str], None] = lambda _m: None) -> Path:
+    """Write `out` atomically. batch=None gives a dynamic batch dimension. exporter: "torchscript"
+    (torch.onnx's legacy tracer) or "dynamo" (torch.export, see dynamo.py)."""
+    if exporter not in EXPORTERS:
+        raise ExportError(f"unknown --exporter {exporter!r}: choose {' or '.join(EXPORTERS)}")
+    if exporter == "dynamo" and not torch_supports_dynamo():
+        raise ExportError(f"--exporter dynamo needs torch >= {'.'.join(map(str, MIN_TORCH))} "
+                          f"(this is {torch.__version__}); use --exporter torchscript")
     if dcn not in ("native", "decomposed"):
         raise ExportError(f"unknown --dcn {dcn!r}: choose native or decomposed")
     if model.config.has_dcn and dcn == "native" and opset < MIN_OPSET:
@@ -116,11 +133,10 @@ def export_onnx(model: Yolact, out: str | Path, nms: NmsSettings | None = None, 
     out.parent.mkdir(parents=True, exist_ok=True)
     detector = YolactDetector(model.eval(), nms, masks_in_graph).eval()
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
-        raw = Path(tmp) / "raw.onnx"
-        log(f"tracing {model.config.name} at {model.config.max_size}x{model.config.max_size} (opset {opset})")
+        log(f"exporting {model.config.name} at {model.config.max_size}x{model.config.max_size} "
+            f"with the {exporter} exporter (opset {opset})")
         with torch.no_grad():
-            _trace_to_onnx(detector, raw, batch, opset, dcn)
-        graph = onnx.load(str(raw))
+            graph = _to_onnx(detector, Path(tmp), batch, opset, dcn, exporter)
         if fp16:
             log("converting the network to fp16")
             graph = convert_network_to_fp16(graph)
