@@ -159,17 +159,17 @@ def test_both_dcn_forms_export_through_torch_export(mode):
 
 
 def test_openvino_runs_the_dynamo_graph_as_onnx_runtime_does(small_pair, small_weights, shared_images):
-    """OpenVINO itself (the test extra) compiles the dynamo graph, in f32, to ORT's detections."""
-    from yolact_export.bench.openvino_direct import compile_graph
+    """OpenVINO (providers="openvino", the test extra) compiles the dynamo graph, in f32, to ORT's detections."""
+    from yolact_runtime import Yolact
 
     _, cfg = load_checkpoint(small_weights)
     x = _batch(shared_images, cfg).numpy()
-    infer, ran = compile_graph(small_pair[0], "f32", threads=2)
-    assert ran.startswith("f32"), ran
+    model = Yolact(small_pair[0], "openvino", precision="f32", intra_op_threads=2)
+    assert model.precision == "f32", model.precision
     session = _session(small_pair[0])
     ort_out = dict(zip([o.name for o in session.get_outputs()], session.run(None, {"images": x})))
     report = ParityReport()
-    for i, raw in enumerate(infer(x)):
+    for i, raw in enumerate(model.infer(x)):
         got = {k: getattr(raw, k) for k in ("boxes", "scores", "classes", "coefficients")}
         add_image(report, {k: v[i] for k, v in ort_out.items()}, got | {"num_detections": np.int64(raw.num_detections)})
     _assert_parity(report)
