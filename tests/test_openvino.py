@@ -123,16 +123,21 @@ def test_a_native_dcn_graph_names_the_decomposed_export(exported, caplog) -> Non
     assert "OpenVINO: the graph has DeformConv nodes (native DCN)" in line and "--dcn decomposed" in line
 
 
-def test_threads_latency_and_the_compile_cache(tmp_path, monkeypatch) -> None:
+def test_threads_latency_and_a_compile_cache_keyed_by_content(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     config = openvino.compile_config("f32", 2)
     assert config["INFERENCE_NUM_THREADS"] == 2 and config["PERFORMANCE_HINT"] == "LATENCY"
     assert config["INFERENCE_PRECISION_HINT"] == "f32" and "INFERENCE_PRECISION_HINT" not in openvino.compile_config(
         "default", None)
-    path = save_fake_model(tmp_path / "m.onnx", random_detections())
-    model = Yolact(path, "openvino", intra_op_threads=1)
-    assert model.engine.compiled.get_property("INFERENCE_NUM_THREADS") == 1
-    assert any((tmp_path / "cache" / "yolact" / "openvino").iterdir()), "the compiled model is cached"
+    path = save_fake_model(tmp_path / "m.onnx", random_detections(seed=1))
+    image = np.full((40, 50, 3), 90, np.uint8)
+    first = Yolact(path, "openvino", intra_op_threads=1)
+    assert first.engine.compiled.get_property("INFERENCE_NUM_THREADS") == 1
+    assert any((tmp_path / "cache" / "yolact" / "openvino").rglob("*.blob")), "the compiled model is cached"
+    save_fake_model(path, random_detections(seed=2))  # re-exported to the same path
+    again, fresh = Yolact(path, "openvino")(image), Yolact(path, "cpu")(image)
+    assert not np.array_equal(first(image).boxes, fresh.boxes), "the two fake models should differ"
+    assert np.array_equal(again.boxes, fresh.boxes), "OpenVINO ran the stale compiled model"
 
 
 def test_one_engine_serves_two_threads(tmp_path) -> None:

@@ -6,6 +6,7 @@ Compiled models are cached in the user cache folder, so a second start skips com
 """
 from __future__ import annotations
 
+import hashlib
 import threading
 from pathlib import Path
 from typing import Any
@@ -26,9 +27,21 @@ def problem() -> str:
     return ""
 
 
-def compile_config(precision: str, threads: int | None) -> dict[str, Any]:
+def content_cache(path: Path) -> Path:
+    """The cache folder of this file's content. OpenVINO keys a compiled file by its path alone, so a
+    model re-exported to the same path would otherwise load the old one's compiled blob."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for chunk in iter(lambda: file.read(1 << 20), b""):
+            digest.update(chunk)
+    return cache_dir("openvino") / digest.hexdigest()[:20]
+
+
+def compile_config(precision: str, threads: int | None, cache: Path | None = None) -> dict[str, Any]:
     """The CPU plugin's properties: latency hint (single images), threads, the cache, and f32 if asked."""
-    config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY", "CACHE_DIR": str(cache_dir("openvino"))}
+    config: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
+    if cache is not None:
+        config["CACHE_DIR"] = str(cache)
     if precision == "f32":
         config["INFERENCE_PRECISION_HINT"] = "f32"
     if threads:
@@ -42,7 +55,8 @@ class OpenVinoEngine:
     def __init__(self, path: Path, precision: str, threads: int | None) -> None:
         import openvino as ov
 
-        self.compiled = ov.Core().compile_model(str(path), "CPU", compile_config(precision, threads))
+        config = compile_config(precision, threads, content_cache(path))
+        self.compiled = ov.Core().compile_model(str(path), "CPU", config)
         self.version = ov.get_version().split("-")[0]
         self.providers = ["OpenVINO"]
         self.precision = self.compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
