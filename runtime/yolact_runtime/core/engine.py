@@ -75,7 +75,7 @@ def open_engine(path: str | os.PathLike[str], info: ModelInfo, options: EngineOp
     check_choice(options.providers, options.precision)
     plan = plan_providers(options.providers, host_for(options.providers), graph_of(info), options.precision)
     try:
-        engine, reason = _start(model, plan, options)
+        engine, reason = _start(model, plan, options, info.precision)
     except ProviderError:
         raise
     except Exception as error:  # both engines raise several unrelated types here
@@ -86,7 +86,7 @@ def open_engine(path: str | os.PathLike[str], info: ModelInfo, options: EngineOp
     return engine
 
 
-def _start(model: Path, plan: Plan, options: EngineOptions) -> tuple[Engine, str]:
+def _start(model: Path, plan: Plan, options: EngineOptions, graph_precision: str) -> tuple[Engine, str]:
     from .session import OrtEngine, session_options
 
     if plan.providers == [OPENVINO]:
@@ -97,4 +97,4 @@ def _start(model: Path, plan: Plan, options: EngineOptions) -> tuple[Engine, str
                 raise
             plan = Plan([CPU], f"providers auto: {CPU} (OpenVINO failed to start: {first_line(error)})")
     ort_options = session_options(options.intra_op_threads, options.inter_op_threads, options.spinning)
-    return OrtEngine(model, plan.providers, ort_options), plan.reason
+    return OrtEngine(model, plan.providers, ort_options, graph_precision), plan.reason

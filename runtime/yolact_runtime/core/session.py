@@ -54,10 +54,10 @@ def cpu_session(path: str | Path, threads: int | None = None) -> ort.InferenceSe
 class OrtEngine:
     """An onnxruntime.InferenceSession; its run is safe to call from several threads."""
 
-    def __init__(self, path: Path, providers: list[str], options: ort.SessionOptions) -> None:
+    def __init__(self, path: Path, providers: list[str], options: ort.SessionOptions, graph_precision: str) -> None:
         self.session = ort.InferenceSession(str(path), sess_options=options, providers=provider_entries(providers))
         self.providers = list(self.session.get_providers()) or [CPU]
-        self.precision = "f32"  # what the graph's own types say: fp16 / int8 graphs keep their casts and QDQ
+        self.precision = "f32" if graph_precision == "fp32" else graph_precision  # ONNX Runtime runs the graph's types
         self.detail = f"onnxruntime {ort.__version__}"
         self.input_names = [i.name for i in self.session.get_inputs()]
         self.input_shape = [d if isinstance(d, int) else None for d in self.session.get_inputs()[0].shape]
