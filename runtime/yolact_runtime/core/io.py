@@ -42,15 +42,30 @@ def decode_image(data: bytes, name: str) -> np.ndarray:
     return image
 
 
+def umask() -> int:
+    """The process umask, read without setting it (os.umask sets it, racing other threads)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temp path beside `path` (same extension); on success it replaces `path`."""
+    """Yield a temp path beside `path` (same extension); on success it replaces `path`, with the
+    mode a plain open() would give it (mkstemp makes 0600 whatever the umask)."""
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent)
     os.close(fd)
     try:
         yield Path(temp)
+        os.chmod(temp, 0o666 & ~umask())
         os.replace(temp, target)
     except BaseException:
         Path(temp).unlink(missing_ok=True)
