@@ -94,6 +94,8 @@ def runtime_path(name: str, graphs: dict[str, Path], threads: int | None) -> Ope
     started = model.providers[0] if model.providers else "none"
     if started != wanted:
         raise SkipPath(f"{wanted} did not start (onnxruntime fell back to {started})")
-    note = (f"OpenVINO {'default precision' if hint == 'default' else 'f32 asked'}: ran {model.precision} (read back)"
-            + (", QDQ int8 network" if graph == "int8" else "") if engine == "openvino" else _NOTES.get(precision, ""))
+    if engine != "openvino":
+        return OpenPath(choice, _NOTES.get(precision, ""), model)
+    asked = "default precision" if hint == "default" else "f32 asked"
+    note = f"OpenVINO {asked}: ran {model.precision} (read back)" + (", QDQ int8 network" if graph == "int8" else "")
     return OpenPath(choice, note, model)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -120,11 +119,9 @@ class YolactPredictor:
             providers = cpu_choice(read_model_info(model_path), precision)
         if threads is None and assigned is not None and assigned.get("CPU"):
             threads = max(1, int(assigned["CPU"]))
-        self.model = Yolact(model_path, providers, score_threshold=score_threshold, top_k=top_k,
+        self.model = Yolact(model_path, providers, score_threshold=score_threshold, top_k=top_k, classes=classes,
                             intra_op_threads=threads, spinning=False,  # a pipelined Runner, as yolact-run
                             precision=precision)
-        if classes is not None:
-            self.model.options = replace(self.model.options, classes=frozenset(classes))
         self.write = out_dir is not None
         self.options = RunOptions(
             out_dir=Path(out_dir) if out_dir is not None else Path("."),

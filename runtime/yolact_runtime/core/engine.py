@@ -17,7 +17,7 @@ from . import openvino
 from .cpu import bf16_flags
 from .errors import ModelError, ProviderError, first_line
 from .metadata import ModelInfo
-from .plan import CPU, OPENVINO, Graph, Host, Plan, check_choice, plan_providers
+from .plan import CPU, CUDA, OPENVINO, TENSORRT, Graph, Host, Plan, plan_providers
 
 log = logging.getLogger("yolact_runtime")
 
@@ -45,21 +45,21 @@ class Engine(Protocol):
     def run(self, names: list[str], feed: dict[str, np.ndarray]) -> list[np.ndarray]: ...
 
 
-def host_for(choice: str) -> Host:
-    """This machine, as far as the choice needs it (OpenVINO is imported only where it could be chosen)."""
+def host_for(choice: str, gpus: bool = True) -> Host:
+    """This machine, as far as the choice needs it (OpenVINO is imported only where it could be chosen);
+    gpus=False: as if onnxruntime had only its CPU provider."""
     import onnxruntime as ort
 
     flags = tuple(bf16_flags())
-    ort_providers = tuple(ort.get_available_providers())
-    gpu = any(p in ort_providers for p in ("TensorrtExecutionProvider", "CUDAExecutionProvider"))
+    ort_providers = tuple(ort.get_available_providers()) if gpus else (CPU,)
+    gpu = any(p in ort_providers for p in (TENSORRT, CUDA))
     asks_openvino = choice == "openvino" or (choice == "auto" and bool(flags) and not gpu)
     return Host(ort_providers, openvino.problem() if asks_openvino else "", flags)
 
 
 def cpu_choice(info: ModelInfo, precision: str = "default") -> str:
     """What auto takes where no GPU may be used (a Ray actor given none): "openvino" or "cpu"."""
-    flags = tuple(bf16_flags())
-    plan = plan_providers("auto", Host((CPU,), openvino.problem() if flags else "", flags), graph_of(info), precision)
+    plan = plan_providers("auto", host_for("auto", gpus=False), graph_of(info), precision)
     return "openvino" if plan.providers == [OPENVINO] else "cpu"
 
 
@@ -72,7 +72,6 @@ def open_engine(path: str | os.PathLike[str], info: ModelInfo, options: EngineOp
     model = Path(path)
     if not model.is_file():
         raise ModelError(f"{model}: model file not found")
-    check_choice(options.providers, options.precision)
     plan = plan_providers(options.providers, host_for(options.providers), graph_of(info), options.precision)
     try:
         engine, reason = _start(model, plan, options, info.precision)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Union
 
 import numpy as np
@@ -28,7 +28,7 @@ class Yolact:
     >>> results = model.predict_batch(["a.jpg", frame])    # list[Result]
 
     score_threshold / top_k select detections (default: all valid rows, as COCO eval uses them);
-    masks: "image" | "proto" | "rle" | "none" (see PostprocessOptions). spinning=False lets idle
+    masks: "image" | "proto" | "rle" | "none", classes: 0-based class ids to keep (see PostprocessOptions). spinning=False lets idle
     ONNX Runtime threads sleep: slower single calls, more CPU for your own threads (yolact-run).
     providers: "auto" | "tensorrt" | "cuda" | "openvino" | "cpu" (core/plan.py says which auto takes);
     precision (OpenVINO only): "default" (OpenVINO's choice, bf16 on AMX / AVX512-BF16 CPUs) or "f32"
@@ -43,6 +43,7 @@ class Yolact:
         score_threshold: float = 0.0,
         top_k: int | None = None,
         masks: MaskMode = "image",
+        classes: Iterable[int] | None = None,
         intra_op_threads: int | None = None,
         inter_op_threads: int | None = None,
         spinning: bool = True,
@@ -50,9 +51,10 @@ class Yolact:
     ) -> None:
         self.path = os.fspath(model)
         self.info: ModelInfo = read_model_info(self.path)  # fails fast, before any engine is built
-        self.engine_options = EngineOptions(providers, intra_op_threads, inter_op_threads, spinning, precision)
-        self.engine: Engine = open_engine(self.path, self.info, self.engine_options)
-        self.options = PostprocessOptions(score_threshold=score_threshold, top_k=top_k, masks=masks)
+        options = EngineOptions(providers, intra_op_threads, inter_op_threads, spinning, precision)
+        self.engine: Engine = open_engine(self.path, self.info, options)
+        self.options = PostprocessOptions(score_threshold=score_threshold, top_k=top_k, masks=masks,
+                                          classes=None if classes is None else frozenset(classes))
         self.output_names = self._check_io()
         self.fixed_batch = self._fixed_batch()
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .cache import cache_dir
+from .plan import OPENVINO
 
 EXTRA = "install the openvino extra (pip install '.[openvino]' in a clone) or pip install openvino"
 
@@ -57,11 +58,10 @@ class OpenVinoEngine:
 
         config = compile_config(precision, threads, content_cache(path))
         self.compiled = ov.Core().compile_model(str(path), "CPU", config)
-        self.version = ov.get_version().split("-")[0]
-        self.providers = ["OpenVINO"]
+        self.providers = [OPENVINO]
         self.precision = self.compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
         devices = ", ".join(self.compiled.get_property("EXECUTION_DEVICES"))
-        self.detail = f"OpenVINO {self.version} ran {self.precision} (read back) on {devices}"
+        self.detail = f"OpenVINO {ov.get_version().split('-')[0]} ran {self.precision} (read back) on {devices}"
         port = self.compiled.inputs[0]
         self.input_names = [p.get_any_name() for p in self.compiled.inputs]
         self.input_shape = [d.get_length() if d.is_static else None for d in port.get_partial_shape()]

@@ -47,7 +47,7 @@ class Plan(NamedTuple):
     reason: str  # the one provider line
 
 
-def check_choice(choice: str, precision: str = "default") -> None:
+def _check_choice(choice: str, precision: str = "default") -> None:
     if choice not in PROVIDER_CHOICES:
         raise ProviderError(f"unknown providers {choice!r} (expected one of {', '.join(PROVIDER_CHOICES)})")
     if precision not in PRECISIONS:
@@ -56,7 +56,7 @@ def check_choice(choice: str, precision: str = "default") -> None:
 
 def plan_providers(choice: str, host: Host, graph: Graph = Graph(), precision: str = "default") -> Plan:
     """The engine and providers to ask for, and one line saying which and why (what was passed over)."""
-    check_choice(choice, precision)
+    _check_choice(choice, precision)
     if choice == "openvino":
         if host.openvino_problem:
             raise ProviderError(f"providers openvino: {host.openvino_problem}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -168,10 +167,8 @@ def _engine(engine: str, model_path: Path, classes: frozenset[int] | None, score
         return RayEngine(model_path, ModelSettings(providers, score_threshold, top_k, threads, precision, classes),
                          RaySettings(address=ray_address, workers=workers, gpus_per_worker=gpus_per_worker))
     # The runner overlaps loading and rendering with inference: no spinning (docs/performance.md).
-    model = Yolact(model_path, providers, score_threshold=score_threshold, top_k=top_k, intra_op_threads=threads,
-                   spinning=False, precision=precision)
-    model.options = replace(model.options, classes=classes)
-    return LocalEngine(model)
+    return LocalEngine(Yolact(model_path, providers, score_threshold=score_threshold, top_k=top_k, classes=classes,
+                              intra_op_threads=threads, spinning=False, precision=precision))
 
 
 def _overview(path: Path, items: list[InputItem], out_dir: Path, reporter: Reporter, quiet: bool) -> bool:
