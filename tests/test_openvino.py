@@ -152,6 +152,18 @@ def test_one_engine_serves_two_threads(tmp_path) -> None:
     assert all(np.array_equal(r.boxes, expected.boxes) and np.array_equal(r.masks, expected.masks) for r in results)
 
 
+def test_a_dynamic_batch_is_compiled_static_per_batch_size(exported, shared_images) -> None:
+    model = Yolact(exported["v1"][1], "openvino", precision="f32")
+    assert model.engine.input_shape[0] is None, "the exported graph has a dynamic batch"
+    images = [read_image(photo) for photo in shared_images[:2]]
+    batch, alone = model.predict_batch(images), [model(image) for image in images]
+    shapes = {tuple(c.inputs[0].get_shape()) for c in model.engine._by_shape.values()}
+    assert {s[0] for s in shapes} == {1, 2}, shapes  # static shapes: OpenVINO fuses the Fast NMS ops
+    for photo, ours, theirs in zip(shared_images, batch, alone):
+        parity = compare_images(photo.name, from_result(theirs), from_result(ours), EXACT)
+        assert parity.passed, f"{photo.name}: batch of 2 against alone: {parity.failures}"
+
+
 def test_auto_falls_back_to_cpu_when_openvino_fails_to_start(tmp_path, monkeypatch, caplog) -> None:
     def broken(*_args):
         raise RuntimeError("compile failed")

@@ -51,27 +51,41 @@ def compile_config(precision: str, threads: int | None, cache: Path | None = Non
 
 
 class OpenVinoEngine:
-    """A compiled model; one infer request per calling thread, so one engine serves several threads."""
+    """One compiled model per input shape fed (a dynamic batch is compiled static: OpenVINO then fuses
+    the Fast NMS element-wise ops into one kernel); one infer request per calling thread and shape."""
 
     def __init__(self, path: Path, precision: str, threads: int | None) -> None:
         import openvino as ov
 
-        config = compile_config(precision, threads, content_cache(path))
-        self.compiled = ov.Core().compile_model(str(path), "CPU", config)
+        self._core = ov.Core()
+        self._model = self._core.read_model(str(path))
+        self._config = compile_config(precision, threads, content_cache(path))
+        self._by_shape: dict[tuple[int, ...], Any] = {}
+        self._lock = threading.Lock()
+        self._local = threading.local()
+        port = self._model.inputs[0]
+        self.input_names = [p.get_any_name() for p in self._model.inputs]
+        self.input_shape = [d.get_length() if d.is_static else None for d in port.get_partial_shape()]
+        self.output_names = [p.get_any_name() for p in self._model.outputs]
+        self.compiled = self._compiled_for(tuple(n or 1 for n in self.input_shape))
         self.providers = [OPENVINO]
         self.precision = self.compiled.get_property("INFERENCE_PRECISION_HINT").to_string()
         devices = ", ".join(self.compiled.get_property("EXECUTION_DEVICES"))
         self.detail = f"OpenVINO {ov.get_version().split('-')[0]} ran {self.precision} (read back) on {devices}"
-        port = self.compiled.inputs[0]
-        self.input_names = [p.get_any_name() for p in self.compiled.inputs]
-        self.input_shape = [d.get_length() if d.is_static else None for d in port.get_partial_shape()]
-        self.output_names = [p.get_any_name() for p in self.compiled.outputs]
-        self._local = threading.local()
+
+    def _compiled_for(self, shape: tuple[int, ...]) -> Any:
+        with self._lock:
+            if shape not in self._by_shape:
+                model = self._model.clone()
+                model.reshape({self.input_names[0]: list(shape)})
+                self._by_shape[shape] = self._core.compile_model(model, "CPU", self._config)
+            return self._by_shape[shape]
 
     def run(self, names: list[str], feed: dict[str, np.ndarray]) -> list[np.ndarray]:
-        request = getattr(self._local, "request", None)
-        if request is None:
-            request = self._local.request = self.compiled.create_infer_request()
-        outputs = request.infer(feed)  # copies the outputs out of the request (share_outputs=False)
+        shape = tuple(feed[self.input_names[0]].shape)
+        requests = self._local.__dict__.setdefault("requests", {})
+        if shape not in requests:
+            requests[shape] = self._compiled_for(shape).create_infer_request()
+        outputs = requests[shape].infer(feed)  # copies the outputs out of the request (share_outputs=False)
         by_name = {port.get_any_name(): value for port, value in outputs.items()}
         return [np.asarray(by_name[name]) for name in names]
