@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .core.errors import InputError, ModelError, ProviderError, YolactRuntimeError
-from .core.metadata import ModelInfo, PreprocessSpec
+from .contract import ModelInfo, PreprocessSpec
 from .core.model import Yolact
 from .core.postprocess import PostprocessOptions
 from .core.result import Result

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from yolact_runtime.core import metadata as contract
+from yolact_runtime import contract
 
 from ..model.yolact import Yolact
 from .boxes import decode_boxes

@@ -8,7 +8,7 @@ from typing import Callable
 
 import onnx
 import torch
-from yolact_runtime.core import metadata as contract
+from yolact_runtime import contract
 from yolact_runtime.core.io import atomic_path
 
 from .. import __version__

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from yolact_runtime.core import metadata as contract
+from yolact_runtime import contract
 from yolact_runtime.pipeline.discover import image_files
 from yolact_runtime.core.io import atomic_path
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.errors import YolactRuntimeError, first_line
-from ..core.metadata import read_model_info
+from ..contract import read_model_info
 from ..pipeline.discover import InputItem
 from ..pipeline.layout import output_name
 from ..pipeline.job import RunOptions, Tally

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..core.engine import cpu_choice
 from ..core.io import decode_image
-from ..core.metadata import read_model_info
+from ..contract import read_model_info
 from ..core.model import Yolact
 from ..core.preprocess import as_bgr
 from ..pipeline.discover import InputItem

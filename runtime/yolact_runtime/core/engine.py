@@ -16,7 +16,7 @@ import numpy as np
 from . import openvino
 from .cpu import bf16_flags
 from .errors import ModelError, ProviderError, first_line
-from .metadata import ModelInfo
+from ..contract import ModelInfo
 from .plan import CPU, CUDA, OPENVINO, TENSORRT, Graph, Host, Plan, plan_providers
 
 log = logging.getLogger("yolact_runtime")

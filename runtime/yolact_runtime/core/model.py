@@ -7,11 +7,11 @@ from typing import Union
 
 import numpy as np
 
-from . import metadata as names
+from .. import contract
 from .engine import Engine, EngineOptions, open_engine
 from .errors import ModelError
 from .io import read_image
-from .metadata import ModelInfo, read_model_info
+from ..contract import ModelInfo, read_model_info
 from .postprocess import MaskMode, PostprocessOptions, postprocess
 from .preprocess import as_bgr, preprocess_batch, preprocess_image
 from .raw import RawDetections, split_batch
@@ -102,7 +102,7 @@ class Yolact:
             if size < step:
                 pad = np.zeros((step - size, *chunk.shape[1:]), dtype=chunk.dtype)
                 chunk = np.concatenate([chunk, pad])
-            arrays = self.engine.run(self.output_names, {names.INPUT: chunk})
+            arrays = self.engine.run(self.output_names, {contract.INPUT: chunk})
             raws.extend(split_batch(dict(zip(self.output_names, arrays)))[:size])
         return raws
 
@@ -115,19 +115,19 @@ class Yolact:
 
     def _check_io(self) -> list[str]:
         inputs = self.engine.input_names
-        if inputs != [names.INPUT]:
-            raise ModelError(f"{self.path}: expected one input named '{names.INPUT}', found {inputs}")
+        if inputs != [contract.INPUT]:
+            raise ModelError(f"{self.path}: expected one input named '{contract.INPUT}', found {inputs}")
         available = self.engine.output_names
-        missing = [n for n in names.REQUIRED_OUTPUTS if n not in available]
+        missing = [n for n in contract.REQUIRED_OUTPUTS if n not in available]
         if missing:
             raise ModelError(f"{self.path}: the graph lacks required outputs {missing}")
-        wanted = names.REQUIRED_OUTPUTS + names.OPTIONAL_OUTPUTS
+        wanted = contract.REQUIRED_OUTPUTS + contract.OPTIONAL_OUTPUTS
         return [n for n in wanted if n in available]
 
     def _fixed_batch(self) -> int | None:
         shape = self.engine.input_shape
         if len(shape) != 4:
-            raise ModelError(f"{self.path}: input '{names.INPUT}' must be 4-D [B, 3, S, S], got {shape}")
+            raise ModelError(f"{self.path}: input '{contract.INPUT}' must be 4-D [B, 3, S, S], got {shape}")
         size = self.info.input_size
         for dim in shape[2:]:
             if isinstance(dim, int) and dim != size:

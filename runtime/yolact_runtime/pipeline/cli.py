@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from ..core.errors import YolactRuntimeError
-from ..core.metadata import read_model_info
+from ..contract import read_model_info
 from ..core.model import Yolact
 from ..core.plan import CHOICES_HELP, PRECISIONS, PROVIDER_CHOICES
 from .classes import parse_classes

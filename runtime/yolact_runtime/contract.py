@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .errors import ModelError
-from .onnx_props import WireError, read_metadata_props
+from .core.errors import ModelError
+from .core.onnx_props import WireError, read_metadata_props
 
 # `yolact.contract_version` holds the major version (what readers gate on); additions bump
 # `yolact.contract_minor`, so every 1.x reader still opens the file. 1.1 added `yolact.precision`.
