@@ -9,7 +9,7 @@ import pytest
 from yolact_runtime import ModelError, ModelInfo, Yolact
 from yolact_runtime import contract
 from yolact_runtime.contract import parse_metadata, read_model_info, write_metadata
-from yolact_runtime.core.onnx_props import read_metadata_props
+from yolact_runtime.onnx_props import read_metadata_props
 from fakes import default_metadata, make_fake_model, random_detections, save_fake_model
 
 

@@ -22,7 +22,7 @@ import pytest
 
 from yolact_runtime import Yolact
 from yolact_runtime import contract
-from yolact_runtime.core.errors import ModelError
+from yolact_runtime.errors import ModelError
 from yolact_runtime.core.io import read_image
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,7 +1,7 @@
 """yolact_runtime: run YOLACT / YOLACT++ ONNX graphs exported by yolact-export (no torch)."""
 from __future__ import annotations
 
-from .core.errors import InputError, ModelError, ProviderError, YolactRuntimeError
+from .errors import InputError, ModelError, ProviderError, YolactRuntimeError
 from .contract import ModelInfo, PreprocessSpec
 from .core.model import Yolact
 from .core.postprocess import PostprocessOptions

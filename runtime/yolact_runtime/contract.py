@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .core.errors import ModelError
-from .core.onnx_props import WireError, read_metadata_props
+from .errors import ModelError
+from .onnx_props import WireError, read_metadata_props
 
 # `yolact.contract_version` holds the major version (what readers gate on); additions bump
 # `yolact.contract_minor`, so every 1.x reader still opens the file. 1.1 added `yolact.precision`.
@@ -50,10 +50,8 @@ KEY_QUANTIZATION = PREFIX + "quantization"  # written by yolact-export --int8; i
 
 PRECISIONS = ("fp32", "fp16", "int8")  # of the network; I/O, decoding and NMS are fp32 in all
 
-# Node-name prefixes of the network (backbone, FPN, protonet, prediction heads) in an exported graph:
-# the traced module path detector.model.<part> (export.py, detector.py). Everything else (softmax,
-# decoding, NMS, mask assembly and re-scoring) stays fp32 in the --fp16 and --int8 graphs.
-NETWORK_SCOPES = tuple(f"/detector/model/{part}" for part in ("backbone/", "fpn/", "proto_net/", "prediction_layers."))
+# The command lines' default score threshold (yolact-run, the Ray engine, the bench): the one source.
+DEFAULT_SCORE_THRESHOLD = 0.3
 
 TRANSFORMS = ("normalize", "to_float")
 

@@ -46,7 +46,7 @@ class YolactDetector(nn.Module):
     """images [B,3,S,S] -> dict of the output contract (see README), fixed shapes throughout.
 
     Traced as `detector` (export.py), its network `model` gives the node scopes of
-    contract.NETWORK_SCOPES, which the fp16 and int8 converters rely on.
+    exporter/scopes.py NETWORK_SCOPES, which the fp16 and int8 converters rely on.
     """
 
     def __init__(self, model: Yolact, nms: NmsSettings | None = None, masks_in_graph: bool = False):

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from yolact_runtime.core.errors import first_line
+from yolact_runtime.errors import first_line
 from yolact_runtime.core.io import atomic_path
 
 from .config import COCO_CATEGORY_IDS, COCO_CLASSES, PRESETS, YolactConfig, get_config

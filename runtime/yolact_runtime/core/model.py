@@ -8,10 +8,11 @@ from typing import Union
 import numpy as np
 
 from .. import contract
-from .engine import Engine, EngineOptions, open_engine
-from .errors import ModelError
-from .io import read_image
 from ..contract import ModelInfo, read_model_info
+from ..errors import ModelError
+from .engine import Engine, open_engine
+from .io import read_image
+from .options import EngineOptions
 from .postprocess import MaskMode, PostprocessOptions, postprocess
 from .preprocess import as_bgr, preprocess_batch, preprocess_image
 from .raw import RawDetections, split_batch
@@ -51,8 +52,9 @@ class Yolact:
     ) -> None:
         self.path = os.fspath(model)
         self.info: ModelInfo = read_model_info(self.path)  # fails fast, before any engine is built
-        options = EngineOptions(providers, intra_op_threads, inter_op_threads, spinning, precision)
-        self.engine: Engine = open_engine(self.path, self.info, options)
+        self.engine_options = EngineOptions(providers=providers, intra_op_threads=intra_op_threads,
+                                            inter_op_threads=inter_op_threads, spinning=spinning, precision=precision)
+        self.engine: Engine = open_engine(self.path, self.info, self.engine_options)
         self.options = PostprocessOptions(score_threshold=score_threshold, top_k=top_k, masks=masks,
                                           classes=None if classes is None else frozenset(classes))
         self.output_names = self._check_io()

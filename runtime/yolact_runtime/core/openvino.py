@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .cache import cache_dir
+from .options import EngineOptions
 from .plan import OPENVINO
 
 EXTRA = "install the openvino extra (pip install '.[openvino]' in a clone) or pip install openvino"
@@ -53,10 +54,10 @@ def compile_config(precision: str, threads: int | None, cache: Path | None = Non
 class OpenVinoEngine:
     """A compiled model; one infer request per calling thread, so one engine serves several threads."""
 
-    def __init__(self, path: Path, precision: str, threads: int | None) -> None:
+    def __init__(self, path: Path, options: EngineOptions) -> None:
         import openvino as ov
 
-        config = compile_config(precision, threads, content_cache(path))
+        config = compile_config(options.precision, options.intra_op_threads, content_cache(path))
         self.compiled = ov.Core().compile_model(str(path), "CPU", config)
         self.providers = [OPENVINO]
         self.precision = self.compiled.get_property("INFERENCE_PRECISION_HINT").to_string()

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.errors import first_line
+from ..errors import first_line
 from ..core.result import Result
 from .discover import InputItem
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.errors import YolactRuntimeError
+from ..errors import YolactRuntimeError
 from ..core.result import Result
 
 TRACK_EXTRA = "pip install yolact-export[track]"
