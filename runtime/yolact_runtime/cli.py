@@ -8,10 +8,8 @@ from pathlib import Path
 
 import click
 
-from .contract import DEFAULT_SCORE_THRESHOLD, read_model_info
-from .core.model import Yolact
-from .core.options import EngineOptions
-from .errors import YolactRuntimeError
+from . import EngineOptions, Yolact, YolactRuntimeError, read_model_info
+from .contract import DEFAULT_SCORE_THRESHOLD
 from .core.plan import CHOICES_HELP, PRECISIONS, PROVIDER_CHOICES
 from .pipeline.classes import parse_classes
 from .pipeline.console import Reporter, finish_on_ctrl_c, listed, setup_logging, summary_line

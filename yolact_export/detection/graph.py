@@ -7,7 +7,7 @@ import torch
 from torch import nn
 from yolact_runtime import contract
 
-from ..model.yolact import Yolact
+from ..model.yolact import YolactNet
 from .boxes import decode_boxes
 from .masks import assemble_masks, crop_masks, rescore_batched
 from .nms import fast_nms
@@ -49,7 +49,7 @@ class YolactDetector(nn.Module):
     exporter/scopes.py NETWORK_SCOPES, which the fp16 and int8 converters rely on.
     """
 
-    def __init__(self, model: Yolact, nms: NmsSettings | None = None, masks_in_graph: bool = False):
+    def __init__(self, model: YolactNet, nms: NmsSettings | None = None, masks_in_graph: bool = False):
         super().__init__()
         self.model = model
         self.nms = nms or NmsSettings.from_config(model.config)

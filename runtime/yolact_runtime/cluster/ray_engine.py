@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from ..contract import DEFAULT_SCORE_THRESHOLD, read_model_info
-from ..core.options import EngineOptions
+from .. import EngineOptions
 from ..errors import YolactRuntimeError, first_line
 from ..pipeline.discover import InputItem
 from ..pipeline.layout import output_name

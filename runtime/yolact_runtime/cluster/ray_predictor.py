@@ -18,7 +18,7 @@ import numpy as np
 from ..core.engine import cpu_choice
 from ..core.io import decode_image
 from ..contract import DEFAULT_SCORE_THRESHOLD, read_model_info
-from ..core.model import Yolact
+from .. import Yolact
 from ..core.preprocess import as_bgr
 from ..pipeline.discover import InputItem
 from ..pipeline.job import NullReporter, RunOptions, Tally, pending

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import first_line
-from ..core.result import Result
+from .. import Result
 from .discover import InputItem
 
 

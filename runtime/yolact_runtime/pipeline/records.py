@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.polygons import coco_polygons, yolo_line
-from ..core.result import Result
+from .. import Result
 from .discover import InputItem
 
 

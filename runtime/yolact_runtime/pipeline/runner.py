@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ..core.io import read_image, write_bytes, write_image, write_json
-from ..core.model import Yolact
+from .. import Yolact
 from ..core.raw import RawDetections
 from .discover import InputItem
 from .events import END, Failed, FrameDone, ImageDone, Loaded, VideoEnd, VideoStart, done, failure

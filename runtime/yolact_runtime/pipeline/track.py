@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import YolactRuntimeError
-from ..core.result import Result
+from .. import Result
 
 TRACK_EXTRA = "pip install yolact-export[track]"
 
