@@ -11,7 +11,6 @@ import numpy as np
 
 from ..raw import RawDetections
 from .planes import painted
-from .rle import encode_window_rles
 from .soft import assemble_masks
 from .windows import mask_windows
 
@@ -33,6 +32,8 @@ def build_masks(raw: RawDetections, rows: np.ndarray, mode: MaskMode, height: in
         return soft > np.float32(0.5), None
     windows = mask_windows(soft, height, width)
     if mode == "rle":
+        from .rle import encode_window_rles  # pycocotools: loaded only for RLE results
+
         return None, encode_window_rles(windows, len(soft), height, width)
     return painted(windows, len(soft), height, width), None
 
