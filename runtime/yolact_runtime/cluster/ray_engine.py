@@ -29,12 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..contract import DEFAULT_SCORE_THRESHOLD, read_model_info
 from .. import EngineOptions
+from ..contract import DEFAULT_SCORE_THRESHOLD, read_model_info
 from ..errors import YolactRuntimeError, first_line
 from ..pipeline.discover import InputItem
-from ..pipeline.layout import output_name
 from ..pipeline.job import RunOptions, Tally
+from ..pipeline.layout import output_name
 from .ray_address import check_reachable
 from .ray_predictor import YolactPredictor, text
 from .remote import discover_inputs, is_uri

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from .. import Yolact
+from ..contract import DEFAULT_SCORE_THRESHOLD, read_model_info
 from ..core.engine import cpu_choice
 from ..core.io import decode_image
-from ..contract import DEFAULT_SCORE_THRESHOLD, read_model_info
-from .. import Yolact
 from ..core.preprocess import as_bgr
 from ..pipeline.discover import InputItem
 from ..pipeline.job import NullReporter, RunOptions, Tally, pending

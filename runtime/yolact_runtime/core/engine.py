@@ -12,10 +12,10 @@ from typing import Protocol
 
 import numpy as np
 
+from ..contract import ModelInfo
+from ..errors import ModelError, ProviderError, first_line
 from .cpu import bf16_flags
 from .options import EngineOptions
-from ..errors import ModelError, ProviderError, first_line
-from ..contract import ModelInfo
 from .plan import CPU, CUDA, OPENVINO, TENSORRT, Graph, Host, Plan, plan_providers
 
 log = logging.getLogger("yolact_runtime")

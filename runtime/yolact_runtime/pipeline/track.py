@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import YolactRuntimeError
 from .. import Result
+from ..errors import YolactRuntimeError
 
 TRACK_EXTRA = "pip install yolact-export[track]"
 
