@@ -199,7 +199,7 @@ def _yolact_run() -> list[str]:
 
 
 def _decode(segmentation: dict) -> np.ndarray:
-    from yolact_runtime.core.result import decode_rles
+    from yolact_runtime.core.masks.rle import decode_rles
 
     h, w = segmentation["size"]
     return decode_rles([segmentation], h, w)[0]

@@ -6,8 +6,6 @@ from typing import Any
 
 import numpy as np
 
-from .instance_ids import paint_ids
-
 
 @dataclass
 class Result:
@@ -111,7 +109,11 @@ class Result:
         """[H, W] instance ids (detection i -> i + 1, 0 = none; better-ranked on top): uint8 or uint16."""
         dtype = np.dtype(np.uint8 if len(self) < 256 else np.uint16)
         masks = self.image_masks()
-        return np.zeros(self.image_size, dtype=dtype) if masks is None else paint_ids(masks, dtype)
+        if masks is None:
+            return np.zeros(self.image_size, dtype=dtype)
+        from .instance_ids import paint_ids  # not needed to predict
+
+        return paint_ids(masks, dtype)
 
     def draw(self, image: np.ndarray, alpha: float = 0.45, track_ids: list[int | None] | None = None) -> np.ndarray:
         """A copy of the BGR image with coloured masks, boxes and labels (coloured by track with track_ids)."""
