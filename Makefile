@@ -26,7 +26,9 @@ demo: install
 	  --out $(DEMO_OUT) --json $(DEMO_OUT)/results.json --save-masks --overview $(DEMO_OUT)/overview.png
 	@echo "per image: overlays/, masks/, detections/ and the COCO results.json are in $(DEMO_OUT)/"
 
+# lint-imports: the import contracts in pyproject.toml ([tool.importlinter]), before the tests.
 test: install cpp web
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/python -m pytest -q --durations=20 tests
 
 clean:

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 from fakes import default_metadata
 
-from yolact_runtime.core.postprocess import crop_masks
+from yolact_export.bench.before import crop_masks
 
 
 COCO_NAMES = (

@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-from yolact_runtime.core import metadata as names
+from yolact_runtime import contract
 from yolact_runtime.core.raw import RawDetections
 
 COCO_LIKE_NAMES = ("person", "bicycle", "car", "motorcycle", "airplane")
@@ -42,14 +42,14 @@ def default_metadata(
     class_names: tuple[str, ...] = COCO_LIKE_NAMES,
     input_size: int = 64,
     transform: str = "normalize",
-    outputs: tuple[str, ...] = names.REQUIRED_OUTPUTS,
+    outputs: tuple[str, ...] = contract.REQUIRED_OUTPUTS,
     category_ids: list[int] | None = None,
     mask_dim: int = 4,
     max_detections: int = 10,
 ) -> dict[str, str]:
-    return names.write_metadata(names.ModelInfo(
-        contract_version=names.CONTRACT_VERSION, class_names=tuple(class_names), input_size=input_size,
-        preprocess=names.PreprocessSpec(transform=transform), outputs=tuple(outputs),
+    return contract.write_metadata(contract.ModelInfo(
+        contract_version=contract.CONTRACT_VERSION, class_names=tuple(class_names), input_size=input_size,
+        preprocess=contract.PreprocessSpec(transform=transform), outputs=tuple(outputs),
         category_ids=None if category_ids is None else tuple(category_ids), exporter_version="0.1.0",
         config="fake", mask_dim=mask_dim,
         nms={"score_threshold": 0.05, "iou_threshold": 0.5, "top_k": 200, "max_detections": max_detections,
@@ -111,15 +111,15 @@ def save_fake_model(path: str | os.PathLike[str], detections: RawDetections, **k
 
 def _output_arrays(d: RawDetections) -> dict[str, np.ndarray]:
     arrays = {
-        names.BOXES: d.boxes.astype(np.float32),
-        names.SCORES: d.scores.astype(np.float32),
-        names.CLASSES: d.classes.astype(np.int64),
-        names.COEFFICIENTS: d.coefficients.astype(np.float32),
-        names.PROTOTYPES: d.prototypes.astype(np.float32),
-        names.NUM_DETECTIONS: np.array(d.num_detections, dtype=np.int64),
+        contract.BOXES: d.boxes.astype(np.float32),
+        contract.SCORES: d.scores.astype(np.float32),
+        contract.CLASSES: d.classes.astype(np.int64),
+        contract.COEFFICIENTS: d.coefficients.astype(np.float32),
+        contract.PROTOTYPES: d.prototypes.astype(np.float32),
+        contract.NUM_DETECTIONS: np.array(d.num_detections, dtype=np.int64),
     }
     if d.masks is not None:
-        arrays[names.MASKS] = d.masks.astype(np.float32)
+        arrays[contract.MASKS] = d.masks.astype(np.float32)
     if d.mask_scores is not None:
-        arrays[names.MASK_SCORES] = d.mask_scores.astype(np.float32)
+        arrays[contract.MASK_SCORES] = d.mask_scores.astype(np.float32)
     return arrays

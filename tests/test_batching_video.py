@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from yolact_runtime import Yolact
-from yolact_runtime.pipeline.cli import main
+from yolact_runtime.cli import main
 
 PHOTOS = Path(__file__).resolve().parent / "data" / "photos"
 SCORE_TOL = 1e-5

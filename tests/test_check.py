@@ -21,7 +21,7 @@ from click.testing import CliRunner
 from onnx import numpy_helper
 
 from yolact_runtime import ModelError
-from yolact_runtime.core.metadata import parse_metadata, read_model_info
+from yolact_runtime.contract import parse_metadata, read_model_info
 from yolact_runtime.parity.cli import main
 from yolact_runtime.parity.compare import compare_images
 from yolact_runtime.parity.detections import DetectionSet

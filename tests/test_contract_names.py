@@ -1,11 +1,11 @@
 """The C++ runtime's copy of the contract's names (runtime/cpp/src/contract.hpp) equals the Python
-module's (yolact_runtime.core.metadata), name for name."""
+module's (yolact_runtime.contract), name for name."""
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from yolact_runtime.core import metadata as contract
+from yolact_runtime import contract
 
 HEADER = Path(__file__).resolve().parents[1] / "runtime" / "cpp" / "src" / "contract.hpp"
 

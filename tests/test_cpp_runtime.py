@@ -19,7 +19,7 @@ from contract_models import make_contract_model
 from pycocotools import mask as mask_util  # a yolact_runtime dependency
 
 from yolact_runtime import InputError, Yolact
-from yolact_runtime.core.rle import decode_rles, encode_rles
+from yolact_runtime.core.masks.rle import decode_rles, encode_rles
 from yolact_runtime.parity.compare import mask_iou
 
 REPO = Path(__file__).resolve().parents[1]

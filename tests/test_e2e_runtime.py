@@ -199,7 +199,7 @@ def _yolact_run() -> list[str]:
 
 
 def _decode(segmentation: dict) -> np.ndarray:
-    from yolact_runtime.core.result import decode_rles
+    from yolact_runtime.core.masks.rle import decode_rles
 
     h, w = segmentation["size"]
     return decode_rles([segmentation], h, w)[0]
@@ -224,7 +224,7 @@ def test_cli_folder_with_a_corrupt_file(exported, runtime_results, images, tmp_p
     assert len(naming) == 1, f"expected one error line naming corrupt.png:\n{proc.stderr}"
     assert naming[0].startswith("error:") and "Traceback" not in proc.stderr, proc.stderr
 
-    from yolact_runtime.core.metadata import read_model_info
+    from yolact_runtime.contract import read_model_info
     from yolact_runtime.core.postprocess import category_ids_for
 
     table = read_model_info(str(exported["v1"][1])).category_ids

@@ -18,7 +18,7 @@ from yolact_export.detection.graph import NmsSettings, YolactDetector
 from yolact_export.exporter.export import export_onnx
 from yolact_export.exporter.parity import check_parity, match_detections
 from yolact_export.detection.preprocess import preprocess
-from yolact_runtime.core.metadata import NETWORK_SCOPES
+from yolact_export.exporter.scopes import NETWORK_SCOPES
 
 # Tolerances for fp32 ONNX Runtime vs PyTorch eager on the same input (measured: boxes 1e-6,
 # scores 6e-5, coefficients 1.7e-4, soft masks 5e-4, mask scores 4e-5).

@@ -17,7 +17,7 @@ from yolact_export.exporter import dcn_op
 from yolact_export.exporter.dynamo import export_dynamo, scoped_name, torch_supports_dynamo
 from yolact_export.exporter.export import export_onnx
 from yolact_export.exporter.parity import ParityReport, add_image, check_parity
-from yolact_runtime.core.metadata import NETWORK_SCOPES
+from yolact_export.exporter.scopes import NETWORK_SCOPES
 
 # Two fp32 graphs of the same network: only op order and fusions (BatchNorm folded into Conv)
 # differ, a few float32 ulps per layer, far inside the PyTorch-vs-ORT tolerances of test_export.

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from yolact_runtime.pipeline.cli import main
+from yolact_runtime.cli import main
 
 
 @pytest.fixture()

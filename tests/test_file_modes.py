@@ -36,7 +36,7 @@ def test_yolact_run_outputs_follow_the_umask(tmp_path, model_path, mask, mode) -
     images.mkdir()
     cv2.imwrite(str(images / "a.png"), np.full((40, 50, 3), 90, np.uint8))
     out = tmp_path / "out"
-    command = [sys.executable, "-m", "yolact_runtime.pipeline.cli", str(images), "--model", str(model_path),
+    command = [sys.executable, "-m", "yolact_runtime.cli", str(images), "--model", str(model_path),
                "--out", str(out), "--json", str(out / "r.json"), "--save-masks", "--providers", "cpu", "-q"]
     proc = subprocess.run(command, capture_output=True, text=True, cwd=ROOT,
                           preexec_fn=lambda: os.umask(mask))

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from moving_shapes import make_frames
 from yolact_export.bench.mjpeg import mjpeg_server
 from yolact_runtime.core.model import Yolact
-from yolact_runtime.pipeline.cli import main
+from yolact_runtime.cli import main
 from yolact_runtime.pipeline.live import stream_name
 
 SERVED = 40

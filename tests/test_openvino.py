@@ -26,7 +26,8 @@ from yolact_runtime.core import cpu, engine, openvino
 from yolact_runtime.core.io import read_image
 from yolact_runtime.core.plan import CPU, OPENVINO
 from yolact_runtime.parity.compare import compare_images
-from yolact_runtime.core.postprocess import assemble_masks, kept_rows
+from yolact_runtime.core.masks.soft import assemble_masks
+from yolact_runtime.core.postprocess import kept_rows
 from yolact_runtime.parity.detections import DetectionSet, from_result
 from yolact_runtime.parity.profiles import EXACT, REDUCED, Profile
 from conftest import ROOT

@@ -1,5 +1,5 @@
-"""Recycled mask planes (core/planes.py): reused only when no view of a result is alive, handed out
-clean and read-only; per-thread scratch buffers."""
+"""Recycled mask planes (core/masks/planes.py): reused only when no view of a result is alive, handed out
+clean and read-only; per-thread scratch buffers (core/masks/scratch.py)."""
 from __future__ import annotations
 
 import threading
@@ -7,7 +7,8 @@ import threading
 import numpy as np
 import pytest
 
-from yolact_runtime.core.planes import painted, scratch
+from yolact_runtime.core.masks.planes import painted
+from yolact_runtime.core.masks.scratch import scratch
 
 H, W = 90, 160
 
@@ -71,7 +72,7 @@ def test_scratch_is_per_name_and_per_thread() -> None:
 @pytest.mark.parametrize(("setting", "value"), [("KEEP_BYTES", 0), ("RECYCLE", False)])
 def test_planes_over_the_budget_or_without_the_gil_are_not_kept(monkeypatch: pytest.MonkeyPatch, setting: str,
                                                                  value: object) -> None:
-    from yolact_runtime.core import planes
+    from yolact_runtime.core.masks import planes
 
     monkeypatch.setattr(planes, setting, value)
     monkeypatch.setattr(planes, "_kept", [])

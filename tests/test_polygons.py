@@ -7,7 +7,7 @@ from pycocotools import mask as mask_utils
 
 from yolact_export.data.synthetic import SHAPE_NAMES, shape_mask
 from yolact_runtime.core.polygons import coco_polygons, yolo_line
-from yolact_runtime.core.rle import decode_rles
+from yolact_runtime.core.masks.rle import decode_rles
 
 SIZE = 160
 RING = SHAPE_NAMES.index("ring")

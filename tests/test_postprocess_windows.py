@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from yolact_runtime.core.resize import bilinear
-from yolact_runtime.core.rle import encode_rles, encode_window_rles
-from yolact_runtime.core.window import matches_cv2, window_mask
+from yolact_runtime.core.masks.rle import encode_rles, encode_window_rles
+from yolact_runtime.core.masks.windows import matches_cv2, window_mask
 
 SIZES = [(138, 138, 720, 1280), (69, 69, 481, 640), (8, 8, 48, 64), (20, 20, 13, 9), (1, 5, 3, 7)]
 
@@ -64,7 +64,8 @@ def test_rle_from_windows_equals_pycocotools(height: int, width: int) -> None:
 
 
 def test_sigmoid_inside_the_crops_only_is_sigmoid_then_crop() -> None:
-    from yolact_runtime.core.postprocess import assemble_masks, crop_masks
+    from yolact_export.bench.before import crop_masks
+    from yolact_runtime.core.masks.soft import assemble_masks
 
     rng = np.random.default_rng(5)
     protos = rng.normal(0, 1, (24, 24, 8)).astype(np.float32)
@@ -83,7 +84,8 @@ def test_sigmoid_inside_the_crops_only_is_sigmoid_then_crop() -> None:
 def test_batched_windows_give_the_whole_frame_pixels(seed: int) -> None:
     """mask_windows batches windows of similar width (ragged rows, padded columns), takes tight
     spans and sends large windows to cv2: every pixel must still be the whole-frame resize's."""
-    from yolact_runtime.core.window import mask_windows, paint
+    from yolact_export.bench.before import paint
+    from yolact_runtime.core.masks.windows import mask_windows
 
     rng = np.random.default_rng(seed)
     n, h, w = int(rng.integers(1, 40)), int(rng.integers(1, 70)), int(rng.integers(1, 70))

@@ -18,7 +18,7 @@ from yolact_export.bench.agreement import top_agreement
 from yolact_export.exporter.int8 import QuantizeError, calibration_files, quantize_int8
 from yolact_runtime import Yolact
 from yolact_runtime.core.io import read_image
-from yolact_runtime.core.metadata import NETWORK_SCOPES
+from yolact_export.exporter.scopes import NETWORK_SCOPES
 
 MIN_TOP10_MATCHED = 0.7  # fraction of fp32's top-10 boxes matched by int8 (same class, IoU > 0.8)
 

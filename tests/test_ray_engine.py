@@ -16,7 +16,7 @@ from click.testing import CliRunner
 import ray_faults
 from twins import TWIN_KEYS, make_twins, twin_outputs
 from yolact_runtime.cluster import ray_engine
-from yolact_runtime.pipeline.cli import main
+from yolact_runtime.cli import main
 
 PHOTOS = Path(__file__).resolve().parent / "data" / "photos"
 CRASH_KEY = "nested/crash_once.png"  # the actor that gets this image dies the first time (ray_faults)
@@ -241,7 +241,7 @@ def test_predictor_is_a_plain_callable_too(tmp_path, model_path, photos) -> None
 def _without_ray(*args: str | Path) -> subprocess.CompletedProcess:
     code = ("import sys; sys.modules['ray'] = None\n"
             "import yolact_runtime, yolact_runtime.cluster.ray_engine\n"
-            "from yolact_runtime.pipeline.cli import main\n"
+            "from yolact_runtime.cli import main\n"
             "main()")
     env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
     return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True,

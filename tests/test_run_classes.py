@@ -8,7 +8,7 @@ import numpy as np
 from click.testing import CliRunner
 
 from fakes import COCO_LIKE_NAMES
-from yolact_runtime.pipeline.cli import main
+from yolact_runtime.cli import main
 
 # The fake model's six detections (tests/fakes.py, seed 0) are, best first, of the classes
 # car, motorcycle, bicycle, bicycle, motorcycle, airplane.

@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 from click.testing import CliRunner
 
-from yolact_runtime.pipeline.cli import main
+from yolact_runtime.cli import main
 
 
 def _run(*args) -> tuple[int, str, str]:

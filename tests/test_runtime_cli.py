@@ -12,7 +12,7 @@ import onnx
 import pytest
 from click.testing import CliRunner
 
-from yolact_runtime.pipeline.cli import main
+from yolact_runtime.cli import main
 from fakes import make_fake_model, random_detections
 from twins import OTHER_KEY, TWIN_KEYS, make_twins, twin_outputs
 

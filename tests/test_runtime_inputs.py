@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from image_samples import FORMATS, encoded
 
 from yolact_runtime import InputError, Yolact
-from yolact_runtime.pipeline.cli import main
+from yolact_runtime.cli import main
 from yolact_runtime.core.io import read_image
 from yolact_runtime.core.truncation import truncation
 

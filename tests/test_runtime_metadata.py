@@ -7,9 +7,9 @@ import onnx
 import pytest
 
 from yolact_runtime import ModelError, ModelInfo, Yolact
-from yolact_runtime.core import metadata as names
-from yolact_runtime.core.metadata import parse_metadata, read_model_info, write_metadata
-from yolact_runtime.core.onnx_props import read_metadata_props
+from yolact_runtime import contract
+from yolact_runtime.contract import parse_metadata, read_model_info, write_metadata
+from yolact_runtime.onnx_props import read_metadata_props
 from fakes import default_metadata, make_fake_model, random_detections, save_fake_model
 
 
@@ -29,7 +29,7 @@ def test_parses_realistic_metadata() -> None:
 
 
 def test_null_category_ids_and_optional_outputs() -> None:
-    outputs = (*names.REQUIRED_OUTPUTS, names.MASKS, names.MASK_SCORES)
+    outputs = (*contract.REQUIRED_OUTPUTS, contract.MASKS, contract.MASK_SCORES)
     info = parse_metadata(default_metadata(outputs=outputs, transform="to_float"))
     assert info.category_ids is None
     assert info.has_masks and info.has_mask_scores
@@ -37,12 +37,12 @@ def test_null_category_ids_and_optional_outputs() -> None:
 
 
 def test_writer_and_reader_are_inverses() -> None:
-    info = ModelInfo(contract_version=names.CONTRACT_VERSION, class_names=("a", "b"), input_size=96,
-                     preprocess=names.PreprocessSpec("to_float", (1.0, 2.0, 3.0), (4.0, 5.0, 6.0), "BGR"),
-                     outputs=(*names.REQUIRED_OUTPUTS, names.MASKS), category_ids=(7, 9), exporter_version="9.9",
+    info = ModelInfo(contract_version=contract.CONTRACT_VERSION, class_names=("a", "b"), input_size=96,
+                     preprocess=contract.PreprocessSpec("to_float", (1.0, 2.0, 3.0), (4.0, 5.0, 6.0), "BGR"),
+                     outputs=(*contract.REQUIRED_OUTPUTS, contract.MASKS), category_ids=(7, 9), exporter_version="9.9",
                      config="custom", mask_dim=None, nms={"top_k": 5})
     props = write_metadata(info)
-    assert names.KEY_MASK_DIM not in props
+    assert contract.KEY_MASK_DIM not in props
     assert parse_metadata(props) == info
     meta = default_metadata(category_ids=[1, 2, 3, 4, 5])
     assert write_metadata(parse_metadata(meta)) == meta
@@ -55,25 +55,25 @@ def test_the_exporters_metadata_is_the_writers() -> None:
 
     config = get_config("yolact_plus_base")
     props = build_metadata(config, NmsSettings.from_config(config), ["boxes", "masks"])
-    info = parse_metadata(props | {names.KEY_OUTPUTS: json.dumps(list(names.REQUIRED_OUTPUTS))})
+    info = parse_metadata(props | {contract.KEY_OUTPUTS: json.dumps(list(contract.REQUIRED_OUTPUTS))})
     assert info.class_names == config.class_names and info.category_ids == config.category_ids
     assert (info.input_size, info.mask_dim, info.config) == (config.max_size, config.mask_dim, "yolact_plus_base")
-    assert info.preprocess == names.PreprocessSpec(config.transform, config.mean_bgr, config.std_bgr,
+    assert info.preprocess == contract.PreprocessSpec(config.transform, config.mean_bgr, config.std_bgr,
                                                    config.channel_order)
-    assert json.loads(props[names.KEY_OUTPUTS]) == ["boxes", "masks"]
-    assert write_metadata(info) | {names.KEY_OUTPUTS: props[names.KEY_OUTPUTS]} == props
+    assert json.loads(props[contract.KEY_OUTPUTS]) == ["boxes", "masks"]
+    assert write_metadata(info) | {contract.KEY_OUTPUTS: props[contract.KEY_OUTPUTS]} == props
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({names.KEY_CONTRACT_VERSION: None}, "not a yolact-export model"),
-        ({names.KEY_CONTRACT_VERSION: "2"}, "contract version 2 is not supported"),
-        ({names.KEY_CLASS_NAMES: "not json"}, "'yolact.class_names' is not valid JSON"),
-        ({names.KEY_INPUT_SIZE: None}, "'yolact.input_size' is missing"),
-        ({names.KEY_PREPROCESS: json.dumps({"transform": "magic"})}, "transform 'magic' is not supported"),
-        ({names.KEY_OUTPUTS: json.dumps(["boxes"])}, "lacks required outputs"),
-        ({names.KEY_CATEGORY_IDS: "[1, 2]"}, "must be null or a list of 5 integers"),
+        ({contract.KEY_CONTRACT_VERSION: None}, "not a yolact-export model"),
+        ({contract.KEY_CONTRACT_VERSION: "2"}, "contract version 2 is not supported"),
+        ({contract.KEY_CLASS_NAMES: "not json"}, "'yolact.class_names' is not valid JSON"),
+        ({contract.KEY_INPUT_SIZE: None}, "'yolact.input_size' is missing"),
+        ({contract.KEY_PREPROCESS: json.dumps({"transform": "magic"})}, "transform 'magic' is not supported"),
+        ({contract.KEY_OUTPUTS: json.dumps(["boxes"])}, "lacks required outputs"),
+        ({contract.KEY_CATEGORY_IDS: "[1, 2]"}, "must be null or a list of 5 integers"),
     ],
 )
 def test_bad_metadata_is_one_clear_line(change: dict, message: str) -> None:

@@ -60,6 +60,6 @@ def test_options_are_applied(tmp_path, detections: RawDetections) -> None:
 
 
 def test_the_runtime_does_not_import_torch() -> None:
-    code = ("import sys, yolact_runtime, yolact_runtime.pipeline.cli, yolact_runtime.pipeline.runner; "
+    code = ("import sys, yolact_runtime, yolact_runtime.cli, yolact_runtime.pipeline.runner; "
             "assert 'torch' not in sys.modules, 'torch was imported'")
     subprocess.run([sys.executable, "-c", code], check=True)

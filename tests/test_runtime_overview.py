@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from yolact_runtime.pipeline.cli import main
+from yolact_runtime.cli import main
 from yolact_runtime.pipeline.overview import CAPTION, GAP, MAX_TILES, overview_grid
 
 SHAPES = Path(__file__).resolve().parents[1] / "examples" / "shapes" / "images"

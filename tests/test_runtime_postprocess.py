@@ -7,17 +7,13 @@ import numpy as np
 import pytest
 
 from yolact_runtime import Yolact
-from yolact_runtime.core.postprocess import (
-    PostprocessOptions,
-    assemble_masks,
-    boxes_to_pixels,
-    crop_masks,
-    postprocess,
-    upsample_masks,
-)
+from yolact_export.bench.before import crop_masks, paint
+from yolact_runtime.core.masks.planes import painted
+from yolact_runtime.core.masks.soft import assemble_masks
+from yolact_runtime.core.masks.windows import mask_windows
+from yolact_runtime.core.postprocess import PostprocessOptions, boxes_to_pixels, postprocess
 from yolact_runtime.core.raw import RawDetections
 from yolact_runtime.core.resize import bilinear
-from yolact_runtime.core.window import mask_windows, paint
 from fakes import random_detections, save_fake_model
 
 NAMES = ("person", "bicycle", "car")
@@ -95,7 +91,7 @@ def test_upsample_is_bilinear_then_threshold(proto: int, height: int, width: int
     boxes = np.concatenate([centre - half, centre + half], axis=1).astype(np.float32)
     protos = np.maximum(rng.normal(0, 1, (proto, proto, 4)), 0).astype(np.float32)
     soft = assemble_masks(protos, rng.normal(0, 2, (12, 4)).astype(np.float32), boxes)
-    got = upsample_masks(soft, height, width)
+    got = painted(mask_windows(soft, height, width), len(soft), height, width)
     full = np.stack([bilinear(m, height, width) for m in soft])
     assert got.shape == (12, height, width) and got.dtype == bool
     assert np.array_equal(got, full > 0.5)

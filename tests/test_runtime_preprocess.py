@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from yolact_runtime.core.metadata import PreprocessSpec
+from yolact_runtime.contract import PreprocessSpec
 from yolact_runtime.core.preprocess import preprocess_batch, preprocess_image
 from yolact_runtime.core.resize import bilinear
 

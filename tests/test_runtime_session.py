@@ -96,7 +96,7 @@ def test_spinning_is_off_only_when_asked_and_stops_when_a_run_returns(tmp_path) 
 
 def test_yolact_run_opens_the_model_without_spinning(tmp_path, monkeypatch) -> None:
     """yolact-run overlaps loading and rendering with inference, so its session must not spin."""
-    import yolact_runtime.pipeline.cli as cli
+    import yolact_runtime.cli as cli
 
     seen = {}
 

@@ -9,7 +9,7 @@ import numpy as np
 from click.testing import CliRunner
 
 from moving_shapes import OBJECTS, make_video
-from yolact_runtime.pipeline.cli import main
+from yolact_runtime.cli import main
 
 FRAMES = 60
 

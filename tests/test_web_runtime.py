@@ -21,8 +21,8 @@ import numpy as np
 import pytest
 
 from yolact_runtime import Yolact
-from yolact_runtime.core import metadata as contract
-from yolact_runtime.core.errors import ModelError
+from yolact_runtime import contract
+from yolact_runtime.errors import ModelError
 from yolact_runtime.core.io import read_image
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -235,7 +235,7 @@ def test_screenshot_after_a_run_is_saved(browser_run):
 
 
 def test_module_reads_the_metadata_the_python_runtime_reads(shapes_onnx, no_metadata_onnx):
-    """metadata.js in node (no browser): the contract's names equal metadata.py's, and a real
+    """metadata.js in node (no browser): the contract's names equal contract.py's, and a real
     export's metadata reads the same; the refusal is the same sentence."""
     if shutil.which("node") is None:
         pytest.skip("no node on this machine")

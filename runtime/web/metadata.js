@@ -1,5 +1,5 @@
 // The ONNX output contract, as the browser reads it. The one definition is
-// runtime/yolact_runtime/core/metadata.py; this copy of its names and checks is held to it by
+// runtime/yolact_runtime/contract.py; this copy of its names and checks is held to it by
 // tests/test_web_runtime.py (as runtime/cpp/src/contract.hpp is by tests/test_contract_names.py).
 import { readMetadataProps, WireError } from "./onnx_props.js";
 

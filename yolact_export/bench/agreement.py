@@ -4,7 +4,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from yolact_runtime.core.postprocess import assemble_masks
+from yolact_runtime.core.masks.soft import assemble_masks
 from yolact_runtime.core.raw import RawDetections
 from yolact_runtime.parity.match import match_overlapping
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 import torch
-from yolact_runtime.core.errors import InputError
+from yolact_runtime.errors import InputError
 from yolact_runtime.core.io import read_image, write_bytes
 from yolact_runtime.pipeline.discover import images_under
 

@@ -9,7 +9,7 @@ from typing import NamedTuple
 import torch
 from yolact_runtime import Yolact
 from yolact_runtime.core import cpu
-from yolact_runtime.core.errors import YolactRuntimeError
+from yolact_runtime.errors import YolactRuntimeError
 from yolact_runtime.core.plan import CPU, CUDA, OPENVINO, TENSORRT
 from yolact_runtime.core.postprocess import PostprocessOptions, postprocess
 from yolact_runtime.core.preprocess import preprocess_batch

@@ -8,11 +8,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from yolact_runtime.core.postprocess import PostprocessOptions, crop_masks, kept_rows, postprocess
+from yolact_runtime.core.masks.rle import encode_rles
+from yolact_runtime.core.postprocess import PostprocessOptions, kept_rows, postprocess
 from yolact_runtime.core.raw import RawDetections
-from yolact_runtime.core.rle import encode_rles
-from yolact_runtime.core.window import mask_windows, paint
 
+from .before import crop_masks, paint, whole_frame_windows
 from .measure import summarize, time_round_robin
 
 FRAME = (720, 1280)  # height, width
@@ -26,7 +26,7 @@ def whole_frame_masks(raw: RawDetections, mode: str) -> np.ndarray | list[dict]:
     h, w, k = raw.prototypes.shape
     soft = 1 / (1 + np.exp(-(raw.coefficients[rows] @ raw.prototypes.reshape(h * w, k).T)))
     soft = crop_masks(soft.astype(np.float32).reshape(-1, h, w), raw.boxes[rows])
-    planes = paint(mask_windows(soft, *FRAME, whole_frame=True), len(rows), *FRAME, column_major=mode == "rle")
+    planes = paint(whole_frame_windows(soft, *FRAME), len(rows), *FRAME, column_major=mode == "rle")
     return encode_rles(planes) if mode == "rle" else planes
 
 

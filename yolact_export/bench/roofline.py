@@ -15,6 +15,7 @@ import onnx
 import onnxruntime as ort
 import torch
 from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+from yolact_runtime import EngineOptions
 from yolact_runtime.core.session import cpu_session, session_options
 
 from ..exporter.int8 import quiet_quantizer
@@ -42,7 +43,7 @@ def conv_gflop(model) -> float:
 def ort_ops(model_path, threads: int | None) -> collections.Counter:
     """Op types ONNX Runtime runs on the CPU after its fusions."""
     with tempfile.TemporaryDirectory() as tmp:
-        options = session_options(threads, None)
+        options = session_options(EngineOptions(intra_op_threads=threads))
         options.optimized_model_filepath = str(Path(tmp) / "optimized.onnx")
         ort.InferenceSession(str(model_path), options, providers=["CPUExecutionProvider"])
         nodes = onnx.load(options.optimized_model_filepath, load_external_data=False).graph.node

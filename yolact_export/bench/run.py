@@ -8,9 +8,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from yolact_runtime.core.errors import first_line
+from yolact_runtime.errors import first_line
 from yolact_runtime.core.io import read_image
-from yolact_runtime.core.metadata import parse_metadata
+from yolact_runtime.contract import parse_metadata
 
 from .. import __version__
 from ..detection.graph import NmsSettings, YolactDetector

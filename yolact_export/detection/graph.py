@@ -5,9 +5,9 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
-from yolact_runtime.core import metadata as contract
+from yolact_runtime import contract
 
-from ..model.yolact import Yolact
+from ..model.yolact import YolactNet
 from .boxes import decode_boxes
 from .masks import assemble_masks, crop_masks, rescore_batched
 from .nms import fast_nms
@@ -46,10 +46,10 @@ class YolactDetector(nn.Module):
     """images [B,3,S,S] -> dict of the output contract (see README), fixed shapes throughout.
 
     Traced as `detector` (export.py), its network `model` gives the node scopes of
-    contract.NETWORK_SCOPES, which the fp16 and int8 converters rely on.
+    exporter/scopes.py NETWORK_SCOPES, which the fp16 and int8 converters rely on.
     """
 
-    def __init__(self, model: Yolact, nms: NmsSettings | None = None, masks_in_graph: bool = False):
+    def __init__(self, model: YolactNet, nms: NmsSettings | None = None, masks_in_graph: bool = False):
         super().__init__()
         self.model = model
         self.nms = nms or NmsSettings.from_config(model.config)

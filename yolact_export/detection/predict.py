@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..model.yolact import Yolact
+from ..model.yolact import YolactNet
 from .graph import NmsSettings, YolactDetector
 from .masks import boxes_to_pixels, upsample_masks
 from .preprocess import preprocess
@@ -26,7 +26,7 @@ class Detections:
 
 
 @torch.no_grad()
-def graph_outputs(model: Yolact, image_bgr: np.ndarray, nms: NmsSettings,
+def graph_outputs(model: YolactNet, image_bgr: np.ndarray, nms: NmsSettings,
                   precise: bool = False) -> dict[str, torch.Tensor]:
     """The exported graph's outputs for one image (masks always in graph), batch dimension dropped.
 
@@ -56,7 +56,7 @@ def detections_from_outputs(out: dict[str, torch.Tensor], class_names: tuple[str
 
 
 @torch.no_grad()
-def predict(model: Yolact, image_bgr: np.ndarray, cross_class: bool = False,
+def predict(model: YolactNet, image_bgr: np.ndarray, cross_class: bool = False,
             score_threshold: float = 0.0, nms: NmsSettings | None = None) -> Detections:
     """Detections as the original eval path gives them (Fast NMS, crop, bilinear upsample, > 0.5).
 

@@ -62,7 +62,7 @@ def export_main(weights, out, config, input_size, score_threshold, iou_threshold
 
     if int8 and (fp16 or not calibration_images):
         _fail("--int8 needs --calibration-images DIR" if not fp16 else "--int8 and --fp16 exclude each other")
-    from yolact_runtime.core.errors import YolactRuntimeError
+    from yolact_runtime import YolactRuntimeError
 
     from .int8 import QuantizeError
 

@@ -2,7 +2,7 @@
 
 torch.onnx.export(dynamo=True) names nodes `node_Conv_12` and keeps the module path in the
 `pkg.torch.onnx.name_scopes` metadata. The fp16 and int8 converters (and users' --exclude
-prefixes) select the network by TorchScript-style node names (contract.NETWORK_SCOPES), so each
+prefixes) select the network by TorchScript-style node names (NETWORK_SCOPES), so each
 node is renamed from its module path the way the TorchScript exporter names it, and its outputs
 `<node>_output_<i>` as there (the int8 quantizer names its Q/DQ nodes after the tensors).
 """

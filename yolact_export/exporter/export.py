@@ -8,13 +8,13 @@ from typing import Callable
 
 import onnx
 import torch
-from yolact_runtime.core import metadata as contract
+from yolact_runtime import contract
 from yolact_runtime.core.io import atomic_path
 
 from .. import __version__
 from ..detection.graph import NmsSettings, YolactDetector
 from ..model.config import YolactConfig
-from ..model.yolact import Yolact
+from ..model.yolact import YolactNet
 from .dcn_op import MIN_OPSET, dcn_mode
 from .dynamo import MIN_TORCH, export_dynamo, torch_supports_dynamo
 from .fp16 import convert_network_to_fp16
@@ -114,7 +114,7 @@ def _simplify(model: onnx.ModelProto, log: Callable[[str], None]) -> onnx.ModelP
     return model
 
 
-def export_onnx(model: Yolact, out: str | Path, nms: NmsSettings | None = None, batch: int | None = None,
+def export_onnx(model: YolactNet, out: str | Path, nms: NmsSettings | None = None, batch: int | None = None,
                 opset: int = DEFAULT_OPSET, masks_in_graph: bool = False, fp16: bool = False,
                 simplify: bool = True, dcn: str = "native", exporter: str = DEFAULT_EXPORTER,
                 log: Callable[[str], None] = lambda _m: None) -> Path:

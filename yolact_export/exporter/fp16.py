@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import onnx
 from onnx import TensorProto, helper, numpy_helper
-from yolact_runtime.core.metadata import NETWORK_SCOPES
+from .scopes import NETWORK_SCOPES
 
 _FP32_PARAMS = {"Resize": (1, 2)}  # float inputs that are parameters (roi, scales), not data
 _KEEP_FP32_OPS = {"DeformConv"}  # no fp16 kernel in ONNX Runtime CPU

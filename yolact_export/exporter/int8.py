@@ -1,6 +1,6 @@
 """Static INT8 quantization (QDQ) of an exported YOLACT graph with onnxruntime.quantization.
 
-Only the network is quantized: the nodes under the contract's NETWORK_SCOPES (/detector/model/
+Only the network is quantized: the nodes under NETWORK_SCOPES (scopes.py: /detector/model/
 {backbone,fpn,proto_net,prediction_layers.}, the scopes the fp16 converter uses too). Everything else, the softmax, box
 decoding, Fast NMS, coefficient gathering and in-graph masks, stays float32, so scores near the
 thresholds and IoUs near the NMS threshold are computed as in the fp32 graph. Weights are
@@ -28,9 +28,11 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-from yolact_runtime.core import metadata as contract
+from yolact_runtime import contract
 from yolact_runtime.pipeline.discover import image_files
 from yolact_runtime.core.io import atomic_path
+
+from .scopes import NETWORK_SCOPES
 
 # Ops the quantizer may wrap in Q/DQ inside the network scopes. Tanh (mask coefficients) and the
 # shape plumbing of the heads stay float; Relu/Add/MaxPool/Resize/Concat between convs are
@@ -85,7 +87,7 @@ def calibration_batches(model_path: str | os.PathLike[str], files: Sequence[Path
     None readable is an error (QuantizeError).
     """
     from yolact_runtime import Yolact
-    from yolact_runtime.core.errors import InputError
+    from yolact_runtime import InputError
     from yolact_runtime.core.io import read_image
 
     model = Yolact(os.fspath(model_path), providers="cpu")  # metadata and batch as the runtime reads them
@@ -114,7 +116,7 @@ def calibration_batches(model_path: str | os.PathLike[str], files: Sequence[Path
 
 def float_nodes(model: onnx.ModelProto) -> list[str]:
     """Names of the nodes that must stay float: everything outside the network scopes."""
-    return [n.name for n in model.graph.node if not n.name.startswith(contract.NETWORK_SCOPES)]
+    return [n.name for n in model.graph.node if not n.name.startswith(NETWORK_SCOPES)]
 
 
 def quantize_int8(fp32_model: str | os.PathLike[str], out: str | os.PathLike[str],
@@ -190,7 +192,7 @@ def quantize_int8(fp32_model: str | os.PathLike[str], out: str | os.PathLike[str
         result.metadata_props.add(key=contract.KEY_QUANTIZATION, value=json.dumps(
             {"format": "QDQ", "weights": weight_type, "per_channel": per_channel, "reduce_range": reduce_range,
              "activations": "uint8", "calibration": method, "calibration_images": len(files),
-             "float_scopes": "everything outside " + ", ".join(contract.NETWORK_SCOPES) + (
+             "float_scopes": "everything outside " + ", ".join(NETWORK_SCOPES) + (
                  "; also " + ", ".join(exclude) if exclude else "")}))
         result.producer_name, result.producer_version = source.producer_name, source.producer_version
         with atomic_path(out) as final:

@@ -9,7 +9,7 @@ import os
 import numpy as np
 import torch
 
-from yolact_runtime.core.metadata import ModelInfo
+from yolact_runtime.contract import ModelInfo
 from yolact_runtime.core.postprocess import category_ids_for
 from yolact_runtime.core.raw import RawDetections
 from yolact_runtime.parity.detections import DetectionSet

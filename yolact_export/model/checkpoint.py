@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from yolact_runtime.core.errors import first_line
+from yolact_runtime.errors import first_line
 from yolact_runtime.core.io import atomic_path
 
 from .config import COCO_CATEGORY_IDS, COCO_CLASSES, PRESETS, YolactConfig, get_config
 from .config import _plus_scales
-from .yolact import Yolact
+from .yolact import YolactNet
 
 
 class CheckpointError(ValueError):
@@ -49,7 +49,7 @@ def resume_path(out: Path) -> Path:
     return out.with_name(out.stem + ".resume" + out.suffix)
 
 
-def save_training_state(model: Yolact, optimizer: torch.optim.Optimizer, iteration: int, out: Path) -> None:
+def save_training_state(model: YolactNet, optimizer: torch.optim.Optimizer, iteration: int, out: Path) -> None:
     """Our format: {config, state_dict} at `out` (what load_checkpoint reads), plus optimizer
     state and iteration at resume_path(out); each written to a temp file, then renamed."""
     state = {"config": model.config.to_dict(), "state_dict": model.state_dict()}
@@ -152,7 +152,7 @@ def drop_legacy_keys(sd: dict[str, torch.Tensor], num_downsample: int) -> dict[s
     return {k: v for k, v in sd.items() if keep(k)}
 
 
-def _check_layout(model: Yolact, sd: dict[str, torch.Tensor]) -> None:
+def _check_layout(model: YolactNet, sd: dict[str, torch.Tensor]) -> None:
     expected = model.state_dict()
     missing = [k for k in expected if k not in sd]
     unexpected = [k for k in sd if k not in expected]
@@ -168,7 +168,7 @@ def _check_layout(model: Yolact, sd: dict[str, torch.Tensor]) -> None:
 
 
 def load_checkpoint(path: str | Path, config: YolactConfig | str | None = None,
-                    input_size: int | None = None) -> tuple[Yolact, YolactConfig]:
+                    input_size: int | None = None) -> tuple[YolactNet, YolactConfig]:
     """Load an original YOLACT / YOLACT++ checkpoint (or one of ours) unchanged, in eval mode.
 
     Without `config`, it comes from the checkpoint (ours store it) or is inferred from the weights;
@@ -187,7 +187,7 @@ def load_checkpoint(path: str | Path, config: YolactConfig | str | None = None,
     if input_size:
         config = config.at_size(input_size)
     sd = drop_legacy_keys(sd, config.num_downsample)
-    model = Yolact(config)
+    model = YolactNet(config)
     try:
         _check_layout(model, sd)
     except CheckpointError as exc:

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from .dcn import ModulatedDeformConv2d
-from .yolact import Yolact
+from .yolact import YolactNet
 
 # Target standard deviations of the head outputs, before softmax / tanh / exp.
 _TARGET_STD = {"conf_layer": 3.0, "mask_layer": 1.5, "bbox_layer": 0.5}
@@ -18,7 +18,7 @@ _TARGET_STD = {"conf_layer": 3.0, "mask_layer": 1.5, "bbox_layer": 0.5}
 _CANDIDATE_SHARE = 0.015
 
 
-def _randomize(model: Yolact, gen: torch.Generator) -> None:
+def _randomize(model: YolactNet, gen: torch.Generator) -> None:
     for module in model.modules():
         if isinstance(module, (nn.Conv2d, ModulatedDeformConv2d)):
             fan_in = module.weight[0].numel()
@@ -32,7 +32,7 @@ def _randomize(model: Yolact, gen: torch.Generator) -> None:
             module.conv_offset_mask.weight.mul_(0.05)
 
 
-def _calibrate_batchnorm(model: Yolact, images: torch.Tensor) -> None:
+def _calibrate_batchnorm(model: YolactNet, images: torch.Tensor) -> None:
     """Set BN running stats to the statistics of `images`, so activations stay O(1) in eval."""
     norms = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
     for bn in norms:
@@ -45,7 +45,7 @@ def _calibrate_batchnorm(model: Yolact, images: torch.Tensor) -> None:
 
 
 @torch.no_grad()
-def make_lively(model: Yolact, images: torch.Tensor, seed: int = 0) -> Yolact:
+def make_lively(model: YolactNet, images: torch.Tensor, seed: int = 0) -> YolactNet:
     """Re-randomise `model` in place (seeded), calibrate BN on `images`, scale the head's outputs."""
     _randomize(model, torch.Generator().manual_seed(seed))
     _calibrate_batchnorm(model, images)

@@ -25,7 +25,7 @@ class RawOutputs:
     segm: torch.Tensor | None = None  # [B, C-1, h3, w3], training only
 
 
-class Yolact(nn.Module):
+class YolactNet(nn.Module):
     def __init__(self, config: YolactConfig):
         super().__init__()
         self.config = config
@@ -61,9 +61,9 @@ class Yolact(nn.Module):
         return RawOutputs(torch.cat(locs, dim=1), conf, torch.cat(coeffs, dim=1), proto, segm)
 
 
-def build_model(config: YolactConfig | str) -> Yolact:
+def build_model(config: YolactConfig | str) -> YolactNet:
     """A randomly initialised model in eval mode."""
     from .config import get_config
 
     cfg = get_config(config) if isinstance(config, str) else config
-    return Yolact(cfg).eval()
+    return YolactNet(cfg).eval()

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 import click
-from yolact_runtime.core.plan import PRECISIONS, PROVIDER_CHOICES
+from yolact_runtime import EngineOptions
 
 from ..model.config import PRESETS, YolactConfig
 
@@ -104,9 +104,9 @@ def _fail(message: str) -> None:
 @click.option("--images", required=True, type=click.Path(file_okay=False), help="Folder of the images.")
 @click.option("--limit", type=int, default=None, help="Evaluate the first N images only.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), default=None, help="Also write the APs here.")
-@click.option("--providers", type=click.Choice(PROVIDER_CHOICES), default="cpu", show_default=True,
+@click.option("--providers", type=click.Choice(EngineOptions.PROVIDERS), default="cpu", show_default=True,
               help="Execution provider for an .onnx MODEL (as yolact-run's).")
-@click.option("--precision", type=click.Choice(PRECISIONS), default="default", show_default=True,
+@click.option("--precision", type=click.Choice(EngineOptions.PRECISIONS), default="default", show_default=True,
               help="OpenVINO's precision: default (bf16 on AMX / AVX512-BF16 CPUs) or f32.")
 def eval_main(model, annotations, images, limit, json_path, providers, precision) -> None:
     """Box and mask AP of MODEL on a COCO-format data set (pycocotools).

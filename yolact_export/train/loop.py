@@ -16,7 +16,7 @@ from ..data.augment import prepare
 from ..data.coco import ImageRecord, load_coco, load_sample
 from ..model.checkpoint import read_training_state, save_training_state
 from ..model.config import YolactConfig
-from ..model.yolact import Yolact
+from ..model.yolact import YolactNet
 from .loss import Target, yolact_loss
 
 LR_STEPS = (0.7, 0.9)  # fractions of the run after which the learning rate drops 10x
@@ -49,7 +49,7 @@ def lr_at(iteration: int, opts: TrainOptions) -> float:
     return opts.lr * 0.1 ** drops
 
 
-def init_weights(model: Yolact) -> None:
+def init_weights(model: YolactNet) -> None:
     """Xavier-uniform convolutions with zero bias outside the backbone, as the original."""
     for name, module in model.named_modules():
         if isinstance(module, nn.Conv2d) and not name.startswith("backbone"):
@@ -86,13 +86,13 @@ def make_batch(records: list[ImageRecord], indices: list[int], config: YolactCon
     return torch.stack(images), targets
 
 
-def _setup(opts: TrainOptions) -> tuple[Yolact, torch.optim.Optimizer, int]:
+def _setup(opts: TrainOptions) -> tuple[YolactNet, torch.optim.Optimizer, int]:
     torch.manual_seed(opts.seed)
     resumed = read_training_state(opts.resume, opts.config) if opts.resume is not None else None
     config = resumed.config if resumed else opts.config
     if config is None:
         raise ValueError("a config is required (--config) unless resuming")
-    model = Yolact(config)
+    model = YolactNet(config)
     init_weights(model)
     if resumed:
         model.load_state_dict(resumed.state_dict, strict=True)

@@ -1,4 +1,4 @@
-// The ONNX contract's names: the C++ copy of runtime/yolact_runtime/metadata.py (C++ cannot import
+// The ONNX contract's names: the C++ copy of runtime/yolact_runtime/contract.py (C++ cannot import
 // it; tests/test_contract_names.py checks that every name here equals the Python module's).
 #pragma once
 

@@ -25,7 +25,7 @@ Taps bilinear_taps(int small, int large) {
 }
 
 // cv2.resize's taps: where t rounds up to 1 (a position a hair below an integer, e.g. 720 -> 400),
-// it reads the next pixel with t = 0, not a + float32(b - a) * 1 (core/window.py keeps the latter).
+// it reads the next pixel with t = 0, not a + float32(b - a) * 1 (core/masks/windows.py keeps the latter).
 static Taps cv2_taps(int small, int large) {
     Taps t = bilinear_taps(small, large);
     for (size_t i = 0; i < t.first.size(); ++i)

@@ -1,5 +1,5 @@
 // COCO RLE (column-major runs, zeros first; the compressed string of pycocotools' rleToString):
-// from a mask that is zero outside one window (as core/rle.py, for the window's cost), or dense.
+// from a mask that is zero outside one window (as core/masks/rle.py, for the window's cost), or dense.
 #pragma once
 
 #include <cstdint>

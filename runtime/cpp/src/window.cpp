@@ -1,4 +1,4 @@
-// The window path of yolact_runtime's core/window.py, in C++: taps as cv2 computes them, rows first
+// The window path of yolact_runtime's core/masks/windows.py, in C++: taps as cv2 computes them, rows first
 // (along x) then columns, each step a + float32(b - a) * t summed in double (the product of two
 // float32 is exact there) and rounded once, the row pass to float32; the column pass is compared
 // with 0.5 + 2^-25 unrounded (float32(x) > 0.5 exactly when x > 0.5 + 2^-25). Built with
@@ -27,7 +27,7 @@ std::pair<int, int> extent(int n, Hot hot) {
     return {first, last};
 }
 
-// Output pixels whose taps read a source pixel in [first, last) (core/window.py `_spans`).
+// Output pixels whose taps read a source pixel in [first, last) (core/masks/windows.py `_spans`).
 std::pair<int, int> span(const Taps& t, int first, int last) {
     int lo = 0;  // first output whose highest tap >= first
     while (lo < static_cast<int>(t.first.size()) && t.first[lo] + (t.weight[lo] > 0.0) < first) ++lo;

@@ -1,5 +1,5 @@
 // Upsample (bilinear, align_corners=False) and threshold (> 0.5) a soft mask inside the window of the
-// output that can pass the threshold: the same float arithmetic as yolact_runtime's core/window.py,
+// output that can pass the threshold: the same float arithmetic as yolact_runtime's core/masks/windows.py,
 // so the pixels equal the Python runtime's bit for bit.
 #pragma once
 

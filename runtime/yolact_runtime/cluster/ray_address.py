@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import socket
 
-from ..core.errors import YolactRuntimeError
+from ..errors import YolactRuntimeError
 
 CONNECT_TIMEOUT_S = 5.0
 

@@ -29,11 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import YolactRuntimeError, first_line
-from ..core.metadata import read_model_info
+from .. import EngineOptions
+from ..contract import DEFAULT_SCORE_THRESHOLD, read_model_info
+from ..errors import YolactRuntimeError, first_line
 from ..pipeline.discover import InputItem
-from ..pipeline.layout import output_name
 from ..pipeline.job import RunOptions, Tally
+from ..pipeline.layout import output_name
 from .ray_address import check_reachable
 from .ray_predictor import YolactPredictor, text
 from .remote import discover_inputs, is_uri
@@ -72,11 +73,11 @@ class RaySettings:
 
 @dataclass(frozen=True)
 class ModelSettings:
-    providers: str = "auto"
-    score_threshold: float = 0.3
+    """The command line's model options: the engine's (providers, threads, precision), then selection."""
+
+    engine: EngineOptions = EngineOptions()
+    score_threshold: float = DEFAULT_SCORE_THRESHOLD
     top_k: int | None = None
-    threads: int | None = None
-    precision: str = "default"  # OpenVINO's: "default" or "f32"
     classes: frozenset[int] | None = None  # --classes: the 0-based class ids to keep
 
 
@@ -163,7 +164,7 @@ class RayEngine:
         import ray.data as rd
 
         summary, reporter = tally.summary, tally.reporter
-        cpus = self.model.threads or 1
+        cpus = self.model.engine.intra_op_threads or 1
         size = max(1, options.batch_size)
         workers, rows = self._plan(len(todo), size, cpus)
         names = [os.fspath(item.path) for item in todo]
@@ -171,9 +172,9 @@ class RayEngine:
         table = [{"index": i, "path": located[i], "key": item.key, "name": output_name(item)}
                  for i, item in enumerate(todo)]
         predictor = _bound_predictor(dict(
-            model_path=self.model_path, out_dir=os.path.abspath(options.out_dir), providers=self.model.providers,
-            precision=self.model.precision, score_threshold=self.model.score_threshold, top_k=self.model.top_k,
-            overlays=options.overlays, save_masks=options.save_masks, batch_size=size, threads=self.model.threads or 1,
+            model_path=self.model_path, out_dir=os.path.abspath(options.out_dir), providers=self.model.engine.providers,
+            precision=self.model.engine.precision, score_threshold=self.model.score_threshold, top_k=self.model.top_k,
+            overlays=options.overlays, save_masks=options.save_masks, batch_size=size, threads=cpus,
             classes=None if self.model.classes is None else sorted(self.model.classes),
             polygons=options.polygons, save_txt=options.save_txt,
             return_records=False, io_threads=options.workers))

@@ -15,10 +15,10 @@ from typing import Any
 
 import numpy as np
 
+from .. import Yolact
+from ..contract import DEFAULT_SCORE_THRESHOLD, read_model_info
 from ..core.engine import cpu_choice
 from ..core.io import decode_image
-from ..core.metadata import read_model_info
-from ..core.model import Yolact
 from ..core.preprocess import as_bgr
 from ..pipeline.discover import InputItem
 from ..pipeline.job import NullReporter, RunOptions, Tally, pending
@@ -99,7 +99,7 @@ class YolactPredictor:
         out_dir: str | os.PathLike[str] | None = None,
         providers: str = "auto",
         *,
-        score_threshold: float = 0.3,
+        score_threshold: float = DEFAULT_SCORE_THRESHOLD,
         top_k: int | None = None,
         overlays: bool = True,
         save_masks: bool = False,

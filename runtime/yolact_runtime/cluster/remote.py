@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
-from ..core.errors import NOT_FOUND, InputError, first_line
+from ..errors import NOT_FOUND, InputError, first_line
 from ..pipeline.discover import InputItem, discover, kind_of, named
 from ..pipeline.live import is_stream
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from .result import paint_ids
+from .instance_ids import paint_ids
 
 if TYPE_CHECKING:
     from .result import Result

@@ -7,31 +7,18 @@ from __future__ import annotations
 
 import logging
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from . import openvino
+from ..contract import ModelInfo
+from ..errors import ModelError, ProviderError, first_line
 from .cpu import bf16_flags
-from .errors import ModelError, ProviderError, first_line
-from .metadata import ModelInfo
+from .options import EngineOptions
 from .plan import CPU, CUDA, OPENVINO, TENSORRT, Graph, Host, Plan, plan_providers
 
 log = logging.getLogger("yolact_runtime")
-
-
-@dataclass(frozen=True)
-class EngineOptions:
-    """Engine settings. providers: auto | tensorrt | cuda | openvino | cpu (plan.py); precision, OpenVINO's:
-    default | f32; spinning and inter_op_threads are ONNX Runtime's (idle threads spin between ops)."""
-
-    providers: str = "auto"
-    intra_op_threads: int | None = None
-    inter_op_threads: int | None = None
-    spinning: bool = True
-    precision: str = "default"
 
 
 class Engine(Protocol):
@@ -54,7 +41,11 @@ def host_for(choice: str, gpus: bool = True) -> Host:
     ort_providers = tuple(ort.get_available_providers()) if gpus else (CPU,)
     gpu = any(p in ort_providers for p in (TENSORRT, CUDA))
     asks_openvino = choice == "openvino" or (choice == "auto" and bool(flags) and not gpu)
-    return Host(ort_providers, openvino.problem() if asks_openvino else "", flags)
+    if not asks_openvino:
+        return Host(ort_providers, "", flags)
+    from .openvino import problem
+
+    return Host(ort_providers, problem(), flags)
 
 
 def cpu_choice(info: ModelInfo, precision: str = "default") -> str:
@@ -89,11 +80,12 @@ def _start(model: Path, plan: Plan, options: EngineOptions, graph_precision: str
     from .session import OrtEngine, session_options
 
     if plan.providers == [OPENVINO]:
+        from .openvino import OpenVinoEngine
+
         try:
-            return openvino.OpenVinoEngine(model, options.precision, options.intra_op_threads), plan.reason
+            return OpenVinoEngine(model, options), plan.reason
         except Exception as error:  # auto moves on to ONNX Runtime's CPU; an explicit choice reports it
             if options.providers != "auto":
                 raise
             plan = Plan([CPU], f"providers auto: {CPU} (OpenVINO failed to start: {first_line(error)})")
-    ort_options = session_options(options.intra_op_threads, options.inter_op_threads, options.spinning)
-    return OrtEngine(model, plan.providers, ort_options, graph_precision), plan.reason
+    return OrtEngine(model, plan.providers, session_options(options), graph_precision), plan.reason

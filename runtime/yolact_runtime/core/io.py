@@ -12,7 +12,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from .errors import NOT_FOUND, InputError
+from ..errors import NOT_FOUND, InputError
 from .truncation import truncation
 
 

@@ -7,11 +7,12 @@ from typing import Union
 
 import numpy as np
 
-from . import metadata as names
-from .engine import Engine, EngineOptions, open_engine
-from .errors import ModelError
+from .. import contract
+from ..contract import ModelInfo, read_model_info
+from ..errors import ModelError
+from .engine import Engine, open_engine
 from .io import read_image
-from .metadata import ModelInfo, read_model_info
+from .options import EngineOptions
 from .postprocess import MaskMode, PostprocessOptions, postprocess
 from .preprocess import as_bgr, preprocess_batch, preprocess_image
 from .raw import RawDetections, split_batch
@@ -51,8 +52,9 @@ class Yolact:
     ) -> None:
         self.path = os.fspath(model)
         self.info: ModelInfo = read_model_info(self.path)  # fails fast, before any engine is built
-        options = EngineOptions(providers, intra_op_threads, inter_op_threads, spinning, precision)
-        self.engine: Engine = open_engine(self.path, self.info, options)
+        self.engine_options = EngineOptions(providers=providers, intra_op_threads=intra_op_threads,
+                                            inter_op_threads=inter_op_threads, spinning=spinning, precision=precision)
+        self.engine: Engine = open_engine(self.path, self.info, self.engine_options)
         self.options = PostprocessOptions(score_threshold=score_threshold, top_k=top_k, masks=masks,
                                           classes=None if classes is None else frozenset(classes))
         self.output_names = self._check_io()
@@ -102,7 +104,7 @@ class Yolact:
             if size < step:
                 pad = np.zeros((step - size, *chunk.shape[1:]), dtype=chunk.dtype)
                 chunk = np.concatenate([chunk, pad])
-            arrays = self.engine.run(self.output_names, {names.INPUT: chunk})
+            arrays = self.engine.run(self.output_names, {contract.INPUT: chunk})
             raws.extend(split_batch(dict(zip(self.output_names, arrays)))[:size])
         return raws
 
@@ -115,19 +117,19 @@ class Yolact:
 
     def _check_io(self) -> list[str]:
         inputs = self.engine.input_names
-        if inputs != [names.INPUT]:
-            raise ModelError(f"{self.path}: expected one input named '{names.INPUT}', found {inputs}")
+        if inputs != [contract.INPUT]:
+            raise ModelError(f"{self.path}: expected one input named '{contract.INPUT}', found {inputs}")
         available = self.engine.output_names
-        missing = [n for n in names.REQUIRED_OUTPUTS if n not in available]
+        missing = [n for n in contract.REQUIRED_OUTPUTS if n not in available]
         if missing:
             raise ModelError(f"{self.path}: the graph lacks required outputs {missing}")
-        wanted = names.REQUIRED_OUTPUTS + names.OPTIONAL_OUTPUTS
+        wanted = contract.REQUIRED_OUTPUTS + contract.OPTIONAL_OUTPUTS
         return [n for n in wanted if n in available]
 
     def _fixed_batch(self) -> int | None:
         shape = self.engine.input_shape
         if len(shape) != 4:
-            raise ModelError(f"{self.path}: input '{names.INPUT}' must be 4-D [B, 3, S, S], got {shape}")
+            raise ModelError(f"{self.path}: input '{contract.INPUT}' must be 4-D [B, 3, S, S], got {shape}")
         size = self.info.input_size
         for dim in shape[2:]:
             if isinstance(dim, int) and dim != size:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from .cache import cache_dir
+from .options import EngineOptions
 from .plan import OPENVINO
 
 EXTRA = "install the openvino extra (pip install '.[openvino]' in a clone) or pip install openvino"
@@ -54,12 +55,12 @@ class OpenVinoEngine:
     """One compiled model per input shape fed (a dynamic batch is compiled static: OpenVINO then fuses
     the Fast NMS element-wise ops into one kernel); one infer request per calling thread and shape."""
 
-    def __init__(self, path: Path, precision: str, threads: int | None) -> None:
+    def __init__(self, path: Path, options: EngineOptions) -> None:
         import openvino as ov
 
         self._core = ov.Core()
         self._model = self._core.read_model(str(path))
-        self._config = compile_config(precision, threads, content_cache(path))
+        self._config = compile_config(options.precision, options.intra_op_threads, content_cache(path))
         self._by_shape: dict[tuple[int, ...], Any] = {}
         self._lock = threading.Lock()
         self._local = threading.local()

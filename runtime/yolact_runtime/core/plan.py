@@ -10,14 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .errors import ProviderError
+from ..errors import ProviderError
+from .options import PRECISIONS, PROVIDER_CHOICES
 
 TENSORRT = "TensorrtExecutionProvider"
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
 OPENVINO = "OpenVINO"  # the OpenVINO runtime (not an onnxruntime provider)
-PROVIDER_CHOICES = ("auto", "tensorrt", "cuda", "openvino", "cpu")
-PRECISIONS = ("default", "f32")  # OpenVINO's: its own choice (bf16 on native-bf16 CPUs), or exact f32
 CHOICES_HELP = ("auto: TensorRT, then CUDA, then OpenVINO where the CPU has native bf16 (AMX, AVX512-BF16) "
                 "and the graph is fp32 or int8, else ONNX Runtime's CPU; openvino: the OpenVINO runtime "
                 "on any x86-64 CPU (the openvino extra).")

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import cv2
 import numpy as np
 
-from .metadata import PreprocessSpec
+from ..contract import PreprocessSpec
 from .resize import bilinear
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import metadata as names
+from .. import contract
 
 
 @dataclass(frozen=True)
@@ -30,17 +30,17 @@ class RawDetections:
 
 def split_batch(outputs: Mapping[str, np.ndarray]) -> list[RawDetections]:
     """Turn the session's named outputs for a batch of B images into B RawDetections."""
-    batch = outputs[names.NUM_DETECTIONS].shape[0]
-    masks = outputs.get(names.MASKS)
-    mask_scores = outputs.get(names.MASK_SCORES)
+    batch = outputs[contract.NUM_DETECTIONS].shape[0]
+    masks = outputs.get(contract.MASKS)
+    mask_scores = outputs.get(contract.MASK_SCORES)
     return [
         RawDetections(
-            boxes=outputs[names.BOXES][i],
-            scores=outputs[names.SCORES][i],
-            classes=outputs[names.CLASSES][i].astype(np.int64, copy=False),
-            coefficients=outputs[names.COEFFICIENTS][i],
-            prototypes=outputs[names.PROTOTYPES][i],
-            num_detections=int(outputs[names.NUM_DETECTIONS][i]),
+            boxes=outputs[contract.BOXES][i],
+            scores=outputs[contract.SCORES][i],
+            classes=outputs[contract.CLASSES][i].astype(np.int64, copy=False),
+            coefficients=outputs[contract.COEFFICIENTS][i],
+            prototypes=outputs[contract.PROTOTYPES][i],
+            num_detections=int(outputs[contract.NUM_DETECTIONS][i]),
             masks=None if masks is None else masks[i],
             mask_scores=None if mask_scores is None else mask_scores[i],
         )

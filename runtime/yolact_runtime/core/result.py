@@ -6,8 +6,6 @@ from typing import Any
 
 import numpy as np
 
-from .rle import decode_rles, encode_rles
-
 
 @dataclass
 class Result:
@@ -63,6 +61,8 @@ class Result:
                 raise ValueError("masks are at prototype resolution; ask for masks='image'")
             return self.masks
         if self.rles is not None:
+            from .masks.rle import decode_rles  # pycocotools, only for RLE results
+
             return decode_rles(self.rles, *self.image_size)
         return None
 
@@ -71,7 +71,11 @@ class Result:
         if self.rles is not None:
             return self.rles
         masks = self.image_masks()
-        return None if masks is None else encode_rles(masks)
+        if masks is None:
+            return None
+        from .masks.rle import encode_rles  # pycocotools, only when RLEs are asked for
+
+        return encode_rles(masks)
 
     def to_coco(self, image_id: int, iou_type: str = "segm") -> list[dict[str, Any]]:
         """COCO results: bbox [x, y, w, h] and, for "segm", the RLE segmentation.
@@ -105,7 +109,11 @@ class Result:
         """[H, W] instance ids (detection i -> i + 1, 0 = none; better-ranked on top): uint8 or uint16."""
         dtype = np.dtype(np.uint8 if len(self) < 256 else np.uint16)
         masks = self.image_masks()
-        return np.zeros(self.image_size, dtype=dtype) if masks is None else paint_ids(masks, dtype)
+        if masks is None:
+            return np.zeros(self.image_size, dtype=dtype)
+        from .instance_ids import paint_ids  # not needed to predict
+
+        return paint_ids(masks, dtype)
 
     def draw(self, image: np.ndarray, alpha: float = 0.45, track_ids: list[int | None] | None = None) -> np.ndarray:
         """A copy of the BGR image with coloured masks, boxes and labels (coloured by track with track_ids)."""
@@ -113,10 +121,3 @@ class Result:
 
         return draw_result(image, self, alpha=alpha, track_ids=track_ids)
 
-
-def paint_ids(masks: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """bool [n, h, w] -> [h, w] ids of `dtype` (mask i -> i + 1, 0 = none), the earlier mask on top."""
-    ids = np.zeros(masks.shape[1:], dtype=dtype)
-    for i in range(len(masks) - 1, -1, -1):
-        np.copyto(ids, dtype.type(i + 1), where=masks[i])
-    return ids

@@ -9,6 +9,7 @@ import numpy as np
 import onnxruntime as ort
 
 from .cache import cache_dir
+from .options import EngineOptions
 from .plan import CPU, TENSORRT
 
 ProviderEntry = str | tuple[str, dict[str, Any]]
@@ -27,11 +28,10 @@ def provider_entries(providers: Sequence[str]) -> list[ProviderEntry]:
     return entries
 
 
-def session_options(intra_op_threads: int | None, inter_op_threads: int | None,
-                    spinning: bool = True) -> ort.SessionOptions:
+def session_options(engine: EngineOptions) -> ort.SessionOptions:
     options = ort.SessionOptions()
     options.log_severity_level = 3  # errors only: provider-assignment warnings are expected
-    if not spinning:
+    if not engine.spinning:
         # Idle intra-op threads sleep instead of spinning: slower single calls, but the cores go
         # to the loader/render threads of a pipelined run.
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
@@ -39,16 +39,16 @@ def session_options(intra_op_threads: int | None, inter_op_threads: int | None,
         # Spin between a Run's ops, not after it: threads left spinning took the cores from our
         # postprocess (numpy/OpenCV), 7 -> 10-24 ms for 100 masks on 2 cores (docs/performance.md).
         options.add_session_config_entry("session.force_spinning_stop", "1")
-    if intra_op_threads:
-        options.intra_op_num_threads = intra_op_threads
-    if inter_op_threads:
-        options.inter_op_num_threads = inter_op_threads
+    if engine.intra_op_threads:
+        options.intra_op_num_threads = engine.intra_op_threads
+    if engine.inter_op_threads:
+        options.inter_op_num_threads = engine.inter_op_threads
     return options
 
 
 def cpu_session(path: str | Path, threads: int | None = None) -> ort.InferenceSession:
     """A plain CPU session, for the benchmark's own small graphs."""
-    return ort.InferenceSession(str(path), sess_options=session_options(threads, None), providers=[CPU])
+    return ort.InferenceSession(str(path), sess_options=session_options(EngineOptions(intra_op_threads=threads)), providers=[CPU])
 
 
 class OrtEngine:

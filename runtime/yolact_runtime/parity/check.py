@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..core.errors import InputError
+from ..errors import InputError
 from ..core.io import read_image
 from ..core.model import Yolact
 from ..pipeline.discover import InputItem

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from ..core.errors import YolactRuntimeError
+from ..errors import YolactRuntimeError
 from ..core.io import write_bytes
 from ..core.model import Yolact
 from ..core.plan import CHOICES_HELP, PRECISIONS, PROVIDER_CHOICES

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ..core.result import decode_rles
+from ..core.masks.rle import decode_rles
 from .detections import DetectionSet
 
 Entries = list[dict[str, Any]]

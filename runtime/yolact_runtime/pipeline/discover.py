@@ -7,7 +7,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Literal
 
-from ..core.errors import NOT_FOUND
+from ..errors import NOT_FOUND
 from .layout import output_names
 from .live import is_stream, stream_name
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from ..core.errors import first_line
-from ..core.result import Result
+from .. import Result
+from ..errors import first_line
 from .discover import InputItem
 
 

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import cv2
 import numpy as np
 
-from ..core.errors import InputError
+from ..errors import InputError
 
 STREAM_SCHEMES = ("rtsp", "rtsps", "rtmp", "http", "https", "udp", "tcp", "srt")
 _SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from ..core.model import Yolact
+from .. import Yolact
 from .discover import InputItem, discover
 from .job import RunOptions, Tally
 from .runner import Runner

@@ -6,8 +6,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from .. import Result
 from ..core.polygons import coco_polygons, yolo_line
-from ..core.result import Result
 from .discover import InputItem
 
 

@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import Yolact
 from ..core.io import read_image, write_bytes, write_image, write_json
-from ..core.model import Yolact
 from ..core.raw import RawDetections
 from .discover import InputItem
 from .events import END, Failed, FrameDone, ImageDone, Loaded, VideoEnd, VideoStart, done, failure
@@ -31,9 +31,9 @@ from .jsonl import JsonLines
 from .layout import OutputLayout
 from .live import LiveReader
 from .records import detections, image_record, yolo_labels
-from .video_outputs import VideoOutputs
 from .track import Tracks
 from .video import VideoReader
+from .video_outputs import VideoOutputs
 
 log = logging.getLogger("yolact_runtime")
 

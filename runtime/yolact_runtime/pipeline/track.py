@@ -9,8 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from ..core.errors import YolactRuntimeError
-from ..core.result import Result
+from .. import Result
+from ..errors import YolactRuntimeError
 
 TRACK_EXTRA = "pip install yolact-export[track]"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..core.errors import InputError
+from ..errors import InputError
 
 
 class VideoReader:

@@ -50,10 +50,8 @@ KEY_QUANTIZATION = PREFIX + "quantization"  # written by yolact-export --int8; i
 
 PRECISIONS = ("fp32", "fp16", "int8")  # of the network; I/O, decoding and NMS are fp32 in all
 
-# Node-name prefixes of the network (backbone, FPN, protonet, prediction heads) in an exported graph:
-# the traced module path detector.model.<part> (export.py, detector.py). Everything else (softmax,
-# decoding, NMS, mask assembly and re-scoring) stays fp32 in the --fp16 and --int8 graphs.
-NETWORK_SCOPES = tuple(f"/detector/model/{part}" for part in ("backbone/", "fpn/", "proto_net/", "prediction_layers."))
+# The command lines' default score threshold (yolact-run, the Ray engine, the bench): the one source.
+DEFAULT_SCORE_THRESHOLD = 0.3
 
 TRANSFORMS = ("normalize", "to_float")
 

@@ -1,4 +1,4 @@
-"""Recycled memory for masks: zeroed full-size planes for results, per-thread scratch for the rest.
+"""Recycled memory for result masks: zeroed full-size planes, handed out again once no result holds them.
 
 A [n, H, W] bool result is mostly zeros, and only its windows are written. But on first touch
 every fresh 4 KB page costs a page fault (about 3-4 us on the VMs measured, a third of a 1280x720
@@ -6,7 +6,6 @@ postprocess), and the memory goes back to the system when the result is dropped.
 of results that are no longer referenced are kept (a few), their written windows zeroed, and
 handed out again: a loop over frames then touches no fresh pages after the first few. The
 planes handed out are read-only (copy them to edit), so nothing but their windows is ever dirty.
-The postprocess's own large temporaries (logits, soft masks) live in per-thread scratch buffers.
 """
 from __future__ import annotations
 
@@ -39,7 +38,6 @@ class _Planes:
 
 
 _lock = threading.Lock()
-_local = threading.local()
 _kept: list[_Planes] = []
 
 
@@ -71,17 +69,4 @@ def painted(windows: list[tuple[int, int, int, np.ndarray]], count: int, height:
         out[i, top:top + rows, left:left + cols] = pixels
         planes.dirty.append((i, top, left, rows, cols))
     out.flags.writeable = False
-    return out
-
-
-def scratch(name: str, shape: tuple[int, ...], dtype: type = np.float32, zeroed: bool = False) -> np.ndarray:
-    """This thread's buffer `name` as an array of `shape`: valid until the next call with that name."""
-    size = int(np.prod(shape))
-    buffers: dict[str, np.ndarray] = _local.__dict__.setdefault("buffers", {})
-    buffer = buffers.get(name)
-    if buffer is None or buffer.dtype != dtype or buffer.size < size:
-        buffer = buffers[name] = np.empty(size, dtype=dtype)
-    out = buffer[:size].reshape(shape)
-    if zeroed:
-        out.fill(0)
     return out

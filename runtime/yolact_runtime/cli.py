@@ -8,19 +8,18 @@ from pathlib import Path
 
 import click
 
-from ..core.errors import YolactRuntimeError
-from ..core.metadata import read_model_info
-from ..core.model import Yolact
-from ..core.plan import CHOICES_HELP, PRECISIONS, PROVIDER_CHOICES
-from .classes import parse_classes
-from .console import Reporter, finish_on_ctrl_c, listed, setup_logging, summary_line
-from .discover import InputItem
-from .help import GroupedCommand
-from .job import Engine, RunOptions, run_job
-from .layout import OutputLayout
-from .local_engine import LocalEngine
-from .overview import MAX_TILES, write_overview
-from .track import check_tracking
+from . import EngineOptions, Yolact, YolactRuntimeError, read_model_info
+from .contract import DEFAULT_SCORE_THRESHOLD
+from .core.plan import CHOICES_HELP, PRECISIONS, PROVIDER_CHOICES
+from .pipeline.classes import parse_classes
+from .pipeline.console import Reporter, finish_on_ctrl_c, listed, setup_logging, summary_line
+from .pipeline.discover import InputItem
+from .pipeline.help import GroupedCommand
+from .pipeline.job import Engine, RunOptions, run_job
+from .pipeline.layout import OutputLayout
+from .pipeline.local_engine import LocalEngine
+from .pipeline.overview import MAX_TILES, write_overview
+from .pipeline.track import check_tracking
 
 SECTIONS = {
     "Inputs": ["files_from", "vid_stride", "max_frames", "no_drop"],
@@ -65,7 +64,7 @@ LOCAL_ONLY = {"jsonl_path": "--jsonl", "track": "--track"}  # besides videos and
               help="ONNX model exported by yolact-export.")
 @click.option("--classes", multiple=True, metavar="NAMES|IDS",
               help="Keep only these classes: names or 0-based ids from the model, comma-separated or repeated.")
-@click.option("--score-threshold", type=click.FloatRange(0.0, 1.0), default=0.3, show_default=True,
+@click.option("--score-threshold", type=click.FloatRange(0.0, 1.0), default=DEFAULT_SCORE_THRESHOLD, show_default=True,
               help="Keep detections whose box score is above this (all outputs; yolact-cpp-run has the same "
                    "default; 0 keeps every row the graph returns, for COCO evaluation).")
 @click.option("--top-k", type=click.IntRange(min=1), default=None, help="Keep at most this many detections per image.")
@@ -162,9 +161,10 @@ def _engine(engine: str, model_path: Path, classes: frozenset[int] | None, score
             top_k: int | None, providers: str, precision: str, threads: int | None, ray_address: str | None,
             workers: int | None, gpus_per_worker: float) -> Engine:
     if engine == "ray":
-        from ..cluster.ray_engine import ModelSettings, RayEngine, RaySettings
+        from .cluster.ray_engine import ModelSettings, RayEngine, RaySettings
 
-        return RayEngine(model_path, ModelSettings(providers, score_threshold, top_k, threads, precision, classes),
+        engine_options = EngineOptions(providers=providers, intra_op_threads=threads, precision=precision)
+        return RayEngine(model_path, ModelSettings(engine_options, score_threshold, top_k, classes),
                          RaySettings(address=ray_address, workers=workers, gpus_per_worker=gpus_per_worker))
     # The runner overlaps loading and rendering with inference: no spinning (docs/performance.md).
     return LocalEngine(Yolact(model_path, providers, score_threshold=score_threshold, top_k=top_k, classes=classes,

@@ -16,8 +16,8 @@ from functools import lru_cache
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .planes import scratch
-from .resize import bilinear
+from ..resize import bilinear
+from .scratch import scratch
 
 Window = tuple[int, int, int, np.ndarray]  # detection index, top row, left column, bool pixels
 
@@ -43,7 +43,7 @@ def _lerp_rows(src: np.ndarray, rows: np.ndarray, weight: np.ndarray) -> np.ndar
     The product of a float32 step and a float32 weight is exact in float64, so the one rounding is
     the sum's: a fused multiply-add. Whole rows are gathered (np.take), numpy's cheapest gather. A
     clamped tap has weight 0, so any finite step serves it (the last row's, or one into the next
-    window's block). The result is this thread's scratch (planes.scratch).
+    window's block). The result is this thread's scratch (scratch.py).
     """
     step = scratch("window steps", src.shape)
     np.subtract(src[1:], src[:-1], out=step[:-1])  # float32, as cv2 rounds it
@@ -155,15 +155,14 @@ def _batch_windows(masks: np.ndarray, height: int, width: int, members: np.ndarr
     return np.split(pixels, np.cumsum(counts)[:-1])
 
 
-def mask_windows(masks: np.ndarray, height: int, width: int, whole_frame: bool | None = None) -> list[Window]:
+def mask_windows(masks: np.ndarray, height: int, width: int) -> list[Window]:
     """Soft [n, h, w] masks -> the window of each upsampled (bilinear, > 0.5) mask that can hold a pixel.
 
     An upsampled pixel is a convex mix of its source taps, so it can pass 0.5 only where a tap
     (almost) does; outside the padded crop box the mask is 0. Masks with none are left out.
     Windows are computed in batches of similar width, padded to the widest (the padding holds
-    more exact pixels, all False). whole_frame resizes each mask whole and cuts the window out
-    (the benchmark's "before"); by default that is done for windows too large for numpy to beat
-    OpenCV, or everywhere when this OpenCV's rounding is not matched.
+    more exact pixels, all False). A window too large for numpy to beat OpenCV, or any window when
+    this OpenCV's rounding is not matched, is cut from a whole-frame resize instead.
     """
     n, h, w = masks.shape
     hot = np.greater(masks, np.float32(0.5 - 1e-4), out=scratch("hot pixels", masks.shape, np.bool_))
@@ -173,14 +172,13 @@ def mask_windows(masks: np.ndarray, height: int, width: int, whole_frame: bool |
     col_spans = _spans(col_first, col_last, w, width)
     counts = row_spans[:, 1] - row_spans[:, 0]
     cols = col_spans[:, 1] - col_spans[:, 0]
-    exact = matches_cv2() if whole_frame is None else not whole_frame
     some = (counts > 0) & (cols > 0)  # empty when no output pixel reads a hot one (downscaling)
-    batched = some & exact & _window_is_cheaper(counts * cols, height * width)
+    batched = some & matches_cv2() & _window_is_cheaper(counts * cols, height * width)
     windows: dict[int, Window] = {}
     for i in np.flatnonzero(some & ~batched).tolist():
         (top, bottom), (left, right) = row_spans[i].tolist(), col_spans[i].tolist()
-        frame = None if whole_frame else scratch("whole frame", (height, width))  # "before": fresh, as it was
-        windows[i] = (i, top, left, bilinear(masks[i], height, width, frame)[top:bottom, left:right] > np.float32(0.5))
+        frame = bilinear(masks[i], height, width, scratch("whole frame", (height, width)))
+        windows[i] = (i, top, left, frame[top:bottom, left:right] > np.float32(0.5))
     classes = _width_classes(cols)
     for width_class in np.unique(classes[batched]).tolist():
         members = np.flatnonzero(batched & (classes == width_class))
@@ -192,14 +190,3 @@ def mask_windows(masks: np.ndarray, height: int, width: int, whole_frame: bool |
             windows[i] = (i, top, left, window)
     return [windows[i] for i in sorted(windows)]
 
-
-def paint(windows: list[Window], count: int, height: int, width: int, column_major: bool = False) -> np.ndarray:
-    """bool [count, height, width] masks, zero but for their windows (only those pages are touched).
-
-    column_major stores each mask column by column (a transposed view, what COCO RLE reads).
-    """
-    out = np.zeros((count, width, height) if column_major else (count, height, width), dtype=bool)
-    planes = out.transpose(0, 2, 1) if column_major else out
-    for i, top, left, pixels in windows:
-        planes[i, top:top + pixels.shape[0], left:left + pixels.shape[1]] = pixels
-    return planes

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 from pycocotools import mask as mask_utils
 
-from .window import Window
+from .windows import Window
 
 
 def encode_rles(masks: np.ndarray) -> list[dict[str, Any]]:
