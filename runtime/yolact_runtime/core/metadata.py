@@ -48,6 +48,9 @@ KEY_CONTRACT_MINOR = PREFIX + "contract_minor"
 KEY_PRECISION = PREFIX + "precision"
 KEY_QUANTIZATION = PREFIX + "quantization"  # written by yolact-export --int8; informative, not read
 
+# What the command lines keep by default (box score > this, see select_rows); 0 for evaluation.
+DEFAULT_SCORE_THRESHOLD = 0.3
+
 PRECISIONS = ("fp32", "fp16", "int8")  # of the network; I/O, decoding and NMS are fp32 in all
 
 # Node-name prefixes of the network (backbone, FPN, protonet, prediction heads) in an exported graph:
