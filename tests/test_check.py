@@ -289,6 +289,24 @@ def test_unreadable_image_is_one_line_and_the_others_are_checked(exported, share
     assert cases[0].find("error") is None and all(c.find("error") is not None for c in cases[1:])
 
 
+def test_export_check_is_reference_mode_and_names_every_bad_image(small_weights, shared_images, tmp_path):
+    """yolact-export --check and yolact-check --weights: the same lines for the same images, the same status."""
+    broken, empty = tmp_path / "broken.png", tmp_path / "empty.jpg"
+    broken.write_bytes(b"not a png")
+    empty.write_bytes(b"")
+    inputs = [shared_images[0], broken, empty]
+    run = subprocess.run([sys.executable, "-c", "from yolact_export.exporter.cli import export_main; export_main()",
+                          "--weights", small_weights,
+                          "--out", tmp_path / "m.onnx", *[a for p in inputs for a in ("--check", p)]],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    errors = [line.split("] ", 1)[1] for line in run.stderr.splitlines() if "] error: " in line]
+    assert len(errors) == 2 and f"{broken}: cannot decode image" in errors[0] and str(empty) in errors[1], run.stderr
+    assert "parity FAIL (exact, reference): 1 image(s), 0 failed, 2 unreadable" in run.stderr, run.stderr
+    code, output = check("--weights", small_weights, "--model", tmp_path / "m.onnx", "--providers", "cpu", *inputs)
+    assert code == 1 and [line for line in output.splitlines() if line.startswith("error: ")] == errors, output
+
+
 @pytest.mark.parametrize("args,message", [
     (["--model", "m.onnx"], "Usage"),
     (["--golden", "a.json", "--against", "b.json", "x.png"], "--against compares two results files"),
