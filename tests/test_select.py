@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -42,3 +43,13 @@ def test_parity_compares_the_rows_the_runtime_keeps(case):
     assert image.passed
     assert image.reference_count == image.other_count == len(case["kept"])
     assert sorted(p.box[0] / 20 for p in image.pairs) == sorted(case["kept"])
+
+
+def test_cpp_select_rows_follows_the_table(cpp_cli):
+    """The C++ runtime's select_rows (runtime/cpp/src/postprocess.cpp) on the same table, through the probe."""
+    table = Path(__file__).parent / "data" / "select_rows_cases.json"
+    run = subprocess.run([cpp_cli.parent / "yolact-cpp-probe", "select", table], capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode == 0, run.stderr
+    got = [[int(i) for i in line.split(",") if i] for line in run.stdout.split("\n")[:-1]]
+    assert got == [case["kept"] for case in CASES]
