@@ -60,10 +60,11 @@ def main() -> None:
                                                            "--quiet", "--providers", args.providers],
             "yolact-check --golden (no torch)": [py, "-m", "yolact_runtime.parity", "--model", str(onnx_path),
                                                  "--golden", str(golden), "--providers", args.providers,
-                                                 *map(str, images)],
+                                                 "--score-threshold", "0", *map(str, images)],
             "yolact-check --weights (PyTorch reference)": [py, "-m", "yolact_runtime.parity", "--weights",
                                                            str(weights), "--model", str(onnx_path), "--providers",
-                                                           args.providers, *map(str, images)],
+                                                           args.providers, "--score-threshold", "0",
+                                                           *map(str, images)],
         }
         results = {}
         for name, command in steps.items():

@@ -182,3 +182,28 @@ def test_report_renders_saved_results_and_names_a_file_that_is_not_one(bench_jso
     lines = err.strip().splitlines()
     assert len(lines) == 2 and lines[0].startswith(f"error: {bad}: not a readable yolact-bench result")
     assert lines[1].startswith(f"error: {broken}: ")
+
+
+def test_without_out_it_writes_a_new_temporary_folder_not_the_checkout(tmp_path, monkeypatch):
+    tracked = {p: p.stat().st_mtime_ns for p in (ROOT / "benchmarks" / "results").glob("*.json")}
+    monkeypatch.setattr(measure, "SETTLE_S", 0.0)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["--weights", str(SHIPPED), "--input-size", "160", "--images", str(EXAMPLES),
+                                       "--runs", "1", "--threads", "1", "--paths", "onnx-fp32"])
+    assert result.exit_code == 0, result.output
+    written = Path(result.output.strip().splitlines()[-1].removeprefix("wrote "))
+    assert written.name == "yolact_shapes-160.json" and written.parent.name.startswith("yolact-bench-")
+    assert json.loads(written.read_text())["paths"]["onnx-fp32"]["status"] == "ok"
+    assert ROOT not in written.parents and not list(tmp_path.iterdir())
+    assert {p: p.stat().st_mtime_ns for p in (ROOT / "benchmarks" / "results").glob("*.json")} == tracked
+    written.unlink()
+    written.parent.rmdir()
+
+
+def test_an_unwritable_out_stops_before_the_run(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    result = CliRunner().invoke(main, ["--weights", str(SHIPPED), "--images", str(EXAMPLES),
+                                       "--out", str(blocker / "sub")])
+    assert result.exit_code == 2 and result.output.startswith(f"error: {blocker / 'sub'}"), result.output
+    assert len(result.output.strip().splitlines()) == 1
