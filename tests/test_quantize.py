@@ -66,8 +66,8 @@ def test_int8_detections_match_fp32(int8_v1, shared_images):
     sets_a, sets_b = [], []
     for path in shared_images:
         image = read_image(path)
-        sets_a.append(from_result(a.predict(image)))
-        sets_b.append(from_result(b.predict(image)))
+        sets_a.append(from_result(a(image)))
+        sets_b.append(from_result(b(image)))
     assert all(len(s) > 0 for s in sets_b)
     agreement = top_agreement(sets_a, sets_b, top=10, iou=0.8)
     assert agreement["of"] == 10 * len(shared_images)
