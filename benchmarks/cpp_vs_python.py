@@ -29,7 +29,7 @@ sys.path.insert(0, str(REPO / "tests"))  # contract_models: the 100-detection gr
 
 from contract_models import make_contract_model  # noqa: E402
 from yolact_runtime import Yolact  # noqa: E402
-from yolact_runtime.core.cpu import cpu_info  # noqa: E402
+from yolact_runtime.tools import cpu_info  # noqa: E402
 
 MODES = ("image", "proto", "rle", "none")
 SIZES = ((481, 640), (720, 1280))

@@ -53,7 +53,8 @@ def graph_stats(path: Path) -> dict:
 
 def yolact_check(weights: Path, model: Path, report: Path) -> dict:
     command = [str(Path(sys.executable).parent / "yolact-check"), "--weights", str(weights), "--model", str(model),
-               "--profile", "exact", "--providers", "cpu", "--json", str(report), str(PHOTOS)]
+               "--profile", "exact", "--providers", "cpu", "--score-threshold", "0", "--json", str(report),
+               str(PHOTOS)]
     proc = subprocess.run(command, capture_output=True, text=True)
     return {"exit_status": proc.returncode, "passed": proc.returncode == 0,
             "summary": proc.stdout.strip().splitlines()[-3:], "stderr": proc.stderr.strip()[-500:]}

@@ -41,7 +41,7 @@ def main() -> None:
     from yolact_export.exporter.export import export_onnx
     from yolact_export.model.random_weights import make_lively
     from yolact_export.detection.preprocess import preprocess
-    from yolact_runtime.core.io import read_image
+    from yolact_runtime.tools import read_image
 
     images = sorted(PHOTOS.glob("*.png"))
     cfg = get_config(args.config).at_size(args.size)
@@ -60,10 +60,11 @@ def main() -> None:
                                                            "--quiet", "--providers", args.providers],
             "yolact-check --golden (no torch)": [py, "-m", "yolact_runtime.parity", "--model", str(onnx_path),
                                                  "--golden", str(golden), "--providers", args.providers,
-                                                 *map(str, images)],
+                                                 "--score-threshold", "0", *map(str, images)],
             "yolact-check --weights (PyTorch reference)": [py, "-m", "yolact_runtime.parity", "--weights",
                                                            str(weights), "--model", str(onnx_path), "--providers",
-                                                           args.providers, *map(str, images)],
+                                                           args.providers, "--score-threshold", "0",
+                                                           *map(str, images)],
         }
         results = {}
         for name, command in steps.items():

@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 
-from yolact_runtime.core.cpu import cpu_info
+from yolact_runtime.tools import cpu_info
 
 CHILD = r"""
 import sys, time

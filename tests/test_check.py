@@ -188,16 +188,58 @@ def test_golden_mode_runs_without_torch(exported, shared_images, tmp_path):
     golden = tmp_path / "golden.json"
     write_results(model, shared_images, golden)
     run = torch_free("yolact_runtime.parity", "--model", model, "--golden", golden, "--providers", "cpu",
-                     *shared_images, "--junit", tmp_path / "golden.xml")
+                     "--score-threshold", "0", *shared_images, "--junit", tmp_path / "golden.xml")
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.startswith("parity OK (exact, golden): 4 image(s), 0 failed"), run.stdout
     assert len(ET.parse(tmp_path / "golden.xml").getroot().findall("testcase")) == len(shared_images)
-    # yolact-run's default threshold (0.3): check with the same one.
-    thresholded = tmp_path / "golden_03.json"
-    write_results(model, shared_images, thresholded, threshold=None)
-    run = torch_free("yolact_runtime.parity", "--model", model, "--golden", thresholded, "--providers", "cpu",
-                     "--score-threshold", "0.3", *shared_images)
+
+
+def test_a_golden_from_the_headline_command_passes_with_default_flags(shipped_onnx, tmp_path):
+    """README: `yolact-run photos/ --model m.onnx --out results/ --json results/coco.json`, then the gate."""
+    golden = tmp_path / "coco.json"
+    write_results(shipped_onnx, [SHAPES_IMAGES], golden, threshold=None)
+    run = torch_free("yolact_runtime.parity", "--model", shipped_onnx, "--golden", golden, SHAPES_IMAGES)
     assert run.returncode == 0, run.stdout + run.stderr
+    entries = len(json.loads(golden.read_text()))
+    # --providers auto: exact on ONNX Runtime, reduced where OpenVINO runs bf16 (AMX / AVX512-BF16)
+    assert run.stdout.startswith("parity OK (") and " golden): 6 image(s), 0 failed" in run.stdout, run.stdout
+    assert f"; {entries} detections, 0 unmatched" in run.stdout and entries > 0, run.stdout
+
+
+def test_a_golden_made_at_another_threshold_is_named_in_one_line(shipped_onnx, tmp_path):
+    """Made at 0, checked at 0.3: what is above 0.3 is compared (and passes), the rest is named.
+    Made at 0.3, checked at 0: the model's extra detections fail the gate, and the cause is named."""
+    low, high = tmp_path / "at0.json", tmp_path / "at03.json"
+    write_results(shipped_onnx, [SHAPES_IMAGES], low, threshold="0")
+    write_results(shipped_onnx, [SHAPES_IMAGES], high, threshold="0.3")
+    exact = ("--providers", "cpu", SHAPES_IMAGES)  # the exact profile: every unmatched detection counts
+    code, output = check("--model", shipped_onnx, "--golden", low, *exact)
+    kept = len(json.loads(high.read_text()))
+    assert code == 0 and f"; {kept} detections, 0 unmatched" in output, output
+    lines = output.splitlines()
+    skipped = len(json.loads(low.read_text())) - kept
+    assert lines[1] == (f"{skipped} detection(s) of one side score below this check's --score-threshold 0.3 and "
+                        "were not compared: that side was made with a lower one"), output
+    code, output = check("--model", shipped_onnx, "--golden", high, "--score-threshold", "0", *exact)
+    lines = output.splitlines()
+    assert code == 1 and lines[0].startswith("parity FAIL") and f"{skipped} unmatched" in lines[0], output
+    assert lines[1] == (f"all {skipped} unmatched detection(s) score below every detection the other side has: it "
+                        "was made with a higher --score-threshold than this check's (0)"), output
+
+
+def test_yolact_plus_golden_keeps_what_yolact_run_keeps(tmp_path):
+    """YOLACT++ at 0.3: rows whose box score is above it and mask score below it are in yolact-run's
+    file; the gate compares exactly that set (it used to drop them from both sides)."""
+    from contract_models import make_contract_model
+
+    model = make_contract_model(tmp_path / "plus.onnx", in_graph_masks=True)
+    images = sorted(SHAPES_IMAGES.glob("*.jpg"))[:2]
+    golden = tmp_path / "coco.json"
+    write_results(model, images, golden, threshold=None)
+    entries = json.loads(golden.read_text())
+    assert any(e["score"] <= 0.3 for e in entries)  # mask score at most 0.3, box score above it: kept
+    code, output = check("--model", model, "--golden", golden, "--providers", "cpu", *images)
+    assert code == 0 and f"; {len(entries)} detections, 0 unmatched" in output, output
 
 
 def test_golden_mode_catches_a_changed_model(exported, shared_images, tmp_path):
@@ -237,7 +279,7 @@ def test_unreadable_image_is_one_line_and_the_others_are_checked(exported, share
     broken.write_bytes(b"not a png")
     run = torch_free("yolact_runtime.parity", "--model", model, "--golden", golden, "--providers", "cpu",
                      shared_images[0], broken, tmp_path / "missing.png", "--junit", tmp_path / "r.xml")
-    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.returncode == 1, run.stdout + run.stderr  # some inputs failed
     errors = [line for line in run.stderr.splitlines() if line.strip()]
     assert len(errors) == 2 and all(line.startswith("error: ") for line in errors), run.stderr
     assert f"{broken}: cannot decode image" in errors[0] and "missing.png: no such file" in errors[1], run.stderr
@@ -245,6 +287,24 @@ def test_unreadable_image_is_one_line_and_the_others_are_checked(exported, share
     cases = ET.parse(tmp_path / "r.xml").getroot().findall("testcase")
     assert [c.get("name") for c in cases] == [shared_images[0].name, "broken.png", str(tmp_path / "missing.png")]
     assert cases[0].find("error") is None and all(c.find("error") is not None for c in cases[1:])
+
+
+def test_export_check_is_reference_mode_and_names_every_bad_image(small_weights, shared_images, tmp_path):
+    """yolact-export --check and yolact-check --weights: the same lines for the same images, the same status."""
+    broken, empty = tmp_path / "broken.png", tmp_path / "empty.jpg"
+    broken.write_bytes(b"not a png")
+    empty.write_bytes(b"")
+    inputs = [shared_images[0], broken, empty]
+    run = subprocess.run([sys.executable, "-c", "from yolact_export.exporter.cli import export_main; export_main()",
+                          "--weights", small_weights,
+                          "--out", tmp_path / "m.onnx", *[a for p in inputs for a in ("--check", p)]],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 1 and "Traceback" not in run.stderr, run.stderr
+    errors = [line.split("] ", 1)[1] for line in run.stderr.splitlines() if "] error: " in line]
+    assert len(errors) == 2 and f"{broken}: cannot decode image" in errors[0] and str(empty) in errors[1], run.stderr
+    assert "parity FAIL (exact, reference): 1 image(s), 0 failed, 2 unreadable" in run.stderr, run.stderr
+    code, output = check("--weights", small_weights, "--model", tmp_path / "m.onnx", "--providers", "cpu", *inputs)
+    assert code == 1 and [line for line in output.splitlines() if line.startswith("error: ")] == errors, output
 
 
 @pytest.mark.parametrize("args,message", [

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from moving_shapes import make_frames
-from yolact_export.bench.mjpeg import mjpeg_server
+from mjpeg import mjpeg_server
 from yolact_runtime.core.model import Yolact
 from yolact_runtime.cli import main
 from yolact_runtime.pipeline.live import stream_name

@@ -48,10 +48,10 @@ KEY_CONTRACT_MINOR = PREFIX + "contract_minor"
 KEY_PRECISION = PREFIX + "precision"
 KEY_QUANTIZATION = PREFIX + "quantization"  # written by yolact-export --int8; informative, not read
 
-PRECISIONS = ("fp32", "fp16", "int8")  # of the network; I/O, decoding and NMS are fp32 in all
-
-# The command lines' default score threshold (yolact-run, the Ray engine, the bench): the one source.
+# The one default of every command that selects (box score > this, see select_rows); 0 for evaluation.
 DEFAULT_SCORE_THRESHOLD = 0.3
+
+PRECISIONS = ("fp32", "fp16", "int8")  # of the network; I/O, decoding and NMS are fp32 in all
 
 TRANSFORMS = ("normalize", "to_float")
 

@@ -5,14 +5,15 @@ import hashlib
 import json
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import click
 import torch
-from yolact_runtime.errors import InputError
-from yolact_runtime.core.io import read_image, write_bytes
-from yolact_runtime.pipeline.discover import images_under
+from yolact_runtime import InputError
+from yolact_runtime.tools import read_image, write_bytes
+from yolact_runtime.tools import images_under
 
 from .. import build_model, get_config
 from ..detection.preprocess import preprocess
@@ -22,18 +23,11 @@ from .paths import ALL_PATHS
 from .report import render
 from .run import BenchOptions, run_bench
 
-# Defaults live in the source checkout, found from this file, never from the working directory.
-# An installed copy (site-packages) has none of them and asks for --weights/--images/--out-dir.
-CHECKOUT = Path(__file__).resolve().parents[2]
-SHIPPED, RESULTS = CHECKOUT / "models" / "yolact_shapes.pth", CHECKOUT / "benchmarks" / "results"
 
-
-def _images(given: tuple[str, ...], config_name: str) -> list[Path]:
-    """The given ones, else the shipped examples for the shapes model, the test photos for COCO models;
-    an unreadable one is named with its cause on one line and skipped."""
-    folder = CHECKOUT / ("examples/shapes/images" if config_name == "yolact_shapes" else "tests/data/photos")
+def _images(given: tuple[str, ...]) -> list[Path]:
+    """The readable ones; an unreadable one is named with its cause on one line and skipped."""
     readable = []
-    for path in images_under(given or ([folder] if folder.is_dir() else [])):
+    for path in images_under(given):
         try:
             read_image(path)
         except InputError as error:
@@ -41,68 +35,72 @@ def _images(given: tuple[str, ...], config_name: str) -> list[Path]:
             continue
         readable.append(path)
     if not readable:
-        raise click.UsageError("no readable images" + ("" if given else f" in {folder}: give --images"))
+        raise click.UsageError("no readable images in --images")
     return readable
 
 
 def _load(weights: str | None, random_config: str | None, config: str | None, input_size: int | None,
-          image_paths: tuple[str, ...]) -> tuple[torch.nn.Module, str, list[Path]]:
-    """(model, source, images) from --weights or --random (lively random weights, seed 0)."""
-    if random_config:
-        cfg = get_config(random_config)
-        model, source = build_model(cfg.at_size(input_size) if input_size else cfg), f"random:{random_config}"
-    else:
-        source = weights or (str(SHIPPED) if SHIPPED.is_file() else None)
-        if source is None:
-            raise click.UsageError(f"no --weights and no {SHIPPED}: give --weights or --random CONFIG")
-        model = load_checkpoint(source, config=config, input_size=input_size)[0]
-    images = _images(image_paths, model.config.name)
-    if random_config:
-        model = make_lively(model, preprocess([read_image(p) for p in images[:8]], model.config), seed=0)
-    return model.eval(), source, images
+          images: list[Path]) -> tuple[torch.nn.Module, str]:
+    """(model, source) from --weights or --random (lively random weights, seed 0)."""
+    if not random_config:
+        return load_checkpoint(weights, config=config, input_size=input_size)[0].eval(), weights
+    cfg = get_config(random_config)
+    model = build_model(cfg.at_size(input_size) if input_size else cfg)
+    model = make_lively(model, preprocess([read_image(p) for p in images[:8]], model.config), seed=0)
+    return model.eval(), f"random:{random_config}"
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
-@click.option("--weights", type=click.Path(dir_okay=False), help=f"Checkpoint (.pth) (default: {SHIPPED}).")
+@click.option("--weights", type=click.Path(dir_okay=False), help="Checkpoint (.pth) to measure (or --random).")
 @click.option("--random", "random_config", metavar="CONFIG", help="Lively random weights of this config instead.")
 @click.option("--config", help="Config name for --weights (default: inferred).")
 @click.option("--input-size", type=int, help="Input size S (default: the config's).")
-@click.option("--images", "image_paths", multiple=True, type=click.Path(exists=True), help="Images or folders "
-              "(default: the checkout's examples/shapes/images or tests/data/photos).")
-@click.option("--folder", type=click.Path(exists=True, file_okay=False), help="Also time a yolact-run folder run.")
-@click.option("--calibration-images", type=click.Path(exists=True, file_okay=False), help="INT8 calibration images.")
+@click.option("--images", "image_paths", multiple=True, required=True, type=click.Path(exists=True),
+              help="Images or folders to measure on (repeatable).")
+@click.option("--calibration-images", type=click.Path(exists=True, file_okay=False),
+              help="INT8 calibration images (default: the --images).")
 @click.option("--paths", "path_names", metavar="NAMES", help=f"Comma-separated subset of: {', '.join(ALL_PATHS)}.")
 @click.option("--runs", type=click.IntRange(min=1), default=20, show_default=True, help="Timed runs per path.")
 @click.option("--threads", type=click.IntRange(min=1), help="Intra-op threads (default: one per core).")
-@click.option("--nms/--no-nms", default=True, show_default=True, help="The NMS comparison at 19,248 priors x 80.")
-@click.option("--out-dir", type=click.Path(file_okay=False), help="Where <config>-<size>.json goes.")
-def main(weights, random_config, config, input_size, image_paths, folder, calibration_images, path_names, runs,
-         threads, nms, out_dir) -> None:
-    """Latency of PyTorch eager, ONNX Runtime (fp32 / fp16 / int8), OpenVINO, CUDA and TensorRT side by side.
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Folder for <config>-<size>.json (default: a new temporary folder, printed).")
+def main(weights, random_config, config, input_size, image_paths, calibration_images, path_names, runs, threads,
+         out_dir) -> None:
+    """Latency of PyTorch eager, ONNX Runtime (fp32 / fp16 / int8), OpenVINO, CUDA and TensorRT side by
+    side, each path through yolact_runtime's preprocess and postprocess; the agreement between them, the
+    postprocess under load (before / after) and the machine (CPU model, ISA flags) in one JSON.
 
-    Example: yolact-bench --random yolact_base --folder tests/data/photos --runs 10
+    \b
+    Exit status: 0 measured; 2 usage, a missing or invalid checkpoint, or an unwritable --out.
+    Examples:
+      yolact-bench --weights models/yolact_shapes.pth --images examples/shapes/images --out results/
+      yolact-bench --random yolact_resnet50 --images photos/ --runs 10 --paths pytorch-fp32,onnx-fp32
     """
     start = time.perf_counter()
     paths = tuple(filter(None, (p.strip() for p in (path_names or "").split(",")))) or ALL_PATHS
     if unknown := [p for p in paths if p not in ALL_PATHS]:
         raise click.BadParameter(f"unknown path {unknown[0]!r}; choose from {', '.join(ALL_PATHS)}", param_hint="paths")
-    if weights and random_config:
-        raise click.UsageError("give --weights or --random, not both")
-    if out_dir is None and not RESULTS.parent.is_dir():
-        raise click.UsageError("not run from a source checkout: give --out-dir")
+    if bool(weights) == bool(random_config):
+        raise click.UsageError("give --weights FILE or --random CONFIG (one of them)")
     torch.set_num_threads(threads := threads or os.cpu_count())
     try:
-        model, source, images = _load(weights, random_config, config, input_size, image_paths)
+        folder = Path(out_dir) if out_dir else Path(tempfile.mkdtemp(prefix="yolact-bench-"))
+        folder.mkdir(parents=True, exist_ok=True)  # before the run: an unwritable --out stops it at once
+        if not os.access(folder, os.W_OK):
+            raise PermissionError(13, "not writable", str(folder))
+        images = _images(image_paths)
+        model, source = _load(weights, random_config, config, input_size, images)
         doc = run_bench(model, source, images, BenchOptions(
-            runs=runs, threads=threads, paths=paths, force_bf16=bool(path_names), nms=nms,
-            folder=folder and Path(folder), calibration=calibration_images and Path(calibration_images),
+            runs=runs, threads=threads, paths=paths, force_bf16=bool(path_names),
+            calibration=calibration_images and Path(calibration_images),
             log=lambda message: click.echo(f"[{time.perf_counter() - start:7.1f}s] {message}", err=True)))
-    except (ValueError, FileNotFoundError, RuntimeError) as error:
-        click.echo(f"error: {error}", err=True)
-        sys.exit(1)
-    if not random_config:
-        doc["model"]["sha256"] = hashlib.sha256(Path(source).read_bytes()).hexdigest()
-    name = f"{model.config.name}-{model.config.max_size}" + ("-random" if random_config else "")
-    write_bytes(path := Path(out_dir or RESULTS) / f"{name}.json", (json.dumps(doc, indent=2) + "\n").encode("utf-8"))
+        if not random_config:
+            doc["model"]["sha256"] = hashlib.sha256(Path(source).read_bytes()).hexdigest()
+        name = f"{model.config.name}-{model.config.max_size}" + ("-random" if random_config else "")
+        write_bytes(path := folder / f"{name}.json", (json.dumps(doc, indent=2) + "\n").encode("utf-8"))
+    except (ValueError, OSError, RuntimeError) as error:  # CheckpointError is a ValueError
+        message = f"{error.filename}: {error.strerror}" if isinstance(error, OSError) and error.filename else error
+        click.echo(f"error: {message}", err=True)
+        sys.exit(2)
     click.echo(render([doc]))
     click.echo(f"wrote {path}")

@@ -11,7 +11,7 @@ import cv2
 import numpy
 import onnxruntime as ort
 import torch
-from yolact_runtime.core.cpu import cpu_info
+from yolact_runtime.tools import cpu_info
 
 # ISA extensions that decide which MLAS / oneDNN kernels run.
 FLAGS = ("avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512_vnni", "avx_vnni", "avx512_bf16", "avx512_fp16",

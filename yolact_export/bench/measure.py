@@ -59,10 +59,10 @@ def stage_summary(seconds: dict[str, list[float]]) -> dict:
 
 class StageRecorder:
     """One path's runs, each on the next image (cycling) through engine.preprocess / infer / postprocess,
-    each stage timed; the first raw outputs of each image are kept for the agreement."""
+    each stage timed; the first raw outputs and results of each image are kept for the agreement."""
 
     def __init__(self, engine, images: Sequence[np.ndarray]) -> None:
-        self.engine, self.images, self.first_raws, self.counts = engine, images, [], []
+        self.engine, self.images, self.first_raws, self.first_results, self.counts = engine, images, [], [], []
         self.stages: dict[str, list[float]] = {s: [] for s in STAGES}
 
     def __call__(self) -> None:
@@ -71,10 +71,12 @@ class StageRecorder:
         laps.lap("preprocess")
         raw = self.engine.infer(tensor)[0]
         laps.lap("inference")
-        self.counts.append(len(self.engine.postprocess(raw, image.shape[:2])))
+        result = self.engine.postprocess(raw, image.shape[:2])
         laps.lap("postprocess")
+        self.counts.append(len(result))
         if len(self.first_raws) < len(self.images):
             self.first_raws.append(raw)
+            self.first_results.append(result)
 
     def summary(self, totals: Sequence[float], skip: int) -> dict:
         return {"total": summarize(totals), **stage_summary({s: v[skip:] for s, v in self.stages.items()}),

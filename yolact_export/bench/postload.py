@@ -1,18 +1,15 @@
 """Postprocess under load: the ONNX fp32 path's own outputs for its most crowded image (up to D = 100
-rows, no score threshold) as if the frame were 1280x720, in each mask mode, with its share of an
-end-to-end request; beside them the "before" modes, the runtime's whole-frame masks before window.py
-(sigmoid over whole planes, one whole-frame resize per mask, RLE from dense masks): the same pixels."""
+rows, no score threshold) as if the frame were 1280x720, through Yolact.postprocess in each mask mode,
+with its share of an end-to-end request; beside them before.py's whole-frame masks (the same pixels)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
+from yolact_runtime import Yolact
 
-from yolact_runtime.core.masks.rle import encode_rles
-from yolact_runtime.core.postprocess import PostprocessOptions, kept_rows, postprocess
-from yolact_runtime.core.raw import RawDetections
-
-from .before import crop_masks, paint, whole_frame_windows
+from .before import whole_frame_masks
 from .measure import summarize, time_round_robin
 
 FRAME = (720, 1280)  # height, width
@@ -20,24 +17,20 @@ MODES = ("image", "rle", "proto")
 BEFORE = ("image", "rle")
 
 
-def whole_frame_masks(raw: RawDetections, mode: str) -> np.ndarray | list[dict]:
-    """The masks of all valid rows at FRAME, computed the way the runtime did before windows."""
-    rows = kept_rows(raw, PostprocessOptions())
-    h, w, k = raw.prototypes.shape
-    soft = 1 / (1 + np.exp(-(raw.coefficients[rows] @ raw.prototypes.reshape(h * w, k).T)))
-    soft = crop_masks(soft.astype(np.float32).reshape(-1, h, w), raw.boxes[rows])
-    planes = paint(whole_frame_windows(soft, *FRAME), len(rows), *FRAME, column_major=mode == "rle")
-    return encode_rles(planes) if mode == "rle" else planes
+def ranked_rows(raw) -> np.ndarray:
+    """Every valid row, ranked as the runtime ranks them (threshold 0: select_rows keeps all)."""
+    ranking = (raw.mask_scores if raw.mask_scores is not None else raw.scores)[: raw.count]
+    return np.argsort(-ranking, kind="stable")
 
 
-def postprocess_load(raws: Sequence[RawDetections], class_names: Sequence[str], stages: dict,
-                     runs: int, warmup: int) -> dict:
+def postprocess_load(graph: Path, raws: Sequence, stages: dict, runs: int, warmup: int) -> dict:
     raw = max(raws, key=lambda r: r.count)
     before = stages["preprocess"]["median_ms"] + stages["inference"]["median_ms"]
     out: dict = {"frame": {"height": FRAME[0], "width": FRAME[1]}, "detections": raw.count, "modes": {}}
-    calls = {m: (lambda m=m: postprocess(raw, FRAME, class_names, None, PostprocessOptions(masks=m)))
-             for m in MODES}
-    calls.update({f"{m} before": (lambda m=m: whole_frame_masks(raw, m)) for m in BEFORE})
+    models = {mode: Yolact(graph, "cpu", score_threshold=0.0, masks=mode) for mode in MODES}
+    calls = {mode: (lambda m=model: m.postprocess(raw, FRAME)) for mode, model in models.items()}
+    rows = ranked_rows(raw)
+    calls.update({f"{m} before": (lambda m=m: whole_frame_masks(raw, rows, *FRAME, m)) for m in BEFORE})
     for mode, seconds in time_round_robin(calls, runs, warmup).items():
         timing = summarize(seconds)
         timing["share_of_end_to_end"] = round(timing["median_ms"] / (before + timing["median_ms"]), 4)

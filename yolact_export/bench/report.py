@@ -29,11 +29,6 @@ def postload_rows(load: dict) -> list[list[str]]:
             for mode, t in modes.items() if not mode.endswith(" before")]
 
 
-def nms_rows(scenario: dict) -> list[list[str]]:
-    return [[method, *(_f(r["timing"][k], 2) for k in ("median_ms", "p90_ms", "min_ms")), _f(r.get("x_fast_onnx"), 2),
-             str(r["detections"]), _f(r["agreement_with_traditional"], 2)] for method, r in scenario["methods"].items()]
-
-
 def tables(doc: dict) -> list[tuple[str, list[str], list[list[str]]]]:
     """(title, header, rows) of each table of one result."""
     out = [("", ["path", "median ms", "p90 ms", "min ms", "images/s", "speed-up vs PyTorch fp32", "preprocess ms",
@@ -42,17 +37,6 @@ def tables(doc: dict) -> list[tuple[str, list[str], list[list[str]]]]:
         out.append((f"Postprocess of {load['detections']} detections at {load['frame']['width']}x"
                     f"{load['frame']['height']} (share: of an onnx-fp32 request):", ["masks", "before (whole frame) ms",
                     "after (windows) ms", "after min ms", "share", "speed-up"], postload_rows(load)))
-    if r := doc.get("compute"):
-        c = r["conv_ceiling_gflop_s"]
-        out.append((f"Compute: network {r['network_gflop']:.1f} GFLOP/image; one conv's ceiling fp32 {c['fp32']:.0f} / "
-                    f"int8 {c['int8']:.0f} GOP/s, so floors {r['fp32_floor_ms']:.0f} / {r['int8_floor_ms']:.0f} ms:",
-                    ["path", "inference GFLOP/s", "share of the conv ceiling"], [[n, _f(p["inference_gflop_s"], 0),
-                    _f(p.get("share_of_conv_ceiling"), 2)] for n, p in r["paths"].items()]))
-    for name, scenario in doc.get("nms", {}).get("scenarios", {}).items():
-        i = scenario["inputs"]
-        out.append((f"NMS, {name}: {i['priors']} priors × {i['classes']} classes, {i['candidates']} candidates, "
-                    f"{i['class_scores_above_threshold']} class scores > 0.05:", ["method", "median ms", "p90 ms",
-                    "min ms", "× fast-onnx", "kept", "agreement with traditional"], nms_rows(scenario)))
     return out
 
 
@@ -65,25 +49,12 @@ def machine_line(m: dict) -> str:
 
 
 def notes(doc: dict) -> list[str]:
-    """The sentences under a model's tables: skipped paths, INT8 agreement, the conv micro-benchmark, the folder run."""
+    """The sentences under a model's tables: skipped paths, the INT8 agreement."""
     skipped = [f"{name} {e['status']} ({e.get('note', '')})" for name, e in doc["paths"].items() if e["status"] != "ok"]
     out = [f"Not measured: {'; '.join(skipped)}."] if skipped else []
     if a := doc["paths"].get("onnx-int8", {}).get("agreement_vs_onnx_fp32"):
         out.append(f"INT8 vs ONNX fp32: {a['matched']}/{a['of']} top-{a['top']} detections found again (same "
                    f"class, box IoU > {a['iou']}), mean mask IoU of those {a['mask_iou_mean']}.")
-    if c := doc.get("int8", {}).get("conv_microbench"):
-        out.append(f"Single conv ({c['conv']}): fp32 {_f(c['fp32']['median_ms'])} ms, int8 "
-                   f"{_f(c['int8']['median_ms'])} ms = {c['int8_speedup']:.2f}×; ORT ran "
-                   f"{', '.join(f'{k} {v}' for k, v in c['int8_ops'].items())}.")
-    if f := doc.get("folder"):
-        stages = ", ".join(f"{k} {_f(v['median_ms'])}" for k, v in f["sequential"]["stages"].items())
-        bare = f.get("pipelined_no_overlays", {})
-        keeps_up = (f" ({100 * f['pipelined']['keeps_up']:.0f} % of 1 / engine time {_f(f['engine_ms'])} ms), "
-                    f"{_f(bare.get('images_per_s'), 2)} images/s without overlays ({100 * bare['keeps_up']:.0f} %)"
-                    if "engine_ms" in f else "")  # older results have neither
-        out.append(f"Folder run ({f['images']} images, {f.get('path', 'onnx-fp32')}, CPU): {_f(f['sequential']['total']['median_ms'])} "
-                   f"ms/image sequential ({stages} ms, medians); yolact-run's pipelined runner "
-                   f"{_f(f['pipelined']['images_per_s'], 2)} images/s{keeps_up}.")
     return out
 
 

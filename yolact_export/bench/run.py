@@ -8,19 +8,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from yolact_runtime.errors import first_line
-from yolact_runtime.core.io import read_image
-from yolact_runtime.contract import parse_metadata
+from yolact_runtime.tools import read_image
+from yolact_runtime.contract import DEFAULT_SCORE_THRESHOLD
+from yolact_runtime.parity import from_result, top_agreement
 
 from .. import __version__
-from ..detection.graph import NmsSettings, YolactDetector
-from ..exporter.export import build_metadata, export_onnx
+from ..detection.graph import NmsSettings
+from ..exporter.export import export_onnx
 from ..exporter.int8 import quantize_int8
-from . import machine, nms as nms_bench, roofline
-from .agreement import top_agreement
-from .folder import folder_run
+from . import machine
 from .measure import StageRecorder, time_round_robin
-from .paths import ALL_PATHS, SCORE_THRESHOLD, SkipPath, runtime_path, torch_path
+from .paths import ALL_PATHS, SkipPath, runtime_path, torch_path
 from .postload import postprocess_load
 
 BASELINE, WARMUP = "pytorch-fp32", 3
@@ -32,21 +30,19 @@ class BenchOptions:
     threads: int | None = None
     paths: tuple[str, ...] = ALL_PATHS
     force_bf16: bool = False  # measure pytorch-bf16 even without oneDNN bf16 (very slow)
-    nms: bool = True
-    folder: Path | None = None
     calibration: Path | None = None  # INT8 calibration images (default: the bench images)
     log: Callable[[str], None] = field(default=lambda _m: None)
 
 
 def _failure(error: BaseException) -> str:
-    return f"{type(error).__name__}: {first_line(error)[:300]}"
+    return f"{type(error).__name__}: {(str(error).strip().splitlines() or [''])[0][:300]}"
 
 
 def _export(model, nms, options: BenchOptions, images: list[Path], folder: Path) -> dict[str, Path]:
-    """The graphs the chosen paths (and --folder) need; a failed export is logged, its paths are skipped."""
-    onnx_paths = [p for p in options.paths if not p.startswith("pytorch")]
-    need = {"fp32": bool(onnx_paths) or options.folder is not None, "fp16": any(p.endswith("fp16") for p in onnx_paths),
-            "int8": bool({"onnx-int8", "openvino-int8"} & set(onnx_paths))}
+    """The graphs the chosen paths need (fp32 always: PyTorch's pre- and postprocessing and the
+    postprocess load run on its Yolact); a failed export is logged, its paths are skipped."""
+    need = {"fp32": True, "fp16": any(p.endswith("fp16") for p in options.paths),
+            "int8": bool({"onnx-int8", "openvino-int8"} & set(options.paths))}
     graphs = {}
     for kind in (k for k, needed in need.items() if needed and (k != "int8" or "fp32" in graphs)):
         try:
@@ -58,14 +54,25 @@ def _export(model, nms, options: BenchOptions, images: list[Path], folder: Path)
     return graphs
 
 
-def _measure(model, nms, info, graphs: dict, pixels: list, options: BenchOptions) -> tuple[dict, dict]:
-    """Open and probe each path (a skip or failure is reported), time the others round-robin, compare them
-    with PyTorch fp32 (INT8 and OpenVINO also with ONNX fp32): the entries, and each one's first raw outputs."""
+def _agreements(entries: dict, results: dict) -> None:
+    """Each path against PyTorch fp32 (INT8 and OpenVINO also against ONNX fp32), by parity's matcher."""
+    for name, entry in ((n, entries[n]) for n in results):
+        if BASELINE in results:
+            entry["speedup_vs_pytorch_fp32"] = round(entries[BASELINE]["total"]["median_ms"]
+                                                     / entry["total"]["median_ms"], 3)
+            entry["agreement_vs_pytorch_fp32"] = top_agreement(results[BASELINE], results[name])
+        if (name == "onnx-int8" or name.startswith("openvino-")) and "onnx-fp32" in results:
+            entry["agreement_vs_onnx_fp32"] = top_agreement(results["onnx-fp32"], results[name])
+
+
+def _measure(model, nms, graphs: dict, pixels: list, options: BenchOptions) -> tuple[dict, dict]:
+    """Open and probe each path (a skip or failure is reported), time the others round-robin, compare
+    them: the entries, and each recorder (its first raw outputs and results per image)."""
     entries, recorders = {}, {}
     for name in (p for p in ALL_PATHS if p in options.paths):
         path = None
         try:
-            path = (torch_path(name, model, nms, info, options.force_bf16) if name.startswith("pytorch")
+            path = (torch_path(name, model, nms, graphs, options.force_bf16) if name.startswith("pytorch")
                     else runtime_path(name, graphs, options.threads))
             (recorder := StageRecorder(path.engine, pixels))()
             recorders[name] = recorder
@@ -76,24 +83,16 @@ def _measure(model, nms, info, graphs: dict, pixels: list, options: BenchOptions
             entries[name] = {"device": path.device if path else name.split("-")[0], "status": status, "note": note}
     options.log(f"{', '.join(recorders)}: {WARMUP} warm-up + {options.runs} runs each, round-robin")
     totals = time_round_robin(recorders, options.runs, WARMUP, settle=True) if recorders else {}
-    raws = {name: recorder.first_raws for name, recorder in recorders.items()}
     for name, recorder in recorders.items():
         entries[name].update(recorder.summary(totals[name], 1 + WARMUP))
-    for name, entry in ((n, entries[n]) for n in recorders):
-        if BASELINE in raws:
-            base_ms = entries[BASELINE]["total"]["median_ms"]
-            entry["speedup_vs_pytorch_fp32"] = round(base_ms / entry["total"]["median_ms"], 3)
-            entry["agreement_vs_pytorch_fp32"] = top_agreement(raws[BASELINE], raws[name])
-        if (name == "onnx-int8" or name.startswith("openvino-")) and "onnx-fp32" in raws:
-            entry["agreement_vs_onnx_fp32"] = top_agreement(raws["onnx-fp32"], raws[name])
-    return entries, raws
+    _agreements(entries, {n: [from_result(r) for r in rec.first_results] for n, rec in recorders.items()})
+    return entries, recorders
 
 
 def run_bench(model, source: str, images: Sequence[Path], options: BenchOptions) -> dict:
     """Everything one `yolact-bench` invocation measures, as the JSON document it writes."""
     config, nms = model.config, NmsSettings.from_config(model.config)
     options.log(f"{source}: {config.name} at {config.max_size}")
-    info = parse_metadata(build_metadata(config, nms, YolactDetector(model, nms).output_names), "bench")
     doc: dict = {
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]), "yolact_export": __version__,
@@ -102,25 +101,13 @@ def run_bench(model, source: str, images: Sequence[Path], options: BenchOptions)
                   "classes": config.num_classes - 1, "priors": int(model.priors.shape[0]),
                   "yolact_plus": bool(config.use_maskiou)},
         "settings": {"runs": options.runs, "warmup": WARMUP, "mode": "interleaved", "threads": options.threads,
-                     "score_threshold": SCORE_THRESHOLD, "masks": "image", "images": [str(p) for p in images],
-                     "nms": vars(nms)}}
+                     "score_threshold": DEFAULT_SCORE_THRESHOLD, "masks": "image",
+                     "images": [str(p) for p in images], "nms": vars(nms)}}
     with tempfile.TemporaryDirectory() as tmp:
         graphs = _export(model, nms, options, list(images), Path(tmp))
-        doc["paths"], raws = _measure(model, nms, info, graphs, [read_image(p) for p in images], options)
-        if "onnx-fp32" in raws:
-            doc["postprocess_load"] = postprocess_load(raws["onnx-fp32"], info.class_names,
+        doc["paths"], recorders = _measure(model, nms, graphs, [read_image(p) for p in images], options)
+        if "onnx-fp32" in recorders:
+            doc["postprocess_load"] = postprocess_load(graphs["fp32"], recorders["onnx-fp32"].first_raws,
                                                        doc["paths"]["onnx-fp32"]["stages"], options.runs, WARMUP)
-        options.log("conv ceiling: one 3x3 conv, fp32 vs int8")
-        conv = roofline.conv_ceiling(options.threads, options.runs, WARMUP)
-        doc["int8"] = {"conv_microbench": conv}
-        doc["compute"] = roofline.compute_rates(roofline.conv_gflop(model), doc["paths"], conv)
-        if options.folder is not None and "fp32" in graphs:  # on the fastest ONNX Runtime CPU graph
-            timed = [k for k in ("fp32", "fp16", "int8") if k in graphs and "total" in doc["paths"].get(f"onnx-{k}", {})]
-            kind = min(timed, key=lambda k: doc["paths"][f"onnx-{k}"]["total"]["median_ms"], default="fp32")
-            options.log(f"folder run over {options.folder} (onnx-{kind})")
-            doc["folder"] = {"path": f"onnx-{kind}",
-                             **folder_run(graphs[kind], options.folder, options.threads, SCORE_THRESHOLD)}
-    if options.nms:
-        doc["nms"] = nms_bench.nms_comparison(nms, options.runs, WARMUP, options.threads, options.log)
     doc["machine"]["load_average_end"] = machine.load_average()
     return doc

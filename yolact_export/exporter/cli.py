@@ -75,17 +75,12 @@ def export_main(weights, out, config, input_size, score_threshold, iou_threshold
         path = export_onnx(model, fp32_out, nms, batch=batch, opset=opset, masks_in_graph=masks_in_graph,
                            fp16=fp16, simplify=simplify, dcn=dcn, exporter=exporter, log=log)
         try:
-            if check_paths:
-                from yolact_runtime.pipeline.discover import images_under
-                from yolact_runtime.parity.report import summary
+            if check_paths:  # yolact-check's reference mode: its lines and exit status
+                from .reference import check_export
 
-                from .parity import check_images
-
-                report = check_images(model, path, images_under(check_paths))
-                for line in summary(report):
-                    log(line)
-                if not report.passed:
-                    sys.exit(2)
+                status = check_export(model, path, check_paths, log)
+                if status:
+                    sys.exit(status)
             if int8:
                 from .int8 import quantize_int8
                 quantize_int8(path, out, calibration_images, log=log)

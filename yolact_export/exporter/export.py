@@ -9,7 +9,7 @@ from typing import Callable
 import onnx
 import torch
 from yolact_runtime import contract
-from yolact_runtime.core.io import atomic_path
+from yolact_runtime.tools import atomic_path
 
 from .. import __version__
 from ..detection.graph import NmsSettings, YolactDetector

@@ -29,8 +29,8 @@ from pathlib import Path
 import numpy as np
 import onnx
 from yolact_runtime import contract
-from yolact_runtime.pipeline.discover import image_files
-from yolact_runtime.core.io import atomic_path
+from yolact_runtime.tools import image_files
+from yolact_runtime.tools import atomic_path
 
 from .scopes import NETWORK_SCOPES
 
@@ -88,7 +88,7 @@ def calibration_batches(model_path: str | os.PathLike[str], files: Sequence[Path
     """
     from yolact_runtime import Yolact
     from yolact_runtime import InputError
-    from yolact_runtime.core.io import read_image
+    from yolact_runtime.tools import read_image
 
     model = Yolact(os.fspath(model_path), providers="cpu")  # metadata and batch as the runtime reads them
     batch = model.fixed_batch or 1

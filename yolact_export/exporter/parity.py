@@ -1,18 +1,14 @@
-"""Graph-level parity between the PyTorch reference and an exported ONNX model (the detail of yolact-check)."""
+"""Graph-level parity between the PyTorch reference and an exported ONNX model (the detail of yolact-check's
+reference mode, reference.py; the final detections are compared by yolact_runtime.parity)."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from yolact_runtime.parity.match import match_within
+from yolact_runtime.parity import match_within
 
 from ..detection.graph import YolactDetector
-
-if TYPE_CHECKING:
-    from yolact_runtime.parity.report import CheckReport
 
 
 @dataclass
@@ -80,27 +76,4 @@ def check_parity(detector: YolactDetector, session, images: torch.Tensor) -> Par
             ref = {k: v[0].numpy() for k, v in detector(x).items()}
         got = {k: v[0] for k, v in zip(names, session.run(None, {"images": x.numpy()}))}
         add_image(report, ref, got)
-    return report
-
-
-def check_images(model, onnx_path, image_paths) -> CheckReport:
-    """yolact-check's reference mode for `yolact-export --check`: the model in memory against its
-    export, end to end on ONNX Runtime CPU; the profile follows the file's precision."""
-    from yolact_runtime import Yolact, YolactRuntimeError
-    from yolact_runtime.pipeline.discover import InputItem
-    from yolact_runtime.parity.check import check_reference
-    from yolact_runtime.parity.profiles import profile_for
-    from .reference import Reference
-
-    if not image_paths:
-        raise ValueError("--check: no images found")
-    try:
-        runtime = Yolact(onnx_path, "cpu", score_threshold=0.0)
-    except YolactRuntimeError as error:
-        raise ValueError(str(error)) from None
-    items = [InputItem(Path(p), Path(p).name, "image") for p in image_paths]
-    report = check_reference(runtime, Reference(model, runtime.info), items, profile_for(runtime.info.precision),
-                             0.0, "PyTorch")
-    if report.errors:
-        raise ValueError(report.errors[0].error)
     return report

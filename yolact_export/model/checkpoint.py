@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from yolact_runtime.errors import first_line
-from yolact_runtime.core.io import atomic_path
+from yolact_runtime.tools import first_line
+from yolact_runtime.tools import atomic_path
 
 from .config import COCO_CATEGORY_IDS, COCO_CLASSES, PRESETS, YolactConfig, get_config
 from .config import _plus_scales

@@ -135,7 +135,7 @@ def eval_main(model, annotations, images, limit, json_path, providers, precision
     except Exception as exc:  # the runtime's own errors (bad model file) are one line too
         _fail(f"{model}: {exc}")
     if json_path:
-        from yolact_runtime.core.io import write_bytes
+        from yolact_runtime.tools import write_bytes
 
         write_bytes(json_path, json.dumps(ap, indent=2).encode())
     click.echo(f"{'':6}{'AP':>7}{'AP50':>7}{'AP75':>7}")

@@ -5,6 +5,8 @@
 //   sessions MODEL                       "sessions N" (before_session calls), then "ok" or "error: ..."
 //   threads MODEL IMAGE...               two threads on one Model agree with one thread: "threads ok"
 //   stages MODE RUNS THREADS MODEL IMAGE...  median ms per stage, as JSON
+//   select TABLE.json                   the rows select_rows keeps for each case of the shared table
+//                                       (tests/data/select_rows_cases.json): one line per case, "i,j,k"
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
@@ -15,6 +17,8 @@
 #include <thread>
 #include <vector>
 
+#include "json.hpp"         // the library's private headers (the probe is built with src/ on its path)
+#include "postprocess.hpp"
 #include "yolact/yolact.hpp"
 
 namespace {
@@ -136,6 +140,33 @@ int stages(const std::string& mode, int runs, int threads, char** argv, int argc
     return 0;
 }
 
+std::vector<float> floats(const yolact::detail::Json& array) {
+    std::vector<float> out;
+    for (const yolact::detail::Json& v : array.array) out.push_back(static_cast<float>(v.number));
+    return out;
+}
+
+int select_table(const char* table_path) {
+    std::ifstream file(table_path);
+    std::stringstream text;
+    text << file.rdbuf();
+    const yolact::detail::Json table = yolact::detail::parse_json(text.str());
+    for (const yolact::detail::Json& c : table.find("cases")->array) {
+        const std::vector<float> scores = floats(*c.find("box_scores")), mask_scores = floats(*c.find("mask_scores"));
+        yolact::detail::RawImage raw;
+        raw.count = static_cast<int64_t>(scores.size());
+        raw.scores = scores.data();
+        raw.mask_scores = c.find("mask_scores")->type == yolact::detail::Json::Null ? nullptr : mask_scores.data();
+        const yolact::detail::Json& top_k = *c.find("top_k");
+        const std::vector<int> kept = yolact::detail::select_rows(
+            raw, static_cast<float>(c.find("threshold")->number),
+            top_k.type == yolact::detail::Json::Null ? -1 : static_cast<int>(top_k.number));
+        for (size_t i = 0; i < kept.size(); ++i) std::cout << (i ? "," : "") << kept[i];
+        std::cout << "\n";
+    }
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -144,6 +175,7 @@ int main(int argc, char** argv) {
         if (command == "masks" && argc >= 5) return masks(argv[2], argv[3], argv + 4, argc - 4);
         if (command == "preprocess" && argc == 5) return preprocess(argv[2], argv[3], argv[4]);
         if (command == "sessions" && argc == 3) return sessions(argv[2]);
+        if (command == "select" && argc == 3) return select_table(argv[2]);
         if (command == "threads" && argc >= 4) return threads(argv + 2, argc - 2);
         if (command == "stages" && argc >= 7)
             return stages(argv[2], std::stoi(argv[3]), std::stoi(argv[4]), argv + 5, argc - 5);

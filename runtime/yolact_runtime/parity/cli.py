@@ -1,22 +1,26 @@
 """yolact-check: a parity gate for CI (the runtime against the PyTorch reference or a golden file)."""
 from __future__ import annotations
 
-import json
 import sys
+from importlib.metadata import entry_points
 
 import click
 
 from ..errors import YolactRuntimeError
-from ..core.io import write_bytes
+from ..contract import DEFAULT_SCORE_THRESHOLD
 from ..core.model import Yolact
 from ..core.plan import CHOICES_HELP, PRECISIONS, PROVIDER_CHOICES
 from ..pipeline.discover import discover
-from .check import check_against, check_golden, check_reference, failed_input
+from .check import ReferenceSide, check_against, check_golden, check_reference, runtime_profile
+from .outcome import USAGE, ReportWriteError, finish
 from .profiles import PROFILES, Profile, profile_for
-from .report import CheckReport, summary, to_json, to_junit
+from .report import CheckReport
 from .results_file import ResultsFileError, read_results
 
-USAGE = "give --weights or --golden with --model and images, or --golden and --against"
+USAGE_LINE = "give --weights or --golden with --model and images, or --golden and --against"
+# Reference mode's PyTorch side registers here (yolact_export, pyproject.toml): torch stays out of the runtime.
+REFERENCE_ENTRY_POINTS = "yolact_runtime.parity.reference"
+NO_REFERENCE = "--weights needs the PyTorch reference ({}): pip install '.[export]', or check against a --golden file"
 
 
 def _error(message: str) -> None:
@@ -25,12 +29,26 @@ def _error(message: str) -> None:
 
 def _stop(message: str) -> None:
     _error(message)
-    sys.exit(2)
+    sys.exit(USAGE)
 
 
-def _profile(name: str, precision: str, overrides: dict[str, float | None]) -> Profile:
-    base = profile_for(precision) if name == "auto" else PROFILES[name]
-    return base.override(**overrides)
+def _profile(name: str, base: Profile, overrides: dict[str, float | None]) -> Profile:
+    return (base if name == "auto" else PROFILES[name]).override(**overrides)
+
+
+def load_reference(weights: str, model: Yolact) -> ReferenceSide:
+    """The registered reference side for `weights`; a one-line stop when it (or torch) is missing."""
+    found = list(entry_points(group=REFERENCE_ENTRY_POINTS))
+    if not found:
+        _stop(NO_REFERENCE.format("yolact_export is not installed"))
+    try:
+        make = found[0].load()
+    except ImportError as error:
+        _stop(NO_REFERENCE.format(f"{error.name or error} is missing"))
+    try:
+        return make(weights, model.info)
+    except (ValueError, OSError) as error:  # CheckpointError is a ValueError
+        _stop(str(error) if str(weights) in str(error) else f"{weights}: {error}")
 
 
 def _run(weights: str | None, model_path: str | None, golden: str | None, against: str | None,
@@ -40,26 +58,16 @@ def _run(weights: str | None, model_path: str | None, golden: str | None, agains
     if against:
         if not golden or weights or model_path or inputs:
             raise click.UsageError("--against compares two results files: give --golden FILE --against FILE only")
-        profile = _profile(profile_name, "fp32", overrides)
+        profile = _profile(profile_name, profile_for("fp32"), overrides)
         return check_against(read_results(golden), read_results(against), (golden, against), profile, threshold), []
     if not model_path or bool(weights) == bool(golden) or not inputs:
-        raise click.UsageError(USAGE)
+        raise click.UsageError(USAGE_LINE)
     model = Yolact(model_path, providers, score_threshold=0.0, intra_op_threads=threads, precision=precision)
-    runs = "bf16" if model.precision == "bf16" else model.info.precision  # OpenVINO's default on bf16 CPUs
-    profile = _profile(profile_name, runs, overrides)
-    items, input_errors = discover(list(inputs))
+    profile = _profile(profile_name, runtime_profile(model), overrides)
     if golden:
+        items, input_errors = discover(list(inputs))
         return check_golden(model, read_results(golden), golden, items, profile, threshold), input_errors
-    try:  # the PyTorch reference lives with the exporter: torch is imported only here
-        from yolact_export.exporter.reference import load_reference
-    except ImportError as error:
-        _stop(f"--weights needs the PyTorch reference ({error.name or error} is missing): "
-              "pip install 'yolact-export[export]', or check against a --golden file")
-    try:
-        reference = load_reference(weights, model.info)
-    except (ValueError, OSError) as error:  # CheckpointError is a ValueError
-        _stop(str(error) if str(weights) in str(error) else f"{weights}: {error}")
-    return check_reference(model, reference, items, profile, threshold, weights), input_errors
+    return check_reference(model, load_reference(weights, model), inputs, weights, profile, threshold)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -80,8 +88,9 @@ def _run(weights: str | None, model_path: str | None, golden: str | None, agains
 @click.option("--score-tol", type=float, help="exact: 1e-4; reduced: top-10 score drift (default 0.1).")
 @click.option("--min-mask-iou", type=float, help="exact: per detection (0.99); reduced: mean of the top 10 (0.9).")
 @click.option("--min-agreement", type=float, help="reduced: share of the reference's top 10 found (default 0.9).")
-@click.option("--score-threshold", type=click.FloatRange(0.0, 1.0), default=0.0, show_default=True,
-              help="Compare the detections scoring at least this (use the golden run's --score-threshold).")
+@click.option("--score-threshold", type=click.FloatRange(0.0, 1.0), default=DEFAULT_SCORE_THRESHOLD,
+              show_default=True, help="Compare the detections whose box score is above this, as yolact-run keeps "
+                                      "them (use the golden run's --score-threshold; 0: every detection).")
 @click.option("--threads", type=click.IntRange(min=1), default=None,
               help="Engine threads (ONNX Runtime intra-op, OpenVINO INFERENCE_NUM_THREADS).")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False),
@@ -93,8 +102,9 @@ def main(inputs, model_path, weights, golden, against, providers, precision, pro
     """Check that a deployed model still gives the reference's detections on INPUTS (images, folders).
 
     \b
-    Exit status: 0 parity, 1 a parity failure, 2 bad input or usage (an unreadable image is one
-    error line; the other images are still checked).
+    Exit status: 0 parity; 1 a parity failure or an input that could not be checked (one error line
+    each; the other images are still checked); 2 usage, a missing or invalid model, checkpoint or
+    results file, or an unwritable report.
     Examples:
       yolact-check --weights w.pth --model m.onnx photos/               # vs the PyTorch reference
       yolact-check --model m.onnx --golden golden.json photos/ --junit parity.xml   # no torch
@@ -109,21 +119,12 @@ def main(inputs, model_path, weights, golden, against, providers, precision, pro
         _stop(str(error))
     except OSError as error:
         _stop(f"{error.filename or model_path}: {error.strerror or error}")
-    report.images += [failed_input(line.split(": ", 1)[0], line) for line in input_errors]
-    for image in report.errors:
-        _error(str(image.error))
-    for line in summary(report):
-        click.echo(line)
     try:
-        if json_path:
-            write_bytes(json_path, json.dumps(to_json(report), indent=1).encode("utf-8"))
-        if junit_path:
-            write_bytes(junit_path, to_junit(report))
-    except OSError as error:
-        _stop(f"{error.filename or json_path or junit_path}: {error.strerror or error}")
-    if report.errors or not report.images:
-        sys.exit(2)
-    sys.exit(0 if report.passed else 1)
+        status = finish(report, input_errors, click.echo, lambda line: click.echo(line, err=True), json_path,
+                        junit_path)
+    except ReportWriteError as error:
+        _stop(str(error))
+    sys.exit(status)
 
 
 if __name__ == "__main__":

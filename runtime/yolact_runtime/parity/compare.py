@@ -38,6 +38,8 @@ class ImageParity:
     exact: bool = True  # judged by the exact profile: every detection counts
     failures: list[str] = field(default_factory=list)
     error: str | None = None  # the image could not be checked (unreadable, missing from a file)
+    not_compared: int = 0  # detections below the threshold, of a side selected with a lower one
+    cut_elsewhere: int = 0  # unpaired detections below all the other side has: cut by its threshold?
 
     @property
     def passed(self) -> bool:
@@ -78,22 +80,44 @@ def _alone(side: DetectionSet, i: int) -> PairDiff:
                     float("inf"), None, None, float("inf"))
 
 
+def _selection_score(side: DetectionSet, i: int) -> float:
+    return float(side.scores[i] if side.box_scores is None else side.box_scores[i])
+
+
+def _below_floor(side: DetectionSet, rows: list[int], paired: list[int]) -> int:
+    """How many of `rows` (unpaired) score below every paired detection of their side: what a
+    higher threshold on the other side would have cut (a golden made with another threshold)."""
+    floor = min((_selection_score(side, i) for i in paired), default=None)
+    return 0 if floor is None else sum(_selection_score(side, i) < floor for i in rows)
+
+
+def _above(side: DetectionSet, rows: list[int], threshold: float, tolerance: float) -> tuple[list[int], int]:
+    """The unpaired `rows` that are differences at `threshold` (clear of it by more than `tolerance`),
+    and how many scored below it: in a side without box scores, which was selected with a lower one."""
+    if threshold <= 0:
+        return rows, 0
+    kept = [i for i in rows if _selection_score(side, i) >= threshold + tolerance]
+    return kept, sum(_selection_score(side, i) < threshold - tolerance for i in rows)
+
+
 def compare_images(key: str, ref: DetectionSet, other: DetectionSet, profile: Profile,
                    score_threshold: float = 0.0) -> ImageParity:
     """Match `other` to the reference `ref` and judge the differences by `profile`.
 
-    With a score threshold, both sides keep the detections scoring at least that; one that only
-    one side kept and that scores within score_tol of the threshold is not a difference."""
-    ref, other = ref.above(score_threshold), other.above(score_threshold)
+    Both sides keep what the runtime keeps at the threshold (DetectionSet.split: select_rows; a
+    results file without box scores as it is). One that only one side kept and that scores within
+    score_tol of the threshold is not a difference; one scoring below it is not compared."""
+    ref, other = ref.split(score_threshold)[0], other.split(score_threshold)[0]
     matching = match_sets(ref, other, profile.box_tol, profile.score_tol)
-    if score_threshold > 0:
-        clear = score_threshold + profile.score_tol
-        matching.only_a = [i for i in matching.only_a if ref.scores[i] >= clear]
-        matching.only_b = [j for j in matching.only_b if other.scores[j] >= clear]
+    matching.only_a, below_a = _above(ref, matching.only_a, score_threshold, profile.score_tol)
+    matching.only_b, below_b = _above(other, matching.only_b, score_threshold, profile.score_tol)
+    cut = (_below_floor(ref, matching.only_a, [i for i, _ in matching.pairs])
+           + _below_floor(other, matching.only_b, [j for _, j in matching.pairs]))
     pairs = {i: _pair(ref, other, i, j, profile) for i, j in matching.pairs}
-    result = ImageParity(key, len(ref), len(other), [pairs[i] for i in sorted(pairs, key=lambda i: -ref.scores[i])],
+    result = ImageParity(key, len(ref) - below_a, len(other) - below_b,
+                         [pairs[i] for i in sorted(pairs, key=lambda i: -ref.scores[i])],
                          [_alone(ref, i) for i in matching.only_a], [_alone(other, j) for j in matching.only_b],
-                         exact=profile.exact)
+                         exact=profile.exact, not_compared=below_a + below_b, cut_elsewhere=cut)
     top = [int(i) for i in ref.order()[: profile.top]]
     for i, pair in pairs.items():
         pair.judged = profile.exact or i in top

@@ -19,6 +19,7 @@ class CheckReport:
     images: list[ImageParity] = field(default_factory=list)
     names: dict[int, str] = field(default_factory=dict)  # category id -> class name, when known
     graph: str | None = None  # graph-level differences (reference mode)
+    threshold: float = 0.0  # the check's score threshold
     seconds: float = 0.0
 
     @property
@@ -52,6 +53,18 @@ def describe(report: CheckReport, image: ImageParity, pair: PairDiff) -> str:
     return f"{head}: Δbox {pair.d_box:.1f} px, Δscore {_number(pair.d_score)}, IoU {iou}"
 
 
+def _threshold_note(report: CheckReport, checked: list[ImageParity], unmatched: int) -> list[str]:
+    """One line when the two sides were selected with different score thresholds."""
+    skipped = sum(image.not_compared for image in checked)
+    if skipped:
+        return [f"{skipped} detection(s) of one side score below this check's --score-threshold "
+                f"{report.threshold:g} and were not compared: that side was made with a lower one"]
+    if unmatched and sum(image.cut_elsewhere for image in checked) == unmatched:
+        return [f"all {unmatched} unmatched detection(s) score below every detection the other side has: it was "
+                f"made with a higher --score-threshold than this check's ({report.threshold:g})"]
+    return []
+
+
 def summary(report: CheckReport) -> list[str]:
     """A few lines: the verdict, the worst detection, then each failed image's reasons."""
     checked = [image for image in report.images if image.error is None]
@@ -62,6 +75,7 @@ def summary(report: CheckReport) -> list[str]:
     lines = [f"parity {verdict} ({report.profile.name}, {report.mode}): {len(checked)} image(s), "
              f"{len(failed)} failed, {len(report.errors)} unreadable; {detections} detections, {unmatched} "
              f"unmatched; {report.seconds:.1f} s"]
+    lines += _threshold_note(report, checked, unmatched)
     worst = report.worst()
     if worst is not None:
         lines.append("worst: " + describe(report, *worst))

@@ -3,6 +3,9 @@ one image at a time, then yolact_runtime's pipelined Runner, with and without ov
 images/s over 1 / (median engine time), 1.0 when the pipeline hides all the rest."""
 from __future__ import annotations
 
+import argparse
+import json
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -16,7 +19,8 @@ from yolact_runtime.pipeline.layout import OutputLayout
 from yolact_runtime.pipeline.records import detections, image_record
 from yolact_runtime.pipeline.runner import Runner
 
-from .measure import Laps, stage_summary, summarize
+from yolact_export.bench.machine import describe
+from yolact_export.bench.measure import Laps, stage_summary, summarize
 
 STAGES = ("decode", "preprocess", "inference", "postprocess", "write")
 WORKERS = 2
@@ -70,3 +74,28 @@ def folder_run(model_path, folder, threads: int | None, score_threshold: float) 
             "providers": model.providers[0], "engine_ms": round(1000 * engine_s, 2),
             "sequential": {"total": summarize([sum(run) for run in zip(*per_stage.values())]),
                            **stage_summary(per_stage)}, **pipelined}
+
+
+def _write(doc: dict, out: str | None) -> None:
+    """JSON to --out (a file), else to stdout."""
+    text = json.dumps(doc, indent=1) + "\n"
+    if out:
+        Path(out).write_text(text)
+    else:
+        sys.stdout.write(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model", help="an exported .onnx")
+    parser.add_argument("folder", help="a folder of images")
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--score-threshold", type=float, default=0.3)
+    parser.add_argument("--out", help="JSON file (default: stdout)")
+    args = parser.parse_args()
+    doc = folder_run(args.model, args.folder, args.threads, args.score_threshold)
+    _write({"machine": describe(args.threads), **doc}, args.out)
+
+
+if __name__ == "__main__":
+    main()

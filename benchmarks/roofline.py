@@ -4,8 +4,11 @@ median inference time, against the ceiling of one large 3x3 conv in ORT, fp32 an
 it into QLinearConv; MLAS picks its int8 kernel from the CPU flags: machine.int8_kernel)."""
 from __future__ import annotations
 
+import argparse
 import collections
 import functools
+import json
+import sys
 import tempfile
 import types
 import warnings
@@ -18,9 +21,11 @@ from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
 from yolact_runtime import EngineOptions
 from yolact_runtime.core.session import cpu_session, session_options
 
-from ..exporter.int8 import quiet_quantizer
-from ..model.dcn import ModulatedDeformConv2d
-from .measure import summarize, time_round_robin
+from yolact_export import build_model, get_config
+from yolact_export.bench.machine import describe
+from yolact_export.bench.measure import summarize, time_round_robin
+from yolact_export.exporter.int8 import quiet_quantizer
+from yolact_export.model.dcn import ModulatedDeformConv2d
 
 CONV = (256, 69)  # channels, size: a YOLACT-sized layer (C3 of ResNet at 550)
 
@@ -85,3 +90,32 @@ def compute_rates(gflop: float, paths: dict, conv: dict) -> dict:
         if entry["device"] == "cpu" and not name.endswith("bf16"):
             row["share_of_conv_ceiling"] = round(rate / ceiling["int8" if "int8" in name else "fp32"], 3)
     return out
+
+
+def _write(doc: dict, out: str | None) -> None:
+    """JSON to --out (a file), else to stdout."""
+    text = json.dumps(doc, indent=1) + "\n"
+    if out:
+        Path(out).write_text(text)
+    else:
+        sys.stdout.write(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="yolact_resnet50", help="network whose convolution GFLOP to count")
+    parser.add_argument("--bench", help="a yolact-bench JSON: rates of its measured paths against the ceiling")
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--out", help="JSON file (default: stdout)")
+    args = parser.parse_args()
+    conv = conv_ceiling(args.threads, args.runs, 3)
+    doc = {"machine": describe(args.threads), "conv_microbench": conv,
+           "network_gflop": round(conv_gflop(build_model(get_config(args.config))), 2)}
+    if args.bench:
+        doc["compute"] = compute_rates(doc["network_gflop"], json.loads(Path(args.bench).read_text())["paths"], conv)
+    _write(doc, args.out)
+
+
+if __name__ == "__main__":
+    main()

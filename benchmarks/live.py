@@ -2,11 +2,12 @@
 fixed rate, read by the local engine (newest frame only), with overlays and JSON lines written.
 Prints the machine and what kept up: frames served, processed, dropped, processed per second.
 
-    python -m yolact_export.bench.live --model yolact_shapes.onnx [--fps 30] [--seconds 20]
+    python benchmarks/live.py --model yolact_shapes.onnx [--fps 30] [--seconds 20]
 """
 from __future__ import annotations
 
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,9 +19,11 @@ from yolact_runtime.pipeline.discover import discover
 from yolact_runtime.pipeline.job import NullReporter, RunOptions, Tally
 from yolact_runtime.pipeline.runner import Runner
 
-from ..data.synthetic import SynthOptions, render_image
-from .machine import describe
-from .mjpeg import mjpeg_server
+from yolact_export.bench.machine import describe
+from yolact_export.data.synthetic import SynthOptions, render_image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the tests' MJPEG server
+from mjpeg import mjpeg_server  # noqa: E402
 
 
 def _frames(size: int, count: int = 30) -> list[np.ndarray]:

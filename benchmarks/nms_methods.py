@@ -1,11 +1,18 @@
-"""NMS at full prior count (v1 @ 550: 19,248 priors x 80 classes), each method from the same inputs,
+"""NMS methods at full prior count (v1 @ 550: 19,248 priors x 80 classes), each method from the same inputs,
 box decoding included: fast-onnx (decode + fast_nms as in the detector graph, alone in ORT), onnx-nms
 (the same decode + NonMaxSuppression + TopK, in ORT), traditional (greedy per class on the host),
 fast-torch (fast_nms in PyTorch eager). Inputs as a trained detector's: most priors confidently
-background, some false candidates, and around each object priors scored by their IoU to it."""
+background, some false candidates, and around each object priors scored by their IoU to it.
+The experiment that chose Fast NMS in the graph; yolact-bench no longer runs it:
+
+    python benchmarks/nms_methods.py [--size 550] [--classes 80] [--runs 20] [--out nms.json]
+"""
 from __future__ import annotations
 
+import argparse
+import json
 import math
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -16,11 +23,13 @@ import torch
 from onnx import TensorProto as T, helper
 from yolact_runtime.core.session import cpu_session
 
-from ..detection.boxes import box_iou, decode_boxes, encode, point_form
-from ..detection.nms import fast_nms, traditional_nms
-from ..model.config import get_config
-from ..model.priors import config_priors
-from .measure import summarize, time_round_robin
+from yolact_export.bench.machine import describe
+from yolact_export.bench.measure import summarize, time_round_robin
+from yolact_export.detection.boxes import box_iou, decode_boxes, encode, point_form
+from yolact_export.detection.nms import fast_nms, traditional_nms
+from yolact_export.detection.graph import NmsSettings
+from yolact_export.model.config import get_config
+from yolact_export.model.priors import config_priors
 
 SCENARIOS = {"typical": (8, 6.0), "crowded": (40, 5.0)}  # objects, mean background logit
 METHODS = ("fast-onnx", "onnx-nms", "traditional", "fast-torch")
@@ -116,12 +125,39 @@ def compare(loc: np.ndarray, conf: np.ndarray, priors: np.ndarray, nms, runs: in
                             "x_fast_onnx": round(float(np.median(seconds[m])) / base, 3)} for m in METHODS}}
 
 
-def nms_comparison(nms, runs: int, warmup: int, threads: int | None, log=lambda _m: None) -> dict:
-    """Both scenarios at SIZE's priors (v1) and CLASSES classes."""
-    priors, classes = config_priors(get_config("yolact_base").at_size(SIZE)).numpy(), CLASSES
-    out = {"settings": {**vars(nms), "input_size": SIZE}, "scenarios": {}}
+def nms_comparison(nms, runs: int, warmup: int, threads: int | None, log=lambda _m: None, size: int = SIZE,
+                   classes: int = CLASSES) -> dict:
+    """Both scenarios at `size`'s priors (v1) and `classes` classes."""
+    priors = config_priors(get_config("yolact_base").at_size(size)).numpy()
+    out = {"settings": {**vars(nms), "input_size": size}, "scenarios": {}}
     for seed, (name, (objects, background)) in enumerate(SCENARIOS.items()):
         log(f"NMS comparison: {name} ({priors.shape[0]} priors, {classes} classes)")
         loc, conf = synthetic_outputs(priors, classes, objects, background, seed)
         out["scenarios"][name] = compare(loc, conf, priors, nms, runs, warmup, threads)
     return out
+
+
+def _write(doc: dict, out: str | None) -> None:
+    """JSON to --out (a file), else to stdout."""
+    text = json.dumps(doc, indent=1) + "\n"
+    if out:
+        Path(out).write_text(text)
+    else:
+        sys.stdout.write(text)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=SIZE)
+    parser.add_argument("--classes", type=int, default=CLASSES)
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--threads", type=int, default=None)
+    parser.add_argument("--out", help="JSON file (default: stdout)")
+    args = parser.parse_args()
+    doc = nms_comparison(NmsSettings(), args.runs, 3, args.threads, lambda m: print(m, file=sys.stderr),
+                         args.size, args.classes)
+    _write({"machine": describe(args.threads), **doc}, args.out)
+
+
+if __name__ == "__main__":
+    main()
