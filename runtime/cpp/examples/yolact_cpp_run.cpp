@@ -140,11 +140,11 @@ public:
     bool add(const Input& input, const std::vector<yolact::Detection>& dets, const cv::Size& size, bool mask_scores) {
         const std::optional<int64_t> id = image_ids::image_id(input.key, truth_ ? &*truth_ : nullptr);
         std::string problem;
-        if (!id) problem = "not in " + truth_->path + " (no image id there)";
+        if (!id) problem = "not in " + truth_->path + " (no image id there); left out of the --json";
         else if (owners_.count(*id)) problem = "image id " + std::to_string(*id) + " is already " + owners_[*id] +
-                                              "'s (give --annotations to set the ids)";
+                                              "'s; left out of the --json (give --annotations to set the ids)";
         if (!problem.empty()) {
-            std::cerr << "yolact-cpp-run: " << input.key << ": " << problem << "; left out of the --json\n";
+            std::cerr << "yolact-cpp-run: " << input.key << ": " << problem << "\n";
             return false;
         }
         owners_[*id] = input.key;
