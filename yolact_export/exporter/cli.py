@@ -8,9 +8,10 @@ from pathlib import Path
 import click
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, status: int = 2) -> None:
+    """One line, then the exit status (README, "Exit status": 2 for a bad checkpoint, model or output)."""
     click.echo(f"error: {message}", err=True)
-    sys.exit(1)
+    sys.exit(status)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -62,10 +63,14 @@ def export_main(weights, out, config, input_size, score_threshold, iou_threshold
 
     if int8 and (fp16 or not calibration_images):
         _fail("--int8 needs --calibration-images DIR" if not fp16 else "--int8 and --fp16 exclude each other")
-    from yolact_runtime.core.errors import YolactRuntimeError
+    from yolact_runtime.core.errors import InputError, YolactRuntimeError
 
     from .int8 import QuantizeError
 
+    from yolact_runtime.core.io import unwritable
+
+    if problem := unwritable(out):
+        _fail(problem)
     try:
         model, cfg = load_checkpoint(weights, config=config, input_size=input_size)
         log(f"loaded {weights}: {cfg.name}, {cfg.num_classes - 1} classes, input {cfg.max_size}")
@@ -82,15 +87,21 @@ def export_main(weights, out, config, input_size, score_threshold, iou_threshold
                 from .parity import check_images
 
                 report = check_images(model, path, images_under(check_paths))
+                for image in report.errors:
+                    click.echo(f"error: {image.error}", err=True)
                 for line in summary(report):
                     log(line)
-                if not report.passed:
-                    sys.exit(2)
+                if report.errors or not report.passed:
+                    sys.exit(1)  # parity failed, or an image could not be checked
             if int8:
                 from .int8 import quantize_int8
                 quantize_int8(path, out, calibration_images, log=log)
         finally:
             if int8:
                 Path(fp32_out).unlink(missing_ok=True)
-    except (CheckpointError, ExportError, QuantizeError, YolactRuntimeError, ValueError, OSError) as exc:
+    except (InputError, QuantizeError) as exc:  # an image of --check, or the --calibration-images
+        _fail(str(exc), 1)
+    except OSError as exc:
+        _fail(f"{exc.filename or out}: {exc.strerror or exc}")
+    except (CheckpointError, ExportError, YolactRuntimeError, ValueError) as exc:
         _fail(str(exc))

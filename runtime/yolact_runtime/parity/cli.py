@@ -93,8 +93,8 @@ def main(inputs, model_path, weights, golden, against, providers, precision, pro
     """Check that a deployed model still gives the reference's detections on INPUTS (images, folders).
 
     \b
-    Exit status: 0 parity, 1 a parity failure, 2 bad input or usage (an unreadable image is one
-    error line; the other images are still checked).
+    Exit status: 0 parity; 1 a parity failure or an image that could not be checked (one error line
+    each; the other images are still checked); 2 usage, a missing or invalid model, golden or output.
     Examples:
       yolact-check --weights w.pth --model m.onnx photos/               # vs the PyTorch reference
       yolact-check --model m.onnx --golden golden.json photos/ --junit parity.xml   # no torch
@@ -121,9 +121,9 @@ def main(inputs, model_path, weights, golden, against, providers, precision, pro
             write_bytes(junit_path, to_junit(report))
     except OSError as error:
         _stop(f"{error.filename or json_path or junit_path}: {error.strerror or error}")
-    if report.errors or not report.images:
+    if not report.images:
         sys.exit(2)
-    sys.exit(0 if report.passed else 1)
+    sys.exit(0 if report.passed and not report.errors else 1)  # README, "Exit status"
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from ..core.errors import YolactRuntimeError
+from ..core.io import unwritable
 from ..core.metadata import read_model_info
 from ..core.model import Yolact
 from ..core.plan import CHOICES_HELP, PRECISIONS, PROVIDER_CHOICES
@@ -116,6 +117,11 @@ def main(inputs: tuple[str, ...], files_from: Path | None, vid_stride: int, max_
         raise click.UsageError(f"{flags}: videos and live sources run without --engine ray; drop it")
     setup_logging(quiet)
     reporter = Reporter(quiet)
+    # exit status (README, "Exit status"): 2 before any work for a bad model or an output that cannot be written
+    outputs = [p for p in (json_path, jsonl_path, overview_path) if p is not None]
+    for problem in filter(None, [unwritable(p) for p in outputs] + ([] if out_dir.is_dir() else [unwritable(out_dir)])):
+        reporter.error(problem)
+        sys.exit(2)
     try:
         if track:
             check_tracking()
@@ -148,7 +154,7 @@ def main(inputs: tuple[str, ...], files_from: Path | None, vid_stride: int, max_
     except OSError as error:  # e.g. the output folder or the JSON cannot be written
         reporter.close()
         reporter.error(f"{error.filename or out_dir}: {error.strerror or error}")
-        sys.exit(1)
+        sys.exit(2)
     except Exception as error:  # a bug: still one line (YOLACT_RUN_DEBUG=1 shows the traceback)
         if os.environ.get("YOLACT_RUN_DEBUG"):
             raise
