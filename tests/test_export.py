@@ -204,11 +204,16 @@ def test_cli_help_shows_examples():
     assert run.returncode == 0 and "yolact-export --weights" in run.stdout and "--masks-in-graph" in run.stdout
 
 
-def test_cli_cross_class_nms_defaults_d_to_top_k(small_weights, tmp_path):
-    """The original's cc_fast_nms returns every survivor of its top_k: D = --top-k, not 100."""
+@pytest.mark.parametrize("flag", ["--nms-top-k", "--top-k"])
+def test_cli_cross_class_nms_defaults_d_to_top_k(small_weights, tmp_path, flag):
+    """The original's cc_fast_nms returns every survivor of its top_k: D = --nms-top-k, not 100
+    (--top-k: its deprecated name, with one line saying so)."""
     out = tmp_path / "cc.onnx"
-    run = _cli("--weights", str(small_weights), "--out", str(out), "--cross-class-nms", "--top-k", "150")
+    run = _cli("--weights", str(small_weights), "--out", str(out), "--cross-class-nms", flag, "150")
     assert run.returncode == 0, run.stderr
+    deprecated = [line for line in run.stderr.splitlines() if "deprecated" in line]
+    assert deprecated == ([] if flag == "--nms-top-k" else
+                          ["yolact-export: --top-k is deprecated: it is --nms-top-k now (candidates per class entering NMS)"])
     meta = {p.key: p.value for p in onnx.load(str(out), load_external_data=False).metadata_props}
     assert json.loads(meta["yolact.nms"])["max_detections"] == 150
     assert json.loads(meta["yolact.nms"])["cross_class"] is True
@@ -216,7 +221,7 @@ def test_cli_cross_class_nms_defaults_d_to_top_k(small_weights, tmp_path):
     assert NmsSettings(cross_class=True).max_detections == 200 and NmsSettings().max_detections == 100
 
 
-def test_cli_check_exits_2_on_a_real_mismatch(small_weights, shared_images, tmp_path, monkeypatch):
+def test_cli_check_exits_1_on_a_real_mismatch(small_weights, shared_images, tmp_path, monkeypatch):
     """--check compares PyTorch with the written graph: a weight changed after export fails it."""
     from click.testing import CliRunner
 

@@ -30,12 +30,15 @@ def resolve_config(value: str | None) -> YolactConfig | None:
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False), help="Output directory.")
 @click.option("--images", "num_images", required=True, type=click.IntRange(min=1), help="Number of images.")
-@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--seed", default=0, show_default=True, type=int,
+              help="Random seed: the same seed and options give the same files, byte for byte.")
 @click.option("--size", default=320, show_default=True, type=click.IntRange(min=64), help="Image side (pixels).")
 @click.option("--empty-fraction", default=0.05, show_default=True, type=click.FloatRange(0, 1),
               help="Fraction of images without any object.")
-@click.option("--max-objects", default=6, show_default=True, type=click.IntRange(min=1))
-@click.option("--format", "image_format", default="png", show_default=True, type=click.Choice(["png", "jpg"]))
+@click.option("--max-objects", default=6, show_default=True, type=click.IntRange(min=1),
+              help="At most this many shapes drawn per image (fewer stay visible where they overlap).")
+@click.option("--format", "image_format", default="png", show_default=True, type=click.Choice(["png", "jpg"]),
+              help="Image file format (png: lossless).")
 def synth_main(out_dir: str, num_images: int, seed: int, size: int, empty_fraction: float,
                max_objects: int, image_format: str) -> None:
     """Generate a synthetic shapes instance-segmentation data set in COCO format."""
@@ -59,14 +62,17 @@ def synth_main(out_dir: str, num_images: int, seed: int, size: int, empty_fracti
 @click.option("--images", "images_dir", required=True, type=click.Path(), help="Directory of the images.")
 @click.option("--config", "config_name", default=None, help="Preset name or config JSON (default: from --resume).")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Checkpoint to write (.pth).")
-@click.option("--iterations", default=1000, show_default=True, type=click.IntRange(min=1))
-@click.option("--batch-size", default=8, show_default=True, type=click.IntRange(min=1))
-@click.option("--lr", default=1e-3, show_default=True, type=click.FloatRange(min=0, min_open=True))
+@click.option("--iterations", default=1000, show_default=True, type=click.IntRange(min=1),
+              help="Training steps in all (with --resume: the total, counting the steps already done).")
+@click.option("--batch-size", default=8, show_default=True, type=click.IntRange(min=1), help="Images per step.")
+@click.option("--lr", default=1e-3, show_default=True, type=click.FloatRange(min=0, min_open=True),
+              help="Base learning rate (reached after --warmup; lowered at fixed fractions of --iterations).")
 @click.option("--warmup", default=200, show_default=True, type=click.IntRange(min=1), help="Warm-up iterations.")
 @click.option("--resume", default=None, type=click.Path(dir_okay=False),
               help="Checkpoint to continue from (a .resume.pth also restores optimizer and iteration).")
-@click.option("--seed", default=0, show_default=True, type=int)
-@click.option("--save-every", default=250, show_default=True, type=click.IntRange(min=1))
+@click.option("--seed", default=0, show_default=True, type=int, help="Random seed (weights, data order, augmentation).")
+@click.option("--save-every", default=250, show_default=True, type=click.IntRange(min=1),
+              help="Write --out and its .resume.pth every this many steps (and at the end).")
 @click.option("--clip-grad", default=10.0, show_default=True, type=click.FloatRange(min=0),
               help="Max gradient norm (0 disables clipping).")
 @click.option("--threads", default=None, type=click.IntRange(min=1), help="torch CPU threads.")
