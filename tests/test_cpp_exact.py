@@ -99,7 +99,7 @@ def test_plus_threshold_gives_the_same_json_in_both_runtimes(cpp_cli, contract_m
     assert proc.returncode == 0, proc.stderr
     python_entries = json.loads((tmp_path / "py" / "coco.json").read_text())
     cpp_entries = json.loads(cpp_json.read_text())
-    # yolact-run numbers images 1, 2, ... in input order, as yolact-cpp-run does.
+    # both tools give the images the same ids and file names (pipeline/image_ids.py).
     assert [e["file_name"] for e in python_entries] == [e["file_name"] for e in cpp_entries]
     assert_same_entries(python_entries, cpp_entries)
     assert_same_entries(cpp_entries, runtime_coco(model, images, score_threshold=0.5))

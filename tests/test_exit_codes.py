@@ -127,3 +127,15 @@ def test_exit_status(tool, fault, files, tmp_path, request) -> None:
     if fault in ("missing", "invalid", "unwritable", "bad input"):  # the error names the file
         named = {"missing": "none.", "invalid": "bad.", "unwritable": "blocked", "bad input": "broken"}[fault]
         assert named in proc.stderr, proc.stderr[-2000:]
+        doubled = [line for line in proc.stderr.splitlines() if any(f"{v}: {v}" in line for v in files.values())]
+        assert doubled == []  # "error: m.onnx: m.onnx: ..." names the file once
+
+
+def test_an_image_missing_from_the_golden_is_named_so(files, tmp_path) -> None:
+    """Not "0 matched, N extra": the image is not in the golden file (one line, exit 1), the rest is checked."""
+    other = tmp_path / "other.jpg"
+    shutil.copy(SHAPES / "images" / "000001.jpg", other)
+    proc = subprocess.run([str(BIN / "yolact-check"), "-m", files["onnx"], "--golden", files["golden"], files["good"],
+                           str(other), "--providers", "cpu"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.strip().splitlines() == [f"error: other.jpg: not in the golden file {files['golden']}"]
