@@ -85,6 +85,7 @@ def main(weights, random_config, config, input_size, image_paths, folder, calibr
     Example: yolact-bench --random yolact_base --folder tests/data/photos --runs 10
     """
     start = time.perf_counter()
+    SKIPPED.clear()
     paths = tuple(filter(None, (p.strip() for p in (path_names or "").split(",")))) or ALL_PATHS
     if unknown := [p for p in paths if p not in ALL_PATHS]:
         raise click.BadParameter(f"unknown path {unknown[0]!r}; choose from {', '.join(ALL_PATHS)}", param_hint="paths")
