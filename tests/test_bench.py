@@ -59,8 +59,8 @@ def bench_run(tmp_path_factory):
             "--weights", str(SHIPPED), "--input-size", "160", "--images", str(out / "cut.jpg"), "--images",
             str(EXAMPLES), "--runs", "2", "--threads", "1", "--out", str(out), "--paths", ",".join(PATHS)],
             catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    assert f"warning: {out / 'cut.jpg'}: cannot decode image" in result.output
+    assert result.exit_code == 1, result.output  # one input skipped (README, "Exit status")
+    assert f"error: {out / 'cut.jpg'}: cannot decode image" in result.output
     return json.loads((out / "yolact_shapes-160.json").read_text()), result.output
 
 

@@ -1,5 +1,6 @@
 """Loading checkpoints saved the way the original saves them, and clear errors for bad ones."""
 from collections import OrderedDict
+from pathlib import Path
 
 import pytest
 import torch
@@ -109,3 +110,18 @@ def test_partial_checkpoint_lists_missing_keys(tmp_path):
     torch.save(sd, path)
     with pytest.raises(CheckpointError, match="2 missing: backbone.layers.2.5.conv1.weight, semantic_seg_conv.weight"):
         load_checkpoint(path)
+
+
+@pytest.mark.parametrize("content, cause", [
+    (b"not a pickle at all\n", "neither torch.save's zip archive nor a legacy pickle"),
+    ("cut", "a zip archive cut off or damaged (no central directory): a partial download or copy?"),
+])
+def test_an_unreadable_checkpoint_says_why_in_one_sentence(tmp_path, content, cause):
+    from yolact_export.model.checkpoint import read_state_dict
+
+    shipped = Path(__file__).resolve().parents[1] / "models" / "yolact_shapes.pth"
+    path = tmp_path / "w.pth"
+    path.write_bytes(shipped.read_bytes()[:100_000] if content == "cut" else content)
+    with pytest.raises(CheckpointError) as error:
+        read_state_dict(path)
+    assert str(error.value) == f"{path}: not a readable PyTorch checkpoint: {cause}"

@@ -86,7 +86,8 @@ def test_a_cut_file_is_refused_with_the_python_runtimes_cause(cpp_cli, shipped_o
     cut, kept = tmp_path / f"cut{extension.split('-')[0]}", tmp_path / f"whole{extension.split('-')[0]}"
     cut.write_bytes(whole[: len(whole) // 2])
     kept.write_bytes(whole)
-    proc = subprocess.run([str(cpp_cli), str(shipped_onnx), str(cut), str(kept), "--json", str(tmp_path / "o.json")],
+    proc = subprocess.run([str(cpp_cli), str(shipped_onnx), str(cut), str(kept), "--json", str(tmp_path / "o.json"),
+                           "--providers", "cpu"],
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1
     assert proc.stderr.splitlines() == [f"yolact-cpp-run: cannot read image {cut}: {truncation(cut.read_bytes())} (skipped)"]

@@ -20,6 +20,7 @@ from pycocotools import mask as mask_util  # a yolact_runtime dependency
 
 from yolact_runtime import InputError, Yolact
 from yolact_runtime.core.masks.rle import decode_rles, encode_rles
+from yolact_runtime.pipeline.image_ids import default_image_id
 from yolact_runtime.parity.compare import mask_iou
 
 REPO = Path(__file__).resolve().parents[1]
@@ -38,11 +39,12 @@ def decode_segmentation(seg: dict) -> np.ndarray:
 
 def runtime_coco(model_path: Path, images: list[Path], score_threshold: float = 0.0) -> list[dict]:
     """COCO results of the Python runtime (yolact_runtime) in yolact-cpp-run's format, in output
-    order: image_id = 1-based position (an unreadable image keeps its number); pixel boxes;
+    order: image_id by the names' rule (pipeline/image_ids.py); pixel boxes;
     YOLACT++: mask score as "score", box score as "box_score"."""
     model = Yolact(model_path, providers="cpu", score_threshold=score_threshold)
     results = []
-    for image_id, path in enumerate(images, start=1):
+    for path in images:
+        image_id = default_image_id(path.name)
         try:
             result = model(path)
         except InputError:
@@ -144,7 +146,7 @@ def test_rle_is_what_pycocotools_reads(cpp_cli, models, images, tmp_path):
     out = tmp_path / "out.json"
     assert run_cli(cpp_cli, models["yolact"], images[0], "--json", out).returncode == 0
     entries = json.loads(out.read_text())
-    assert entries and all(e["image_id"] == 1 for e in entries)
+    assert entries and all(e["image_id"] == default_image_id(images[0].name) for e in entries)
     for e in entries:
         mask = decode_segmentation(e["segmentation"])
         assert mask.shape == tuple(e["segmentation"]["size"]) and mask.any()
@@ -188,7 +190,7 @@ def test_unreadable_images_are_skipped(cpp_cli, models, images, tmp_path):
     assert proc.returncode == 1
     assert "broken.jpg" in proc.stderr and "missing.png" in proc.stderr
     actual = json.loads(out.read_text())
-    assert {e["image_id"] for e in actual} == {1, 4}
+    assert {e["image_id"] for e in actual} == {default_image_id(images[0].name), default_image_id(images[-1].name)}
     compare_coco_results(actual, runtime_coco(models["yolact"], args))
 
 
@@ -199,11 +201,18 @@ def test_bad_arguments(cpp_cli, models):
     assert proc.returncode == 2 and "abacus" in proc.stderr
 
 
-def test_cuda_request_falls_back_to_cpu(cpp_cli, models, images, tmp_path):
-    proc = run_cli(cpp_cli, models["yolact"], images[0], "--provider", "cuda", "--json", tmp_path / "o.json")
-    assert proc.returncode == 0, proc.stderr
-    if "CUDAExecutionProvider" not in ort.get_available_providers():
-        assert "falling back" in proc.stderr
+@pytest.mark.parametrize("choice", ["cuda", "tensorrt", "openvino"])
+def test_an_explicit_provider_this_build_lacks_is_an_error(cpp_cli, models, images, tmp_path, choice):
+    """As yolact-run --providers: one line, exit 2, no output; auto says in one line what it took."""
+    if choice != "openvino" and "CUDAExecutionProvider" in ort.get_available_providers():
+        pytest.skip("this onnxruntime has the GPU providers")  # make cpp links the venv wheel's library
+    proc = run_cli(cpp_cli, models["yolact"], images[0], "--providers", choice, "--json", tmp_path / "o.json")
+    assert proc.returncode == 2 and not (tmp_path / "o.json").exists()
+    assert proc.stderr.splitlines() == [proc.stderr.strip()] and "not available in this ONNX Runtime build" in proc.stderr
+    proc = run_cli(cpp_cli, models["yolact"], images[0], "--providers", "auto", "--json", tmp_path / "o.json")
+    assert proc.returncode == 0 and proc.stderr.startswith("yolact-cpp-run: providers auto: CPUExecutionProvider (")
+    old = run_cli(cpp_cli, models["yolact"], images[0], "--provider", "cpu", "--json", tmp_path / "o.json")
+    assert old.returncode == 0 and old.stderr == "yolact-cpp-run: --provider is deprecated: use --providers (the same values)\n"
 
 
 # ----------------------------------------------------------------------------- real exported models
@@ -219,7 +228,7 @@ def test_cli_matches_python_runtime_on_exported_models(cpp_cli, exported, shared
     assert proc.returncode == 0, proc.stderr
     actual = json.loads(out.read_text())
     expected = runtime_coco(model_path, shared_images)
-    assert {e["image_id"] for e in expected} == set(range(1, len(shared_images) + 1))
+    assert {e["image_id"] for e in actual} == {default_image_id(p.name) for p in shared_images}
     assert ("box_score" in actual[0]) == ("box_score" in expected[0]) == (key == "plus")
     worst = compare_coco_results(actual, expected)
     print(f"C++ vs Python, {key}: {len(expected)} detections, max |Δbox| {worst['box']:.0f} px, "
@@ -237,14 +246,14 @@ def test_folders_top_k_and_no_masks(cpp_cli, models, images, tmp_path):
     for relative in ("b/z.png", "a.png", "a-c/y.png", ".hidden/x.png", "b/.dot.png", "notes.txt"):
         (folder / relative).parent.mkdir(parents=True, exist_ok=True)
         (folder / relative).write_bytes(images[0].read_bytes())
-    expected_order = [p.name for p in image_files(folder)]
+    expected_order = [p.relative_to(folder).as_posix() for p in image_files(folder)]  # yolact-run's keys
     assert len(expected_order) == 3
     out = tmp_path / "out.json"
     proc = run_cli(cpp_cli, models["yolact"], folder, "--json", out, "--top-k", "2", "--masks", "none")
     assert proc.returncode == 0, proc.stderr
     entries = json.loads(out.read_text())
     assert [e["file_name"] for e in entries] == [name for name in expected_order for _ in range(2)]
-    assert [e["image_id"] for e in entries] == [1, 1, 2, 2, 3, 3]
+    assert [e["image_id"] for e in entries] == [default_image_id(key) for key in expected_order for _ in range(2)]
     assert all("segmentation" not in e for e in entries)
     best = runtime_coco(models["yolact"], [images[0]])[:2]
     assert [e["bbox"] for e in entries[:2]] == [e["bbox"] for e in best]

@@ -193,7 +193,7 @@ def test_cli_bad_weights_one_line_error(tmp_path, content, cause):
         weights.write_bytes(content)
     out = tmp_path / "x.onnx"
     run = _cli("--weights", str(weights), "--out", str(out))
-    assert run.returncode == 1
+    assert run.returncode == 2
     lines = run.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and cause in lines[0] and weights.name in lines[0]
     assert not out.exists()
@@ -204,11 +204,16 @@ def test_cli_help_shows_examples():
     assert run.returncode == 0 and "yolact-export --weights" in run.stdout and "--masks-in-graph" in run.stdout
 
 
-def test_cli_cross_class_nms_defaults_d_to_top_k(small_weights, tmp_path):
-    """The original's cc_fast_nms returns every survivor of its top_k: D = --top-k, not 100."""
+@pytest.mark.parametrize("flag", ["--nms-top-k", "--top-k"])
+def test_cli_cross_class_nms_defaults_d_to_top_k(small_weights, tmp_path, flag):
+    """The original's cc_fast_nms returns every survivor of its top_k: D = --nms-top-k, not 100
+    (--top-k: its deprecated name, with one line saying so)."""
     out = tmp_path / "cc.onnx"
-    run = _cli("--weights", str(small_weights), "--out", str(out), "--cross-class-nms", "--top-k", "150")
+    run = _cli("--weights", str(small_weights), "--out", str(out), "--cross-class-nms", flag, "150")
     assert run.returncode == 0, run.stderr
+    deprecated = [line for line in run.stderr.splitlines() if "deprecated" in line]
+    assert deprecated == ([] if flag == "--nms-top-k" else
+                          ["yolact-export: --top-k is deprecated: it is --nms-top-k now (candidates per class entering NMS)"])
     meta = {p.key: p.value for p in onnx.load(str(out), load_external_data=False).metadata_props}
     assert json.loads(meta["yolact.nms"])["max_detections"] == 150
     assert json.loads(meta["yolact.nms"])["cross_class"] is True

@@ -70,11 +70,11 @@ def test_a_failed_write_names_the_input_and_leaves_no_temp_file(monkeypatch, mod
     assert "2 images" in stdout and "1 failed" in stdout
 
 
-def test_a_failed_json_write_is_one_line_exit_1(monkeypatch, model_path, folder, tmp_path):
+def test_a_failed_json_write_is_one_line_exit_2(monkeypatch, model_path, folder, tmp_path):
     _failing_writes(monkeypatch, ".results.")
     out = tmp_path / "out"
     code, _, stderr = _run(folder, "--model", model_path, "--out", out, "--json", out / "results.json", "-q")
-    assert code == 1
+    assert code == 2  # an output that cannot be written
     lines = stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "No space left" in lines[0], stderr
     assert "results" in lines[0]

@@ -44,3 +44,22 @@ def test_yolact_run_outputs_follow_the_umask(tmp_path, model_path, mask, mode) -
     written = [p for p in out.rglob("*") if p.is_file()]
     assert len(written) >= 4  # overlay, mask, record, COCO JSON
     assert {p.name: oct(stat.S_IMODE(p.stat().st_mode)) for p in written} == {p.name: oct(mode) for p in written}
+
+
+@pytest.mark.parametrize("mask, mode", [(0o022, 0o644), (0o077, 0o600)])
+def test_yolact_cpp_run_outputs_follow_the_umask(tmp_path, cpp_cli, model_path, mask, mode) -> None:
+    """The C++ CLI's --json and overlays (runtime/cpp/examples/output_file.hpp), written under that umask."""
+    import cv2
+    import numpy as np
+
+    image = tmp_path / "a.png"
+    cv2.imwrite(str(image), np.full((40, 50, 3), 90, np.uint8))
+    out = tmp_path / "out"
+    out.mkdir()
+    command = [str(cpp_cli), str(model_path), str(image), "--json", str(out / "r.json"), "--overlay",
+               str(out / "overlays"), "--providers", "cpu"]
+    proc = subprocess.run(command, capture_output=True, text=True, preexec_fn=lambda: os.umask(mask))
+    assert proc.returncode == 0, proc.stderr
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file())
+    assert written == ["overlays/a.png", "r.json"]  # no temporary file left
+    assert {p: oct(stat.S_IMODE((out / p).stat().st_mode)) for p in written} == {p: oct(mode) for p in written}

@@ -104,7 +104,7 @@ def test_cli_int8_writes_the_int8_graph_only(tmp_path, shared_images):
 
 def test_cli_int8_needs_calibration_images(tmp_path):
     run = _cli("--weights", str(tmp_path / "x.pth"), "--out", str(tmp_path / "x.onnx"), "--int8")
-    assert run.returncode == 1 and "--calibration-images" in run.stderr
+    assert run.returncode == 2 and "--calibration-images" in run.stderr
 
 
 def _calibration_folder(tmp_path, shared_images, good: int):

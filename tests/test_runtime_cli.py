@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from yolact_runtime.cli import main
+from yolact_runtime.pipeline.image_ids import default_image_id
 from fakes import make_fake_model, random_detections
 from twins import OTHER_KEY, TWIN_KEYS, make_twins, twin_outputs
 
@@ -65,7 +66,7 @@ def test_folder_with_a_corrupt_file(tmp_path, model_path, generated) -> None:
     results = json.loads((out / "results.json").read_text())
     assert {r["file_name"] for r in results} == set(expected)
     ids = {r["file_name"]: r["image_id"] for r in results}
-    assert sorted(ids.values()) == list(range(1, len(expected) + 1))
+    assert ids == {key: default_image_id(key) for key in expected}  # the names' hashes (image_ids.py)
     overlay = cv2.imread(str(out / "overlays" / photos[0]))
     first = next(r for r in results if r["file_name"] == photos[0])
     assert first["segmentation"]["size"] == list(overlay.shape[:2])
@@ -140,7 +141,7 @@ def test_video_gives_an_overlay_video_with_every_frame(tmp_path, model_path) -> 
     assert len(list((out / "masks" / "clip").glob("*.png"))) == 7
     results = json.loads((out / "r.json").read_text())
     assert {r["frame"] for r in results} == set(range(7))
-    assert {r["image_id"] for r in results} == set(range(1, 8))
+    assert {r["image_id"] for r in results} == {default_image_id("clip.avi", frame) for frame in range(7)}
     assert _leftovers(out) == []
 
 

@@ -56,6 +56,6 @@ def test_overview_is_named_first_and_bad_uses_are_one_line(tmp_path, model_path)
     blocked.write_text("a file where the overview's folder would be")
     code, stdout, stderr = _run(SHAPES, "--model", model_path, "--out", tmp_path / "o2", "--overview",
                                 blocked / "overview.png")
-    assert code == 1 and "Traceback" not in stderr
+    assert code == 2 and "Traceback" not in stderr  # an output that cannot be written: before the work
     assert [line for line in stderr.splitlines() if line.startswith("error: ")] == \
-        [f"error: {blocked / 'overview.png'}: no overview written (File exists)"]
+        [f"error: {blocked / 'overview.png'}: cannot be written ({blocked} is not a folder)"]

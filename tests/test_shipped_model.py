@@ -51,7 +51,7 @@ def test_yolact_eval_missing_annotations_is_one_line(shipped_onnx, tmp_path):
     run = subprocess.run([sys.executable, "-c", "from yolact_export.train.cli import eval_main; eval_main()",
                           str(shipped_onnx), "--annotations", str(tmp_path / "nope.json"), "--images", str(tmp_path)],
                          capture_output=True, text=True, timeout=120)
-    assert run.returncode == 1
+    assert run.returncode == 2
     assert run.stderr.strip() == f"error: {tmp_path / 'nope.json'}: no such file"
 
 

@@ -171,9 +171,9 @@ def test_cli_reports_one_line_error(tiny_set: Path, tmp_path: Path) -> None:
         args = ["--annotations", str(annotations), "--images", str(tiny_set / "images"), "--config",
                 "yolact_shapes", "--out", str(tmp_path / "x.pth"), "--iterations", "1"]
         result = CliRunner().invoke(train_main, args)
-        assert result.exit_code == 1  # click.ClickException
+        assert result.exit_code == 2  # a missing or invalid annotations file (README, "Exit status")
         lines = result.output.strip().splitlines()
-        assert len(lines) == 1 and lines[0].startswith("Error:") and "Traceback" not in result.output
+        assert len(lines) == 1 and lines[0].startswith("error:") and "Traceback" not in result.output
 
 
 def test_missing_images_dir(tiny_set: Path, tmp_path: Path) -> None:

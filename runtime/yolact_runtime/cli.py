@@ -10,11 +10,13 @@ import click
 
 from . import EngineOptions, Yolact, YolactRuntimeError, read_model_info
 from .contract import DEFAULT_SCORE_THRESHOLD
+from .core.io import unwritable
 from .core.plan import CHOICES_HELP, PRECISIONS, PROVIDER_CHOICES
 from .pipeline.classes import parse_classes
 from .pipeline.console import Reporter, finish_on_ctrl_c, listed, setup_logging, summary_line
 from .pipeline.discover import InputItem
 from .pipeline.help import GroupedCommand
+from .pipeline.image_ids import read_ground_truth
 from .pipeline.job import Engine, RunOptions, run_job
 from .pipeline.layout import OutputLayout
 from .pipeline.local_engine import LocalEngine
@@ -23,8 +25,8 @@ from .pipeline.track import check_tracking
 
 SECTIONS = {
     "Inputs": ["files_from", "vid_stride", "max_frames", "no_drop"],
-    "Outputs": ["out_dir", "json_path", "jsonl_path", "save_masks", "save_txt", "polygons", "no_overlays",
-                "overview_path", "track", "resume", "quiet"],
+    "Outputs": ["out_dir", "json_path", "annotations", "jsonl_path", "save_masks", "save_txt", "polygons",
+                "no_overlays", "overview_path", "track", "resume", "quiet"],
     "Model": ["model_path", "classes", "score_threshold", "top_k", "providers", "precision", "threads", "batch_size"],
     "Engine": ["engine", "ray_address", "workers", "gpus_per_worker"],
 }
@@ -44,7 +46,11 @@ LOCAL_ONLY = {"jsonl_path": "--jsonl", "track": "--track"}  # besides videos and
 @click.option("--out", "-o", "out_dir", required=True, type=click.Path(path_type=Path, file_okay=False),
               help="Output folder: overlays/, masks/, labels/, detections/.")
 @click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False),
-              help="Write COCO results (RLE masks, image ids, file names) for all inputs here.")
+              help="Write COCO results (RLE masks, image ids, file names) for all inputs here; image ids: "
+                   "a numeric file stem's number, else a stable hash of the name (README, \"COCO image ids\").")
+@click.option("--annotations", type=click.Path(path_type=Path, dir_okay=False),
+              help="A COCO ground truth: --json takes its image ids by file name (an input it does not list "
+                   "is left out of the --json, with an error line).")
 @click.option("--jsonl", "jsonl_path", type=click.Path(path_type=Path, dir_okay=False),
               help="Stream one JSON line per image and frame here, flushed as each is done.")
 @click.option("--save-masks", is_flag=True, help="Write per-image PNG instance maps (0 = none, i+1 = detection i).")
@@ -86,9 +92,9 @@ LOCAL_ONLY = {"jsonl_path": "--jsonl", "track": "--track"}  # besides videos and
 @click.option("--gpus-per-worker", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="--engine ray: GPUs Ray reserves per actor (0: CPU actors, --providers auto then means cpu).")
 def main(inputs: tuple[str, ...], files_from: Path | None, vid_stride: int, max_frames: int | None, no_drop: bool,
-         out_dir: Path, json_path: Path | None, jsonl_path: Path | None, save_masks: bool, save_txt: bool,
-         polygons: bool, no_overlays: bool, overview_path: Path | None, track: bool, resume: bool, quiet: bool,
-         model_path: Path, classes: tuple[str, ...], score_threshold: float, top_k: int | None, providers: str,
+         out_dir: Path, json_path: Path | None, annotations: Path | None, jsonl_path: Path | None, save_masks: bool,
+         save_txt: bool, polygons: bool, no_overlays: bool, overview_path: Path | None, track: bool, resume: bool,
+         quiet: bool, model_path: Path, classes: tuple[str, ...], score_threshold: float, top_k: int | None, providers: str,
          precision: str, threads: int | None, batch_size: int, engine: str, ray_address: str | None,
          workers: int | None, gpus_per_worker: float) -> None:
     """Segment INPUTS with a YOLACT ONNX model: images, folders (searched recursively), videos, and live
@@ -100,6 +106,8 @@ def main(inputs: tuple[str, ...], files_from: Path | None, vid_stride: int, max_
         inputs = (*inputs, *listed(files_from))
     if not inputs:
         raise click.UsageError("give at least one input (or --files-from)")
+    if annotations is not None and json_path is None:
+        raise click.UsageError("--annotations sets the image ids of --json: give --json too")
     if overview_path is not None and no_overlays:
         raise click.UsageError("--overview is made of the overlays: drop --no-overlays")
     given = {"jsonl_path": jsonl_path is not None, "track": track}
@@ -108,9 +116,15 @@ def main(inputs: tuple[str, ...], files_from: Path | None, vid_stride: int, max_
         raise click.UsageError(f"{flags}: videos and live sources run without --engine ray; drop it")
     setup_logging(quiet)
     reporter = Reporter(quiet)
+    # exit status (README, "Exit status"): 2 before any work for a bad model or an output that cannot be written
+    outputs = [p for p in (json_path, jsonl_path, overview_path) if p is not None]
+    for problem in filter(None, [unwritable(p) for p in outputs] + ([] if out_dir.is_dir() else [unwritable(out_dir)])):
+        reporter.error(problem)
+        sys.exit(2)
     try:
         if track:
             check_tracking()
+        ground_truth = read_ground_truth(annotations) if annotations is not None else None
         wanted = parse_classes(classes, read_model_info(model_path).class_names) if classes else None
         runs_on = _engine(engine, model_path, wanted, score_threshold, top_k, providers, precision, threads,
                           ray_address, workers, gpus_per_worker)
@@ -123,7 +137,7 @@ def main(inputs: tuple[str, ...], files_from: Path | None, vid_stride: int, max_
     options = RunOptions(out_dir=out_dir, json_path=json_path, save_masks=save_masks, overlays=not no_overlays,
                          batch_size=batch_size, resume=resume, polygons=polygons, save_txt=save_txt,
                          jsonl_path=jsonl_path, track=track, vid_stride=vid_stride, max_frames=max_frames,
-                         drop=not no_drop)
+                         drop=not no_drop, ground_truth=ground_truth)
     finish = getattr(runs_on, "finish", None)
     try:
         with finish_on_ctrl_c(finish) if finish is not None else contextlib.nullcontext():
@@ -139,7 +153,7 @@ def main(inputs: tuple[str, ...], files_from: Path | None, vid_stride: int, max_
     except OSError as error:  # e.g. the output folder or the JSON cannot be written
         reporter.close()
         reporter.error(f"{error.filename or out_dir}: {error.strerror or error}")
-        sys.exit(1)
+        sys.exit(2)
     except Exception as error:  # a bug: still one line (YOLACT_RUN_DEBUG=1 shows the traceback)
         if os.environ.get("YOLACT_RUN_DEBUG"):
             raise

@@ -4,10 +4,10 @@ are re-exported here so that nothing outside the runtime imports its internals (
 from __future__ import annotations
 
 from .core.cpu import cpu_info
-from .core.io import atomic_path, read_image, write_bytes
+from .core.io import atomic_path, read_image, unwritable, write_bytes
 from .core.raw import split_batch
 from .errors import first_line
 from .pipeline.discover import image_files, images_under
 
 __all__ = ["atomic_path", "cpu_info", "first_line", "image_files", "images_under", "read_image",
-           "split_batch", "write_bytes"]
+           "split_batch", "unwritable", "write_bytes"]

@@ -23,6 +23,8 @@ from .paths import ALL_PATHS
 from .report import render
 from .run import BenchOptions, run_bench
 
+SKIPPED: list[Path] = []  # the unreadable --images of this run (exit 1)
+
 
 def _images(given: tuple[str, ...]) -> list[Path]:
     """The readable ones; an unreadable one is named with its cause on one line and skipped."""
@@ -31,7 +33,8 @@ def _images(given: tuple[str, ...]) -> list[Path]:
         try:
             read_image(path)
         except InputError as error:
-            click.echo(f"warning: {error} (skipped)", err=True)
+            click.echo(f"error: {error} (skipped)", err=True)
+            SKIPPED.append(path)
             continue
         readable.append(path)
     if not readable:
@@ -71,12 +74,13 @@ def main(weights, random_config, config, input_size, image_paths, calibration_im
     postprocess under load (before / after) and the machine (CPU model, ISA flags) in one JSON.
 
     \b
-    Exit status: 0 measured; 2 usage, a missing or invalid checkpoint, or an unwritable --out.
+    Exit status: 0 measured; 1 an image could not be read (the others are measured); 2 usage, a missing or invalid checkpoint, or an unwritable --out.
     Examples:
       yolact-bench --weights models/yolact_shapes.pth --images examples/shapes/images --out results/
       yolact-bench --random yolact_resnet50 --images photos/ --runs 10 --paths pytorch-fp32,onnx-fp32
     """
     start = time.perf_counter()
+    SKIPPED.clear()
     paths = tuple(filter(None, (p.strip() for p in (path_names or "").split(",")))) or ALL_PATHS
     if unknown := [p for p in paths if p not in ALL_PATHS]:
         raise click.BadParameter(f"unknown path {unknown[0]!r}; choose from {', '.join(ALL_PATHS)}", param_hint="paths")
@@ -104,3 +108,5 @@ def main(weights, random_config, config, input_size, image_paths, calibration_im
         sys.exit(2)
     click.echo(render([doc]))
     click.echo(f"wrote {path}")
+    if SKIPPED:
+        sys.exit(1)  # some input failed

@@ -16,6 +16,10 @@ class DatasetError(ValueError):
     """A data set that cannot be used for training; the message is one line."""
 
 
+class DatasetImageError(DatasetError):
+    """An image of the data set that cannot be read (an input that failed, not a bad annotations file)."""
+
+
 @dataclass
 class ImageRecord:
     path: Path
@@ -116,7 +120,7 @@ def load_sample(record: ImageRecord) -> tuple[np.ndarray, np.ndarray, np.ndarray
     """BGR uint8 image, masks uint8 [n, H, W], labels int64 [n]."""
     image = cv2.imread(str(record.path), cv2.IMREAD_COLOR)
     if image is None:
-        raise DatasetError(f"{record.path}: cannot read image")
+        raise DatasetImageError(f"{record.path}: cannot read image")
     h, w = image.shape[:2]
     try:
         masks = [decode_segmentation(s, h, w) for s in record.segmentations]

@@ -151,9 +151,10 @@ def generate(out_dir: str | Path, num_images: int, seed: int, opts: SynthOptions
         img, instances = render_image(rng, opts, empty=i in empty_ids)
         name = f"{i:06d}.{'png' if opts.image_format == 'png' else 'jpg'}"
         cv2.imwrite(str(out / "images" / name), img)
-        images.append({"id": i + 1, "file_name": name, "width": opts.size, "height": opts.size})
+        # the id is the file stem's number, as yolact-run numbers it (runtime pipeline/image_ids.py)
+        images.append({"id": i, "file_name": name, "width": opts.size, "height": opts.size})
         for label, mask in instances:
-            annotations.append(_annotation(mask, label, i + 1, len(annotations) + 1))
+            annotations.append(_annotation(mask, label, i, len(annotations) + 1))
     categories = [{"id": k + 1, "name": n, "supercategory": "shape"} for k, n in enumerate(SHAPE_NAMES)]
     data = {"info": {"description": f"yolact-synth shapes, seed {seed}"}, "images": images,
             "annotations": annotations, "categories": categories}

@@ -8,9 +8,10 @@ from pathlib import Path
 import click
 
 
-def _fail(message: str) -> None:
+def _fail(message: str, status: int = 2) -> None:
+    """One line, then the exit status (README, "Exit status": 2 for a bad checkpoint, model or output)."""
     click.echo(f"error: {message}", err=True)
-    sys.exit(1)
+    sys.exit(status)
 
 
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -20,12 +21,17 @@ def _fail(message: str) -> None:
 @click.option("--input-size", type=int, default=None, help="Input size S (default: from config / file name, else 550).")
 @click.option("--score-threshold", type=float, default=0.05, show_default=True, help="Candidate score threshold.")
 @click.option("--iou-threshold", type=float, default=0.5, show_default=True, help="Fast NMS IoU threshold.")
-@click.option("--top-k", type=int, default=200, show_default=True, help="Candidates per class entering NMS.")
+@click.option("--nms-top-k", "top_k", type=click.IntRange(min=1), default=200, show_default=True,
+              help="Candidates per class entering the Fast NMS (the original's top_k; yolact-run --top-k is "
+                   "another thing: detections kept per image).")
+@click.option("--top-k", "old_top_k", type=click.IntRange(min=1), default=None, hidden=True,
+              help="Deprecated name of --nms-top-k (one release).")
 @click.option("--max-detections", type=int, default=None,
-              help="D, rows per image in the outputs (default: 100; --cross-class-nms: --top-k, as the original).")
+              help="D, rows per image in the outputs (default: 100; --cross-class-nms: --nms-top-k, as the original).")
 @click.option("--cross-class-nms", is_flag=True, help="One NMS over all classes instead of per class.")
 @click.option("--batch", type=int, default=None, help="Fixed batch size (default: dynamic).")
-@click.option("--opset", type=int, default=19, show_default=True)
+@click.option("--opset", type=int, default=19, show_default=True,
+              help="ONNX opset of the graph (19: DeformConv and the ops the runtimes are tested with).")
 @click.option("--masks-in-graph", is_flag=True, help="Also output cropped σ(PCᵀ) masks at prototype resolution.")
 @click.option("--fp16", is_flag=True, help="Half-precision weights (for GPUs); NMS stays fp32.")
 @click.option("--simplify/--no-simplify", default=True, show_default=True, help="Run onnxsim.")
@@ -39,7 +45,7 @@ def _fail(message: str) -> None:
               help="Write a static INT8 (QDQ) graph: the network quantized, decoding/NMS kept float.")
 @click.option("--calibration-images", type=click.Path(exists=True, file_okay=False), default=None,
               help="Folder of real images to calibrate --int8 on (preprocessed as the runtime does).")
-def export_main(weights, out, config, input_size, score_threshold, iou_threshold, top_k, max_detections,
+def export_main(weights, out, config, input_size, score_threshold, iou_threshold, top_k, old_top_k, max_detections,
                 cross_class_nms, batch, opset, masks_in_graph, fp16, simplify, dcn, exporter, check_paths, int8,
                 calibration_images) -> None:
     """Export a YOLACT / YOLACT++ checkpoint to one ONNX graph with in-graph Fast NMS.
@@ -56,16 +62,24 @@ def export_main(weights, out, config, input_size, score_threshold, iou_threshold
     from .export import ExportError, export_onnx
 
     start = time.perf_counter()
+    if old_top_k is not None:
+        click.echo("yolact-export: --top-k is deprecated: it is --nms-top-k now (candidates per class entering NMS)",
+                   err=True)
+        top_k = old_top_k
 
     def log(message: str) -> None:
         click.echo(f"[{time.perf_counter() - start:6.1f}s] {message}", err=True)
 
     if int8 and (fp16 or not calibration_images):
         _fail("--int8 needs --calibration-images DIR" if not fp16 else "--int8 and --fp16 exclude each other")
-    from yolact_runtime import YolactRuntimeError
+    from yolact_runtime import InputError, YolactRuntimeError
 
     from .int8 import QuantizeError
 
+    from yolact_runtime.tools import unwritable
+
+    if problem := unwritable(out):
+        _fail(problem)
     try:
         model, cfg = load_checkpoint(weights, config=config, input_size=input_size)
         log(f"loaded {weights}: {cfg.name}, {cfg.num_classes - 1} classes, input {cfg.max_size}")
@@ -87,5 +101,9 @@ def export_main(weights, out, config, input_size, score_threshold, iou_threshold
         finally:
             if int8:
                 Path(fp32_out).unlink(missing_ok=True)
-    except (CheckpointError, ExportError, QuantizeError, YolactRuntimeError, ValueError, OSError) as exc:
+    except (InputError, QuantizeError) as exc:  # an image of --check, or the --calibration-images
+        _fail(str(exc), 1)
+    except OSError as exc:
+        _fail(f"{exc.filename or out}: {exc.strerror or exc}")
+    except (CheckpointError, ExportError, YolactRuntimeError, ValueError) as exc:
         _fail(str(exc))

@@ -3,6 +3,7 @@ alone, and writing and resuming ours (yolact-train)."""
 from __future__ import annotations
 
 import re
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,25 @@ def _load(path: str | Path) -> object:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for corrupt pickles
-        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint ({first_line(exc)[:200]})") from None
+        raise CheckpointError(f"{path}: not a readable PyTorch checkpoint: {_why_unreadable(path, exc)}") from None
+
+
+def _why_unreadable(path: Path, error: Exception) -> str:
+    """The cause in words: torch's own (a bare number for a text file, a cut-off sentence) says little."""
+    with path.open("rb") as file:
+        head = file.read(4)
+    if head != b"PK\x03\x04":  # torch.save's format since 1.6 is a zip archive
+        if head[:1] == b"\x80":
+            return f"a legacy (pickle) torch.save file that does not unpickle ({type(error).__name__})"
+        return "neither torch.save's zip archive nor a legacy pickle"
+    try:
+        with zipfile.ZipFile(path) as archive:
+            damaged = archive.testzip()
+    except zipfile.BadZipFile:
+        return "a zip archive cut off or damaged (no central directory): a partial download or copy?"
+    if damaged:
+        return f"a damaged zip archive ({damaged} fails its checksum)"
+    return first_line(error)
 
 
 def _is_ours(obj: object) -> bool:

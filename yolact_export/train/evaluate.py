@@ -6,7 +6,6 @@ import io
 from pathlib import Path
 from typing import Callable, Iterator
 
-import cv2
 import numpy as np
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
@@ -55,16 +54,22 @@ def onnx_detector(model_path: str | Path, providers: str = "cpu", precision: str
 
 
 def _results(detect: Detector, coco: COCO, images_dir: Path, image_ids: list[int],
-             progress: Callable[[Iterator], Iterator]) -> list[dict]:
-    results = []
+             progress: Callable[[Iterator], Iterator], unreadable: list[str]) -> tuple[list[dict], list[int]]:
+    """The results and the ids of the images read; one line per image that is not, in `unreadable`."""
+    from yolact_runtime import InputError
+    from yolact_runtime.tools import read_image
+
+    results, done = [], []
     for image_id in progress(image_ids):
-        info = coco.loadImgs(image_id)[0]
-        path = images_dir / info["file_name"]
-        image = cv2.imread(str(path), cv2.IMREAD_COLOR)
-        if image is None:
-            raise ValueError(f"{path}: not a readable image")
+        path = images_dir / coco.loadImgs(image_id)[0]["file_name"]
+        try:
+            image = read_image(path)
+        except InputError as error:
+            unreadable.append(str(error))
+            continue
         results += [{**r, "image_id": image_id} for r in detect(image)]
-    return results
+        done.append(image_id)
+    return results, done
 
 
 def _ap(coco: COCO, results: list[dict], iou_type: str, image_ids: list[int]) -> dict[str, float]:
@@ -81,8 +86,10 @@ def _ap(coco: COCO, results: list[dict], iou_type: str, image_ids: list[int]) ->
 
 def evaluate(model_path: str | Path, annotations: str | Path, images_dir: str | Path, limit: int | None = None,
              progress: Callable[[Iterator], Iterator] = iter, providers: str = "cpu",
-             precision: str = "default") -> dict[str, dict[str, float]]:
+             precision: str = "default", unreadable: list[str] | None = None) -> dict[str, dict[str, float]]:
     """{"box": {AP, AP50, AP75}, "mask": {...}} in percent. `.onnx` runs the runtime, else PyTorch.
+
+    An image that cannot be read is left out of the AP, its line added to `unreadable` (when given).
 
     providers / precision choose the runtime's execution provider (see yolact_runtime.Yolact).
 
@@ -94,7 +101,10 @@ def evaluate(model_path: str | Path, annotations: str | Path, images_dir: str | 
     with contextlib.redirect_stdout(io.StringIO()):
         coco = COCO(str(annotations))
     image_ids = sorted(coco.getImgIds())[:limit]
-    results = _results(detect, coco, Path(images_dir), image_ids, progress)
+    results, image_ids = _results(detect, coco, Path(images_dir), image_ids, progress,
+                                  unreadable if unreadable is not None else [])
+    if not image_ids:
+        raise ValueError(f"{images_dir}: none of the {annotations} images could be read")
     boxes = [{k: v for k, v in r.items() if k not in ("segmentation", "mask_score")} for r in results]
     masks = [{**{k: v for k, v in r.items() if k not in ("bbox", "mask_score")}, "score": r["mask_score"]}
              for r in results]

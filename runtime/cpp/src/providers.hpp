@@ -1,4 +1,4 @@
-// ONNX Runtime sessions on a provider: cpu, cuda[:N], tensorrt[:N], each falling back with a message.
+// ONNX Runtime sessions on a provider: the Python runtime's choices (core/plan.py PROVIDER_CHOICES).
 #pragma once
 
 #include <functional>
@@ -11,8 +11,12 @@ namespace yolact::detail {
 
 using Say = std::function<void(const std::string&)>;
 
-// A session on the requested provider (cpu, cuda[:N], tensorrt[:N]), falling back (one line to `say`
-// each time), and to CPU when the session fails to start there; `provider` gets the one that runs.
+inline const char* const kProviderChoices = "auto, tensorrt, cuda, openvino, cpu";
+
+// A session on the requested provider (auto, tensorrt[:N], cuda[:N], openvino, cpu). auto takes
+// TensorRT, then CUDA, then CPU, saying which in one line to `say` (and falls back to CPU when the
+// session fails to start); an explicit provider this build lacks, or that fails, throws Error.
+// `provider` gets the one that runs.
 // `before` is called with the provider just before each session is built.
 std::unique_ptr<Ort::Session> open_session(const std::string& path, int threads, const std::string& request,
                                            std::string& provider, const Say& say, const Say& before);

@@ -92,3 +92,19 @@ def encode_image(image: np.ndarray, extension: str) -> bytes:
 
 def write_image(path: str | os.PathLike[str], image: np.ndarray) -> None:
     write_bytes(path, encode_image(image, Path(path).suffix))
+
+
+def unwritable(path: str | os.PathLike[str]) -> str:
+    """Why a file cannot be written at `path` ('' when it can): checked before a long run, so that a
+    bad output path fails at once (exit 2) rather than after the work."""
+    target = Path(path)
+    if target.is_dir():
+        return f"{target}: is a folder"
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        return f"{target}: cannot be written ({folder} is not a folder)"
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return f"{target}: cannot be written (permission denied in {folder})"
+    return ""

@@ -29,8 +29,8 @@ class Yolact:
     >>> results = model.predict_batch(["a.jpg", frame])    # list[Result]
 
     score_threshold / top_k select detections (default: all valid rows, as COCO eval uses them);
-    masks: "image" | "proto" | "rle" | "none", classes: 0-based class ids to keep (see PostprocessOptions). spinning=False lets idle
-    ONNX Runtime threads sleep: slower single calls, more CPU for your own threads (yolact-run).
+    masks: "image" | "proto" | "rle" (Result.masks None; Result.rle() has them) | "none", classes: 0-based
+    class ids to keep (see PostprocessOptions). spinning=False lets idle ONNX Runtime threads sleep: slower single calls, more CPU for your own threads (yolact-run).
     providers: "auto" | "tensorrt" | "cuda" | "openvino" | "cpu" (core/plan.py says which auto takes);
     precision (OpenVINO only): "default" (OpenVINO's choice, bf16 on AMX / AVX512-BF16 CPUs) or "f32"
     (exact). `providers` and `precision` then say what runs, read back from the engine.

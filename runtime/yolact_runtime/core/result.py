@@ -13,8 +13,9 @@ class Result:
 
     boxes: int64 [n, 4] pixel x1 y1 x2 y2; scores: float32 [n] box scores; class_ids: int64 [n]
     (0-based); class_names: n names; category_ids: int64 [n] COCO ids; masks: bool [n, H, W] (or
-    [n, h, w] at prototype resolution, or None); mask_scores: float32 [n] (YOLACT++) or None;
-    rles: COCO RLEs when the masks were asked for as RLE.
+    [n, h, w] at prototype resolution, or None); mask_scores: float32 [n] (YOLACT++) or None.
+    masks="rle" leaves `masks` None: read the masks with `rle()` (COCO RLE dicts {"size", "counts"},
+    one per detection, at image size) or `image_masks()` (decoded); `rles` is where they are kept.
     """
 
     boxes: np.ndarray
@@ -67,7 +68,8 @@ class Result:
         return None
 
     def rle(self) -> list[dict[str, Any]] | None:
-        """COCO RLEs (counts as str) at image size, or None without masks."""
+        """COCO RLEs (counts as str) at image size, one per detection (encoded from the masks unless
+        masks="rle" gave them directly), or None without masks."""
         if self.rles is not None:
             return self.rles
         masks = self.image_masks()

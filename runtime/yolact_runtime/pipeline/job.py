@@ -15,6 +15,7 @@ from typing import Protocol
 
 from ..core.io import write_json
 from .discover import InputItem
+from .image_ids import GroundTruth
 from .layout import OutputLayout
 from .records import coco_results, read_record
 
@@ -37,6 +38,7 @@ class RunOptions:
     vid_stride: int = 1
     max_frames: int | None = None  # per video or stream
     drop: bool = True  # live sources: keep only the newest frame while the model is busy
+    ground_truth: GroundTruth | None = None  # --annotations: the --json's image ids (image_ids.py)
 
 
 @dataclass
@@ -107,10 +109,15 @@ def pending(items: list[InputItem], layout: OutputLayout, resume: bool) -> list[
     return [item for item in items if not layout.is_done(item)] if resume else items
 
 
-def write_results(items: list[InputItem], layout: OutputLayout, path: Path) -> int:
-    """The run's COCO results: every item with a record (processed now or by an earlier run), in order."""
-    records = [r for r in (read_record(layout.record_path(item)) for item in items) if r is not None]
-    results = coco_results(records)
+def write_results(items: list[InputItem], layout: OutputLayout, path: Path, tally: Tally,
+                  ground_truth: GroundTruth | None = None) -> int:
+    """The run's COCO results: every item with a record (processed now or by an earlier run), in order;
+    an item without an image id (image_ids.py) is left out, and fails."""
+    found = [(item, read_record(layout.record_path(item))) for item in items]
+    found = [(item, record) for item, record in found if record is not None]
+    results, left_out = coco_results([record for _, record in found], ground_truth)
+    for index, message in left_out.items():
+        tally.fail(found[index][0], message)
     write_json(path, results)
     return len(results)
 
@@ -133,5 +140,6 @@ def run_job(engine: Engine, items: list[InputItem], options: RunOptions, reporte
             finally:
                 tally.summary.seconds = time.perf_counter() - start
     if options.json_path is not None:
-        write_results([item for item in items if item not in tally.messages], layout, options.json_path)
+        write_results([item for item in items if item not in tally.messages], layout, options.json_path, tally,
+                      options.ground_truth)
     return tally.summary

@@ -9,6 +9,7 @@ from typing import Any
 from .. import Result
 from ..core.polygons import coco_polygons, yolo_line
 from .discover import InputItem
+from .image_ids import GroundTruth, image_id
 
 
 def detections(result: Result, polygons: bool = False) -> list[dict[str, Any]]:
@@ -54,33 +55,38 @@ def read_record(path: Path) -> dict[str, Any] | None:
         return None
 
 
-def _numeric_ids(records: Sequence[dict[str, Any]]) -> list[int] | None:
-    """COCO-style names (000000397133.jpg -> 397133) when every input is such an image."""
-    stems = [Path(r["file_name"]).stem for r in records]
-    if any("frames" in r for r in records) or not all(s.isdigit() for s in stems):
-        return None
-    ids = [int(s) for s in stems]
-    return ids if len(set(ids)) == len(ids) else None
-
-
-def coco_results(records: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """A COCO results list (loadable by COCO.loadRes), each entry also naming its file (and frame).
-
-    Image ids: the numbers of COCO-style file names when all inputs have them, else 1, 2, ...
-    in input order, one per image and per video frame.
-    """
-    numeric = _numeric_ids(records)
+def coco_results(records: Sequence[dict[str, Any]], ground_truth: GroundTruth | None = None
+                 ) -> tuple[list[dict[str, Any]], dict[int, str]]:
+    """A COCO results list (loadable by COCO.loadRes), each entry also naming its file (and frame),
+    with image ids as image_ids.py says; and {record index: error line} for the records left out
+    (not in the ground truth, or an id another input already has)."""
     results: list[dict[str, Any]] = []
-    next_id = 1
+    left_out: dict[int, str] = {}
+    owners: dict[int, str] = {}
     for index, record in enumerate(records):
+        key = record["file_name"]
         if "frames" in record:
             numbers = record.get("frame_numbers", range(len(record["frames"])))
-            for frame, dets in zip(numbers, record["frames"]):
-                extra = {"file_name": record["file_name"], "frame": frame}
-                results.extend({"image_id": next_id, **d, **extra} for d in dets)
-                next_id += 1
+            parts = [(frame, dets, {"file_name": key, "frame": frame}) for frame, dets in zip(numbers, record["frames"])]
+        else:
+            parts = [(None, record["detections"], {"file_name": key})]
+        ids = [image_id(key, frame, ground_truth) for frame, _, _ in parts]
+        problem = _id_problem(key, ids, owners, ground_truth)
+        if problem:
+            left_out[index] = problem
             continue
-        image_id = numeric[index] if numeric else next_id
-        next_id += 1
-        results.extend({"image_id": image_id, **d, "file_name": record["file_name"]} for d in record["detections"])
-    return results
+        for number, (frame, dets, extra) in zip(ids, parts):
+            owners[number] = key if frame is None else f"{key}#{frame}"
+            results.extend({"image_id": number, **d, **extra} for d in dets)
+    return results, left_out
+
+
+def _id_problem(key: str, ids: list[int | None], owners: dict[int, str], ground_truth: GroundTruth | None) -> str:
+    if None in ids:
+        assert ground_truth is not None
+        return f"{key}: not in {ground_truth.path} (no image id there); left out of the --json"
+    taken = next((number for number in ids if number in owners), None)
+    if taken is not None:
+        return (f"{key}: image id {taken} is already {owners[taken]}'s; left out of the --json "
+                "(give --annotations to set the ids)")
+    return ""

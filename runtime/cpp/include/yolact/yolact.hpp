@@ -40,9 +40,10 @@ enum class Masks {
 Masks parse_masks(const std::string& name);
 
 struct Options {
-    // "cpu", "cuda" or "cuda:N", "tensorrt" or "tensorrt:N". A GPU provider that this ONNX Runtime
-    // build lacks, or that fails to start, falls back (TensorRT -> CUDA -> CPU); on_message gets
-    // one line saying so and Model::provider() tells which one runs.
+    // The Python runtime's choices: "auto", "tensorrt[:N]", "cuda[:N]", "openvino" (ONNX Runtime's
+    // OpenVINO provider, where the build has it), "cpu". auto takes TensorRT, then CUDA, then CPU,
+    // and gives on_message one line saying which and why; an explicit provider that this build
+    // lacks, or that fails to start, throws Error. Model::provider() tells which one runs.
     std::string provider = "cpu";
     // Intra-op threads; 0 lets ONNX Runtime choose.
     int threads = 0;
@@ -54,7 +55,7 @@ struct Options {
     // At most this many detections per image, the best after ranking; negative keeps all.
     int top_k = -1;
     Masks masks = Masks::image;
-    // One line per provider fallback (what failed, what runs instead), on the constructing thread.
+    // auto's one provider line (which one, what was passed over), on the constructing thread.
     // Unset: not reported (Model::provider() still tells which provider runs).
     std::function<void(const std::string&)> on_message;
     // Called with the provider's name just before ONNX Runtime builds the session (a TensorRT
@@ -126,7 +127,7 @@ public:
 
     const ModelInfo& info() const;
     const Options& options() const;
-    const std::string& provider() const;  // "cpu", "cuda" or "tensorrt": the one in use
+    const std::string& provider() const;  // "cpu", "cuda", "tensorrt" or "openvino": the one in use
 
 private:
     struct Impl;
