@@ -58,12 +58,12 @@ TABLE = {
         "bad input": ["{shapes_onnx}", "--annotations", "{annotations}", "--images", "{broken_shapes}"],
     },
     "yolact-bench": {
-        "missing": ["--weights", "{missing_pth}", "--out-dir", "{out}"],
-        "invalid": ["--weights", "{bad_pth}", "--out-dir", "{out}"],
-        "unwritable": ["--weights", "{pth}", "--out-dir", "{blocked}/results"],
-        "usage": ["--weights", "{pth}", "--random", "yolact_shapes"],
+        "missing": ["--weights", "{missing_pth}", "--images", "{good}", "--out", "{out}"],
+        "invalid": ["--weights", "{bad_pth}", "--images", "{good}", "--out", "{out}"],
+        "unwritable": ["--weights", "{pth}", "--images", "{good}", "--out", "{blocked}/results"],
+        "usage": ["--weights", "{pth}", "--random", "yolact_shapes", "--images", "{good}"],
         "bad input": ["--weights", "{pth}", "--images", "{mixed}", "--paths", "onnx-fp32", "--runs", "1",
-                      "--no-nms", "--out-dir", "{out}"],
+                      "--out", "{out}"],
     },
     "yolact-train": {
         "missing": ["--annotations", "{annotations}", "--images", "{shapes}", "--out", "{out}/t.pth",
