@@ -52,17 +52,17 @@ def _graphs_agree(a, b, images: torch.Tensor, batch: int) -> ParityReport:
 
 @pytest.fixture(scope="module")
 def small_pair(small_weights, shared_images, tmp_path_factory):
-    """The small model exported by `yolact-export --exporter dynamo --check` and by the TorchScript path."""
+    """The small model exported by `yolact-export --check` (dynamo, the default) and by --exporter torchscript."""
     from yolact_export.exporter.cli import export_main
 
     out = tmp_path_factory.mktemp("dynamo")
     dynamo = out / "dynamo.onnx"
-    run = CliRunner().invoke(export_main, ["--weights", str(small_weights), "--out", str(dynamo), "--exporter",
-                                           "dynamo", "--check", str(shared_images[0].parent)])
+    run = CliRunner().invoke(export_main, ["--weights", str(small_weights), "--out", str(dynamo),
+                                           "--check", str(shared_images[0].parent)])
     assert run.exit_code == 0, run.output
     assert "parity OK" in run.output  # yolact-check's exact profile against PyTorch, on every photo
     model, _ = load_checkpoint(small_weights)
-    return dynamo, export_onnx(model, out / "torchscript.onnx")
+    return dynamo, export_onnx(model, out / "torchscript.onnx", exporter="torchscript")
 
 
 def test_the_dynamo_graph_keeps_the_contract(small_pair):
@@ -130,9 +130,9 @@ def test_fp16_and_int8_convert_the_dynamo_network(small_pair, small_weights, sha
 
 
 def test_yolact_plus_native_dcn_matches_the_torchscript_graph(exported, shared_images, tmp_path):
-    weights, torchscript = exported["plus"]
+    weights, dynamo = exported["plus"]  # the default exporter's graph
     model, cfg = load_checkpoint(weights)
-    dynamo = export_onnx(model, tmp_path / "plus.onnx", exporter="dynamo")
+    torchscript = export_onnx(model, tmp_path / "plus.onnx", exporter="torchscript")
     ops = collections.Counter(n.op_type for n in _model(dynamo).graph.node)
     assert ops["DeformConv"] == collections.Counter(n.op_type for n in _model(torchscript).graph.node)["DeformConv"] > 0
     assert _io(dynamo) == _io(torchscript) and _meta(dynamo) == _meta(torchscript)

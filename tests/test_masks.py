@@ -124,7 +124,7 @@ def test_masks_in_graph_export(tmp_path):
 
     model, path = _MaskHead().eval(), tmp_path / "masks.onnx"
     names = ["proto", "coef", "boxes", "classes", "scores"]
-    torch.onnx.export(model, inputs(2), str(path), dynamo=False, opset_version=17,
+    torch.onnx.export(model, inputs(2), str(path), dynamo=True, opset_version=17,
                       input_names=names, output_names=["masks", "mask_scores"],
                       dynamic_axes={k: {0: "B"} for k in names + ["masks", "mask_scores"]})
     x = inputs(3)

@@ -284,7 +284,7 @@ def test_nms_boundaries_follow_the_original(tmp_path, cross_class, engine):
         import onnxruntime as ort
 
         path = tmp_path / "boundary.onnx"
-        torch.onnx.export(module, (boxes, scores), str(path), dynamo=False, opset_version=17,
+        torch.onnx.export(module, (boxes, scores), str(path), dynamo=True, opset_version=17,
                           input_names=["boxes", "scores"])
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         out = session.run(None, {"boxes": boxes.numpy(), "scores": scores.numpy()})

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from .choices import DEFAULT_EXPORTER, EXPORTERS
+
 
 def _fail(message: str, status: int = 2) -> None:
     """One line, then the exit status (README, "Exit status": 2 for a bad checkpoint, model or output)."""
@@ -37,8 +39,8 @@ def _fail(message: str, status: int = 2) -> None:
 @click.option("--simplify/--no-simplify", default=True, show_default=True, help="Run onnxsim.")
 @click.option("--dcn", type=click.Choice(["native", "decomposed"]), default="native", show_default=True,
               help="YOLACT++ DCNv2 as ONNX DeformConv, or as plain ops for runtimes without it.")
-@click.option("--exporter", type=click.Choice(["torchscript", "dynamo"]), default="torchscript", show_default=True,
-              help="torch.onnx's TorchScript tracer, or its torch.export-based exporter.")
+@click.option("--exporter", type=click.Choice(EXPORTERS), default=DEFAULT_EXPORTER, show_default=True,
+              help="torch.onnx's torch.export-based exporter, or its TorchScript tracer (deprecated upstream).")
 @click.option("--check", "check_paths", multiple=True, type=click.Path(exists=True),
               help="Image or folder to compare PyTorch and ONNX Runtime on (repeatable).")
 @click.option("--int8", is_flag=True,

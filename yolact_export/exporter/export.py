@@ -15,13 +15,12 @@ from .. import __version__
 from ..detection.graph import NmsSettings, YolactDetector
 from ..model.config import YolactConfig
 from ..model.yolact import YolactNet
+from .choices import DEFAULT_EXPORTER, EXPORTERS
 from .dcn_op import MIN_OPSET, dcn_mode
 from .dynamo import MIN_TORCH, export_dynamo, torch_supports_dynamo
 from .fp16 import convert_network_to_fp16
 
 DEFAULT_OPSET = 19
-EXPORTERS = ("torchscript", "dynamo")
-DEFAULT_EXPORTER = "torchscript"
 
 
 class ExportError(RuntimeError):
@@ -118,8 +117,8 @@ def export_onnx(model: YolactNet, out: str | Path, nms: NmsSettings | None = Non
                 opset: int = DEFAULT_OPSET, masks_in_graph: bool = False, fp16: bool = False,
                 simplify: bool = True, dcn: str = "native", exporter: str = DEFAULT_EXPORTER,
                 log: Callable[[str], None] = lambda _m: None) -> Path:
-    """Write `out` atomically. batch=None gives a dynamic batch dimension. exporter: "torchscript"
-    (torch.onnx's legacy tracer) or "dynamo" (torch.export, see dynamo.py)."""
+    """Write `out` atomically. batch=None gives a dynamic batch dimension. exporter: "dynamo"
+    (torch.export, see dynamo.py) or "torchscript" (torch.onnx's legacy tracer, deprecated upstream)."""
     if exporter not in EXPORTERS:
         raise ExportError(f"unknown --exporter {exporter!r}: choose {' or '.join(EXPORTERS)}")
     if exporter == "dynamo" and not torch_supports_dynamo():
