@@ -205,16 +205,19 @@ TABLES: dict[str, Callable[[], list[str]]] = {
 }
 
 
-def rendered(text: str) -> str:
-    """The text with every table block regenerated; an unknown block name is a KeyError naming it."""
-    return BLOCK.sub(lambda m: m[1] + "\n".join(TABLES[m[2]]()).rstrip("\n") + "\n" + m[4], text)
+def rendered(text: str, path: Path) -> str:
+    """The text of the doc at `path` with every table block regenerated, its links to the results files
+    relative to the doc; an unknown block name is a KeyError naming it."""
+    up = "../" * (len(path.relative_to(REPO).parts) - 1)
+    return BLOCK.sub(lambda m: m[1] + "\n".join(TABLES[m[2]]()).rstrip("\n").replace(
+        "](benchmarks/", f"]({up}benchmarks/") + "\n" + m[4], text)
 
 
 def main(check: bool) -> int:
     stale = []
     for path in DOCS:
         text = path.read_text()
-        new = rendered(text)
+        new = rendered(text, path)
         if new != text:
             stale.append(path.relative_to(REPO))
             if not check:

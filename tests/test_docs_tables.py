@@ -19,7 +19,7 @@ SPEC.loader.exec_module(doc_tables)
 @pytest.mark.parametrize("path", doc_tables.DOCS, ids=lambda p: str(p.relative_to(REPO)))
 def test_committed_tables_equal_their_results_files(path):
     text = path.read_text()
-    assert doc_tables.rendered(text) == text, \
+    assert doc_tables.rendered(text, path) == text, \
         f"{path.relative_to(REPO)}: tables differ from benchmarks/results; run python benchmarks/doc_tables.py"
 
 
@@ -44,3 +44,9 @@ def test_a_changed_result_changes_its_table(tmp_path, monkeypatch):
     monkeypatch.setattr(doc_tables, "RESULTS", tmp_path)
     after = "\n".join(doc_tables.TABLES["summary"]())
     assert "123.5" in after and "123.5" not in before
+
+
+def test_links_to_the_results_files_resolve_from_each_doc():
+    for path in doc_tables.DOCS:
+        for target in re.findall(r"\]\(([^)#]*benchmarks/results/[^)]+)\)", path.read_text()):
+            assert (path.parent / target).is_file(), (path.relative_to(REPO), target)
