@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import datetime
 import json
 import subprocess
 import sys
@@ -136,7 +137,8 @@ def main() -> None:
         model, cfg = load_checkpoint(weights)
         dcn = f"-{args.dcn}" if cfg.has_dcn and args.dcn != "native" else ""
         out = RESULTS / f"exporters-{cfg.name}-{cfg.max_size}{dcn}.json"
-        result: dict = {"config": cfg.name, "input_size": cfg.max_size, "dcn": args.dcn if cfg.has_dcn else None,
+        result: dict = {"created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+                        "config": cfg.name, "input_size": cfg.max_size, "dcn": args.dcn if cfg.has_dcn else None,
                         "weights": "lively random (yolact_export.model.random_weights, seed 0)", "exporters": {}}
         if args.check_only and out.is_file():
             result = json.loads(out.read_text())

@@ -9,7 +9,9 @@ checkpoint. Each command runs as a fresh process (as a CI step does: imports, mo
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -35,6 +37,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=550)
     parser.add_argument("--providers", default="cpu")
     args = parser.parse_args()
+    load_at_start = [round(v, 2) for v in os.getloadavg()]
 
     from yolact_export import build_model, get_config, load_checkpoint
     from yolact_export.bench.machine import describe
@@ -71,7 +74,10 @@ def main() -> None:
             seconds, code, first_line = timed(command)
             results[name] = {"seconds": round(seconds, 1), "exit": code, "first_line": first_line}
             print(f"{name:45s} {seconds:6.1f} s  exit {code}  {first_line}")
-    record = {"machine": describe(), "config": args.config, "input_size": args.size, "images": len(images),
+    record = {"created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+              "machine": describe(), "load_average_at_start": load_at_start,
+              "load_average_end": [round(v, 2) for v in os.getloadavg()], "config": args.config,
+              "input_size": args.size, "images": len(images),
               "providers": args.providers, "steps": results,
               "note": "fresh processes; shared machine: expect +-15 %; on a GPU provider the ONNX side shrinks, "
                       "the --weights reference stays a CPU PyTorch run"}
