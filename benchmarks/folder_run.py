@@ -4,7 +4,6 @@ images/s over 1 / (median engine time), 1.0 when the pipeline hides all the rest
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -21,6 +20,7 @@ from yolact_runtime.pipeline.runner import Runner
 
 from yolact_export.bench.machine import describe
 from yolact_export.bench.measure import Laps, stage_summary, summarize
+from record import write_record  # benchmarks/record.py (the script's own folder is on sys.path)
 
 STAGES = ("decode", "preprocess", "inference", "postprocess", "write")
 WORKERS = 2
@@ -76,14 +76,6 @@ def folder_run(model_path, folder, threads: int | None, score_threshold: float) 
                            **stage_summary(per_stage)}, **pipelined}
 
 
-def _write(doc: dict, out: str | None) -> None:
-    """JSON to --out (a file), else to stdout."""
-    text = json.dumps(doc, indent=1) + "\n"
-    if out:
-        Path(out).write_text(text)
-    else:
-        sys.stdout.write(text)
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -94,7 +86,7 @@ def main() -> None:
     parser.add_argument("--out", help="JSON file (default: stdout)")
     args = parser.parse_args()
     doc = folder_run(args.model, args.folder, args.threads, args.score_threshold)
-    _write({"machine": describe(args.threads), **doc}, args.out)
+    write_record({"machine": describe(args.threads), **doc}, args.out)
 
 
 if __name__ == "__main__":

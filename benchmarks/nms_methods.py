@@ -10,7 +10,6 @@ The experiment that chose Fast NMS in the graph; yolact-bench no longer runs it:
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import tempfile
@@ -30,6 +29,7 @@ from yolact_export.detection.nms import fast_nms, traditional_nms
 from yolact_export.detection.graph import NmsSettings
 from yolact_export.model.config import get_config
 from yolact_export.model.priors import config_priors
+from record import write_record  # benchmarks/record.py (the script's own folder is on sys.path)
 
 SCENARIOS = {"typical": (8, 6.0), "crowded": (40, 5.0)}  # objects, mean background logit
 METHODS = ("fast-onnx", "onnx-nms", "traditional", "fast-torch")
@@ -137,14 +137,6 @@ def nms_comparison(nms, runs: int, warmup: int, threads: int | None, log=lambda 
     return out
 
 
-def _write(doc: dict, out: str | None) -> None:
-    """JSON to --out (a file), else to stdout."""
-    text = json.dumps(doc, indent=1) + "\n"
-    if out:
-        Path(out).write_text(text)
-    else:
-        sys.stdout.write(text)
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -156,7 +148,7 @@ def main() -> None:
     args = parser.parse_args()
     doc = nms_comparison(NmsSettings(), args.runs, 3, args.threads, lambda m: print(m, file=sys.stderr),
                          args.size, args.classes)
-    _write({"machine": describe(args.threads), **doc}, args.out)
+    write_record({"machine": describe(args.threads), **doc}, args.out)
 
 
 if __name__ == "__main__":

@@ -26,6 +26,7 @@ from yolact_export.bench.machine import describe
 from yolact_export.bench.measure import summarize, time_round_robin
 from yolact_export.exporter.int8 import quiet_quantizer
 from yolact_export.model.dcn import ModulatedDeformConv2d
+from record import write_record  # benchmarks/record.py (the script's own folder is on sys.path)
 
 CONV = (256, 69)  # channels, size: a YOLACT-sized layer (C3 of ResNet at 550)
 
@@ -92,14 +93,6 @@ def compute_rates(gflop: float, paths: dict, conv: dict) -> dict:
     return out
 
 
-def _write(doc: dict, out: str | None) -> None:
-    """JSON to --out (a file), else to stdout."""
-    text = json.dumps(doc, indent=1) + "\n"
-    if out:
-        Path(out).write_text(text)
-    else:
-        sys.stdout.write(text)
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -114,7 +107,7 @@ def main() -> None:
            "network_gflop": round(conv_gflop(build_model(get_config(args.config))), 2)}
     if args.bench:
         doc["compute"] = compute_rates(doc["network_gflop"], json.loads(Path(args.bench).read_text())["paths"], conv)
-    _write(doc, args.out)
+    write_record(doc, args.out)
 
 
 if __name__ == "__main__":
