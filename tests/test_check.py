@@ -1,10 +1,9 @@
-"""yolact-check: the runtime end to end against the PyTorch reference, a golden file, or another file.
+"""yolact-check: the runtime end to end against the PyTorch reference; int8 and precision; bad input;
+the matching rules. Golden and --against modes: test_check_golden.py.
 
 Models: conftest's lively random exports (YOLACT ResNet-50 at 400, YOLACT++ at 320) and, for int8,
 the shipped trained model: with random weights int8 keeps the top-10 boxes but its masks are
-noise-like (mean mask IoU 0.64-0.91 of the top 10 at 400 px), which says nothing about a deployed
-model; the trained one shows what `reduced` is for (measured: top-10 agreement 100 %, scores within
-0.052, mean mask IoU 0.93-0.996 on its example images).
+noise-like, which says nothing about a deployed model; the trained one shows what `reduced` is for.
 """
 from __future__ import annotations
 
@@ -12,72 +11,18 @@ import json
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import numpy as np
 import onnx
 import pytest
-from click.testing import CliRunner
-from onnx import numpy_helper
 
 from yolact_runtime import ModelError
 from yolact_runtime.contract import parse_metadata, read_model_info
-from yolact_runtime.parity.cli import main
 from yolact_runtime.parity.compare import compare_images
 from yolact_runtime.parity.detections import DetectionSet
 from yolact_runtime.parity.profiles import EXACT
+from check_runs import REPO, SHAPES_IMAGES, check, scale_one_conv, torch_free, write_results
 from fakes import default_metadata
-
-REPO = Path(__file__).resolve().parents[1]
-SHAPES_IMAGES = REPO / "examples" / "shapes" / "images"
-
-# Runs a console entry point in a fresh interpreter in which torch and the export extra cannot be
-# imported (as in a deployment without them), then proves none of them was loaded.
-TORCH_FREE = r"""
-import importlib.abc, runpy, sys
-BLOCKED = ("torch", "torchvision", "onnx", "onnxsim", "onnxscript", "yolact_export")
-class Blocker(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name.split(".")[0] in BLOCKED:
-            raise ImportError(f"{name} is blocked: this run must not need it")
-sys.meta_path.insert(0, Blocker())
-module, *sys.argv[1:] = sys.argv[1:]
-try:
-    runpy.run_module(module, run_name="__main__")
-finally:
-    assert not [m for m in sys.modules if m.split(".")[0] in BLOCKED], "a blocked module was imported"
-"""
-
-
-def check(*args) -> tuple[int, str]:
-    result = CliRunner().invoke(main, [str(a) for a in args])
-    if result.exception is not None and not isinstance(result.exception, SystemExit):
-        raise result.exception
-    return result.exit_code, result.output
-
-
-def torch_free(module: str, *args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", TORCH_FREE, module, *map(str, args)], capture_output=True,
-                          text=True, timeout=600)
-
-
-def write_results(model: Path, images, json_path: Path, threshold: str | None = "0") -> None:
-    """yolact-run --json over `images`, torch-free; threshold None: yolact-run's default."""
-    flags = () if threshold is None else ("--score-threshold", threshold)
-    run = torch_free("yolact_runtime", *images, "--model", model, "--out", json_path.with_suffix(".out"),
-                     "--json", json_path, *flags, "--no-overlays", "--quiet", "--providers", "cpu")
-    assert run.returncode == 0, run.stderr
-
-
-def scale_one_conv(source: Path, target: Path, factor: float = 1.01) -> str:
-    """Multiply the first Conv weight initializer of an exported graph by `factor`."""
-    model = onnx.load(str(source))
-    weights = {i.name: i for i in model.graph.initializer}
-    conv = next(n for n in model.graph.node if n.op_type == "Conv" and n.input[1] in weights)
-    tensor = weights[conv.input[1]]
-    tensor.CopyFrom(numpy_helper.from_array(numpy_helper.to_array(tensor) * np.float32(factor), tensor.name))
-    onnx.save(model, str(target))
-    return conv.name
 
 
 # ----------------------------------------------------------------------------- reference mode
@@ -178,94 +123,6 @@ def test_exporter_records_precision(exported):
     meta = {p.key: p.value for p in onnx.load(str(exported["plus"][1]), load_external_data=False).metadata_props}
     assert meta["yolact.precision"] == "fp32" and meta["yolact.contract_minor"] == "1"
     assert meta["yolact.contract_version"] == "1"  # 1.x readers, C++ included, still open the file
-
-
-# ----------------------------------------------------------------------------- golden and against
-
-
-def test_golden_mode_runs_without_torch(exported, shared_images, tmp_path):
-    model = exported["plus"][1]
-    golden = tmp_path / "golden.json"
-    write_results(model, shared_images, golden)
-    run = torch_free("yolact_runtime.parity", "--model", model, "--golden", golden, "--providers", "cpu",
-                     "--score-threshold", "0", *shared_images, "--junit", tmp_path / "golden.xml")
-    assert run.returncode == 0, run.stdout + run.stderr
-    assert run.stdout.startswith("parity OK (exact, golden): 4 image(s), 0 failed"), run.stdout
-    assert len(ET.parse(tmp_path / "golden.xml").getroot().findall("testcase")) == len(shared_images)
-
-
-def test_a_golden_from_the_headline_command_passes_with_default_flags(shipped_onnx, tmp_path):
-    """README: `yolact-run photos/ --model m.onnx --out results/ --json results/coco.json`, then the gate."""
-    golden = tmp_path / "coco.json"
-    write_results(shipped_onnx, [SHAPES_IMAGES], golden, threshold=None)
-    run = torch_free("yolact_runtime.parity", "--model", shipped_onnx, "--golden", golden, SHAPES_IMAGES)
-    assert run.returncode == 0, run.stdout + run.stderr
-    entries = len(json.loads(golden.read_text()))
-    # --providers auto: exact on ONNX Runtime, reduced where OpenVINO runs bf16 (AMX / AVX512-BF16)
-    assert run.stdout.startswith("parity OK (") and " golden): 6 image(s), 0 failed" in run.stdout, run.stdout
-    assert f"; {entries} detections, 0 unmatched" in run.stdout and entries > 0, run.stdout
-
-
-def test_a_golden_made_at_another_threshold_is_named_in_one_line(shipped_onnx, tmp_path):
-    """Made at 0, checked at 0.3: what is above 0.3 is compared (and passes), the rest is named.
-    Made at 0.3, checked at 0: the model's extra detections fail the gate, and the cause is named."""
-    low, high = tmp_path / "at0.json", tmp_path / "at03.json"
-    write_results(shipped_onnx, [SHAPES_IMAGES], low, threshold="0")
-    write_results(shipped_onnx, [SHAPES_IMAGES], high, threshold="0.3")
-    exact = ("--providers", "cpu", SHAPES_IMAGES)  # the exact profile: every unmatched detection counts
-    code, output = check("--model", shipped_onnx, "--golden", low, *exact)
-    kept = len(json.loads(high.read_text()))
-    assert code == 0 and f"; {kept} detections, 0 unmatched" in output, output
-    lines = output.splitlines()
-    skipped = len(json.loads(low.read_text())) - kept
-    assert lines[1] == (f"{skipped} detection(s) of one side score below this check's --score-threshold 0.3 and "
-                        "were not compared: that side was made with a lower one"), output
-    code, output = check("--model", shipped_onnx, "--golden", high, "--score-threshold", "0", *exact)
-    lines = output.splitlines()
-    assert code == 1 and lines[0].startswith("parity FAIL") and f"{skipped} unmatched" in lines[0], output
-    assert lines[1] == (f"all {skipped} unmatched detection(s) score below every detection the other side has: it "
-                        "was made with a higher --score-threshold than this check's (0)"), output
-
-
-def test_yolact_plus_golden_keeps_what_yolact_run_keeps(tmp_path):
-    """YOLACT++ at 0.3: rows whose box score is above it and mask score below it are in yolact-run's
-    file; the gate compares exactly that set (it used to drop them from both sides)."""
-    from contract_models import make_contract_model
-
-    model = make_contract_model(tmp_path / "plus.onnx", in_graph_masks=True)
-    images = sorted(SHAPES_IMAGES.glob("*.jpg"))[:2]
-    golden = tmp_path / "coco.json"
-    write_results(model, images, golden, threshold=None)
-    entries = json.loads(golden.read_text())
-    assert any(e["score"] <= 0.3 for e in entries)  # mask score at most 0.3, box score above it: kept
-    code, output = check("--model", model, "--golden", golden, "--providers", "cpu", *images)
-    assert code == 0 and f"; {len(entries)} detections, 0 unmatched" in output, output
-
-
-def test_golden_mode_catches_a_changed_model(exported, shared_images, tmp_path):
-    model = exported["v1"][1]
-    golden = tmp_path / "golden.json"
-    write_results(model, [shared_images[0]], golden)
-    scale_one_conv(model, tmp_path / "scaled.onnx")
-    code, output = check("--model", tmp_path / "scaled.onnx", "--golden", golden, "--providers", "cpu",
-                         shared_images[0])
-    assert code == 1 and "worst: " + shared_images[0].name in output, output
-
-
-@pytest.mark.parametrize("key", ["v1", "plus"])
-def test_against_cpp_and_python_results_of_one_model(cpp_cli, exported, shared_images, tmp_path, key):
-    model = exported[key][1]
-    python_json, cpp_json = tmp_path / "python.json", tmp_path / "cpp.json"
-    write_results(model, shared_images, python_json)
-    run = subprocess.run([str(cpp_cli), str(model), *map(str, shared_images), "--json", str(cpp_json),
-                          "--threads", "2", "--score-threshold", "0"], capture_output=True, text=True, timeout=600)
-    assert run.returncode == 0, run.stderr
-    run = torch_free("yolact_runtime.parity", "--golden", python_json, "--against", cpp_json,
-                     "--json", tmp_path / "r.json")
-    assert run.returncode == 0, run.stdout + run.stderr
-    report = json.loads((tmp_path / "r.json").read_text())
-    assert [i["image"] for i in report["images"]] == [p.name for p in shared_images]
-    assert all(i["reference_detections"] == i["other_detections"] > 0 for i in report["images"])
 
 
 # ----------------------------------------------------------------------------- bad input
