@@ -23,23 +23,20 @@ from .paths import ALL_PATHS
 from .report import render
 from .run import BenchOptions, run_bench
 
-SKIPPED: list[Path] = []  # the unreadable --images of this run (exit 1)
-
-
-def _images(given: tuple[str, ...]) -> list[Path]:
-    """The readable ones; an unreadable one is named with its cause on one line and skipped."""
-    readable = []
+def _images(given: tuple[str, ...]) -> tuple[list[Path], int]:
+    """The readable ones and how many were not; an unreadable one is named with its cause on one line."""
+    readable, skipped = [], 0
     for path in images_under(given):
         try:
             read_image(path)
         except InputError as error:
             click.echo(f"error: {error} (skipped)", err=True)
-            SKIPPED.append(path)
+            skipped += 1
             continue
         readable.append(path)
     if not readable:
         raise click.UsageError("no readable images in --images")
-    return readable
+    return readable, skipped
 
 
 def _load(weights: str | None, random_config: str | None, config: str | None, input_size: int | None,
@@ -80,7 +77,6 @@ def main(weights, random_config, config, input_size, image_paths, calibration_im
       yolact-bench --random yolact_resnet50 --images photos/ --runs 10 --paths pytorch-fp32,onnx-fp32
     """
     start = time.perf_counter()
-    SKIPPED.clear()
     paths = tuple(filter(None, (p.strip() for p in (path_names or "").split(",")))) or ALL_PATHS
     if unknown := [p for p in paths if p not in ALL_PATHS]:
         raise click.BadParameter(f"unknown path {unknown[0]!r}; choose from {', '.join(ALL_PATHS)}", param_hint="paths")
@@ -92,7 +88,7 @@ def main(weights, random_config, config, input_size, image_paths, calibration_im
         folder.mkdir(parents=True, exist_ok=True)  # before the run: an unwritable --out stops it at once
         if not os.access(folder, os.W_OK):
             raise PermissionError(13, "not writable", str(folder))
-        images = _images(image_paths)
+        images, skipped = _images(image_paths)
         model, source = _load(weights, random_config, config, input_size, images)
         doc = run_bench(model, source, images, BenchOptions(
             runs=runs, threads=threads, paths=paths, force_bf16=bool(path_names),
@@ -108,5 +104,5 @@ def main(weights, random_config, config, input_size, image_paths, calibration_im
         sys.exit(2)
     click.echo(render([doc]))
     click.echo(f"wrote {path}")
-    if SKIPPED:
+    if skipped:
         sys.exit(1)  # some input failed
