@@ -204,8 +204,19 @@ def exporters() -> list[str]:
     return [line, "", *header, *(module.table_row(result(s)) for s in stems), ""]
 
 
+def frame_loop() -> list[str]:
+    stem = "frame-loop-yolact_resnet50-550"
+    rows = []
+    for path, variants in result(stem)["paths"].items():
+        for variant, stages in variants.items():
+            rows.append([path, variant, *(ms(stages[k]["median_ms"])
+                                          for k in ("preprocess", "inference", "postprocess", "end to end"))])
+    return source(stem) + table(["engine (ran)", "mask matmul", "preprocess ms", "engine ms", "postprocess ms",
+                                 "end to end ms"], rows)
+
+
 TABLES: dict[str, Callable[[], list[str]]] = {
-    "summary": summary, "ratios": ratios, "postprocess-load": postprocess_load, "nms": nms, "openvino-amx": openvino,
+    "frame-loop": frame_loop, "summary": summary, "ratios": ratios, "postprocess-load": postprocess_load, "nms": nms, "openvino-amx": openvino,
     "cpp-vs-python": cpp_vs_python, "web-wasm": web_wasm, "check-cost": check_cost, "exporters": exporters,
     **{f"bench-{stem}": bench(stem) for stem in (*SUMMARY, "yolact_resnet50-550-openvino-amx")},
 }

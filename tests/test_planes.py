@@ -1,5 +1,5 @@
 """Recycled mask planes (core/masks/planes.py): reused only when no view of a result is alive, handed out
-clean and read-only; per-thread scratch buffers (core/masks/scratch.py)."""
+clean and read-only; per-thread scratch buffers (core/scratch.py)."""
 from __future__ import annotations
 
 import threading
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from yolact_runtime.core.masks.planes import painted
-from yolact_runtime.core.masks.scratch import scratch
+from yolact_runtime.core.scratch import scratch
 
 H, W = 90, 160
 

@@ -1,8 +1,11 @@
 """Preprocessing = FastBaseTransform, against a numpy reference of align_corners=False bilinear."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
+
+from conftest import PHOTOS
 
 from yolact_runtime.contract import PreprocessSpec
 from yolact_runtime.core.preprocess import preprocess_batch, preprocess_image
@@ -78,3 +81,34 @@ def test_grey_images_become_bgr_and_bad_input_is_refused() -> None:
     assert preprocess_image(grey, PreprocessSpec(), 8).shape == (3, 8, 8)
     with pytest.raises(ValueError, match="uint8"):
         preprocess_image(np.zeros((4, 4, 3), np.float32), PreprocessSpec(), 8)
+
+
+def whole_image_form(image: np.ndarray, spec: PreprocessSpec, size: int) -> np.ndarray:
+    """The contract's float32 steps on the whole image: resize, (x - mean) / std or x / 255, BGR -> RGB, CHW."""
+    x = bilinear(image.astype(np.float32), size, size)
+    if spec.transform == "normalize":
+        x = (x - np.asarray(spec.mean_bgr, np.float32)) / np.asarray(spec.std_bgr, np.float32)
+    else:
+        x = x / np.float32(255.0)
+    chw = x.transpose(2, 0, 1)
+    return np.ascontiguousarray(chw[::-1] if spec.channel_order == "RGB" else chw)
+
+
+@pytest.mark.parametrize("spec", [PreprocessSpec(), PreprocessSpec(transform="to_float", channel_order="BGR"),
+                                  PreprocessSpec(mean_bgr=(1.5, 2.25, 3.0), std_bgr=(3.0, 7.0, 0.3))])
+def test_plane_by_plane_is_the_whole_image_form_bit_for_bit(spec: PreprocessSpec) -> None:
+    for path in sorted(PHOTOS.glob("*.png")):
+        image = cv2.imread(str(path))
+        for size in (550, 97):
+            assert np.array_equal(preprocess_image(image, spec, size), whole_image_form(image, spec, size)), path
+
+
+def test_outputs_are_fresh_arrays_and_out_is_written_in_place() -> None:
+    rng = np.random.default_rng(3)
+    a, b = (rng.integers(0, 256, (40, 50, 3), dtype=np.uint8) for _ in range(2))
+    first = preprocess_image(a, PreprocessSpec(), 32)
+    kept = first.copy()
+    second = preprocess_image(b, PreprocessSpec(), 32)
+    assert not np.shares_memory(first, second) and np.array_equal(first, kept)
+    out = np.full((3, 32, 32), np.nan, np.float32)
+    assert preprocess_image(a, PreprocessSpec(), 32, out) is out and np.array_equal(out, kept)

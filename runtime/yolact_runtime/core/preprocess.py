@@ -12,6 +12,7 @@ import numpy as np
 
 from ..contract import PreprocessSpec
 from .resize import bilinear
+from .scratch import scratch
 
 
 def as_bgr(image: np.ndarray) -> np.ndarray:
@@ -28,22 +29,31 @@ def as_bgr(image: np.ndarray) -> np.ndarray:
     return image
 
 
-def preprocess_image(image: np.ndarray, spec: PreprocessSpec, size: int) -> np.ndarray:
-    """One BGR image -> float32 [3, size, size]."""
-    x = bilinear(as_bgr(image).astype(np.float32), size, size)
-    if spec.transform == "normalize":
-        x -= np.asarray(spec.mean_bgr, dtype=np.float32)
-        x /= np.asarray(spec.std_bgr, dtype=np.float32)
-    else:
-        x /= np.float32(255.0)
-    chw = x.transpose(2, 0, 1)
-    if spec.channel_order == "RGB":
-        chw = chw[::-1]
-    return np.ascontiguousarray(chw)
+def preprocess_image(image: np.ndarray, spec: PreprocessSpec, size: int, out: np.ndarray | None = None) -> np.ndarray:
+    """One BGR image -> float32 [3, size, size], written into `out` when given.
+
+    The float image and its resize are this thread's scratch, and each channel is normalised
+    straight into its (reordered) plane of the output: the same float32 operations in the same
+    order as (x - mean) / std on the whole image then a transpose, without their fresh arrays.
+    """
+    bgr = as_bgr(image)
+    pixels = scratch("preprocess pixels", bgr.shape)
+    np.copyto(pixels, bgr, casting="unsafe")
+    resized = bilinear(pixels, size, size, scratch("preprocess resized", (size, size, 3)))
+    chw = np.empty((3, size, size), dtype=np.float32) if out is None else out
+    for source in range(3):
+        plane = chw[2 - source] if spec.channel_order == "RGB" else chw[source]
+        if spec.transform == "normalize":
+            np.subtract(resized[:, :, source], np.float32(spec.mean_bgr[source]), out=plane)
+            np.divide(plane, np.float32(spec.std_bgr[source]), out=plane)
+        else:
+            np.divide(resized[:, :, source], np.float32(255.0), out=plane)
+    return chw
 
 
 def preprocess_batch(images: Sequence[np.ndarray], spec: PreprocessSpec, size: int) -> np.ndarray:
     """BGR images of any sizes -> float32 [B, 3, size, size]."""
-    if len(images) == 0:
-        return np.zeros((0, 3, size, size), dtype=np.float32)
-    return np.stack([preprocess_image(image, spec, size) for image in images])
+    batch = np.empty((len(images), 3, size, size), dtype=np.float32)
+    for image, out in zip(images, batch):
+        preprocess_image(image, spec, size, out)
+    return batch

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .scratch import scratch
+from ..blas import matmul_one_thread
+from ..scratch import scratch
 
 
 def crop_bounds(lo: np.ndarray, hi: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
@@ -34,13 +35,13 @@ def assemble_masks(prototypes: np.ndarray, coefficients: np.ndarray, boxes: np.n
 
     The sigmoid is taken inside each crop only: the same values as a sigmoid over whole planes
     then the crop, for the cost of the boxes. recycle: the logits and the masks are this thread's
-    scratch (scratch.py), valid until its next call, to spare fresh pages.
+    scratch (core/scratch.py), valid until its next call, to spare fresh pages.
     """
     h, w, k = prototypes.shape
     n = coefficients.shape[0]
     flat = prototypes.reshape(h * w, k).T
-    logits = np.matmul(coefficients.astype(np.float32, copy=False), flat,
-                       out=scratch("logits", (n, h * w)) if recycle else None).reshape(n, h, w)
+    logits = matmul_one_thread(coefficients.astype(np.float32, copy=False), flat,
+                               out=scratch("logits", (n, h * w)) if recycle else None).reshape(n, h, w)
     masks = scratch("soft masks", (n, h, w), zeroed=True) if recycle else np.zeros_like(logits)
     with np.errstate(over="ignore"):  # exp(large) = inf gives sigmoid 0, which is right
         for i, (top, bottom, left, right) in enumerate(crop_ranges(boxes, h, w)):

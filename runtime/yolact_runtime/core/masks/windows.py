@@ -17,7 +17,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..resize import bilinear
-from .scratch import scratch
+from ..scratch import scratch
 
 Window = tuple[int, int, int, np.ndarray]  # detection index, top row, left column, bool pixels
 
@@ -43,7 +43,7 @@ def _lerp_rows(src: np.ndarray, rows: np.ndarray, weight: np.ndarray) -> np.ndar
     The product of a float32 step and a float32 weight is exact in float64, so the one rounding is
     the sum's: a fused multiply-add. Whole rows are gathered (np.take), numpy's cheapest gather. A
     clamped tap has weight 0, so any finite step serves it (the last row's, or one into the next
-    window's block). The result is this thread's scratch (scratch.py).
+    window's block). The result is this thread's scratch (core/scratch.py).
     """
     step = scratch("window steps", src.shape)
     np.subtract(src[1:], src[:-1], out=step[:-1])  # float32, as cv2 rounds it

@@ -1,5 +1,6 @@
-"""Per-thread scratch buffers for the mask path's large temporaries (logits, soft masks, window sums):
-one buffer per name and thread, grown when needed, so a loop over frames reuses its pages."""
+"""Per-thread scratch buffers for large temporaries (the resized image, logits, soft masks, window
+sums): one buffer per name and thread, grown when needed, so a loop over frames reuses its pages
+instead of faulting in fresh ones."""
 from __future__ import annotations
 
 import threading
