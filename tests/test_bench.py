@@ -14,6 +14,7 @@ import runpy
 import sys
 from pathlib import Path
 
+import numpy as np
 import onnxruntime as ort
 import pytest
 from click.testing import CliRunner
@@ -207,3 +208,18 @@ def test_an_unwritable_out_stops_before_the_run(tmp_path):
                                        "--out", str(blocker / "sub")])
     assert result.exit_code == 2 and result.output.startswith(f"error: {blocker / 'sub'}"), result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_frame_loop_times_both_matmul_variants_and_restores_the_runtimes(model_path):
+    import frame_loop
+    from yolact_runtime import Yolact
+    from yolact_runtime.core.blas import matmul_one_thread
+    from yolact_runtime.core.masks import soft
+
+    image = np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    timings = frame_loop._measure(Yolact(model_path, providers="cpu"), image, blocks=2, block=3)
+    assert set(timings) == set(frame_loop.VARIANTS)
+    for stages in timings.values():
+        assert set(stages) == {"preprocess", "inference", "postprocess", "end to end"}
+        assert all(s["runs"] == 6 and s["median_ms"] > 0 for s in stages.values())
+    assert soft.matmul_one_thread is matmul_one_thread
