@@ -216,8 +216,8 @@ def frame_loop() -> list[str]:
 
 
 TABLES: dict[str, Callable[[], list[str]]] = {
-    "frame-loop": frame_loop, "summary": summary, "ratios": ratios, "postprocess-load": postprocess_load, "nms": nms, "openvino-amx": openvino,
-    "cpp-vs-python": cpp_vs_python, "web-wasm": web_wasm, "check-cost": check_cost, "exporters": exporters,
+    "summary": summary, "ratios": ratios, "postprocess-load": postprocess_load, "nms": nms, "openvino-amx": openvino,
+    "frame-loop": frame_loop, "cpp-vs-python": cpp_vs_python, "web-wasm": web_wasm, "check-cost": check_cost, "exporters": exporters,
     **{f"bench-{stem}": bench(stem) for stem in (*SUMMARY, "yolact_resnet50-550-openvino-amx")},
 }
 

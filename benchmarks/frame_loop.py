@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from yolact_runtime.tools import read_image
 from record import write_record  # benchmarks/record.py (the script's own folder is on sys.path)
 from yolact_export import build_model, get_config
 from yolact_export.bench.machine import describe
-from yolact_export.bench.measure import summarize
+from yolact_export.bench.measure import StageRecorder, summarize
 from yolact_export.detection.preprocess import preprocess
 from yolact_export.exporter.export import export_onnx
 from yolact_export.model.random_weights import make_lively
@@ -30,31 +29,20 @@ from yolact_export.model.random_weights import make_lively
 VARIANTS = {"one BLAS thread": soft.matmul_one_thread, "all BLAS threads (before)": np.matmul}
 
 
-def _frame(model: Yolact, image: np.ndarray, seconds: dict[str, list[float]]) -> None:
-    start = time.perf_counter()
-    batch = model.preprocess([image])
-    engine = time.perf_counter()
-    raw = model.infer(batch)[0]
-    post = time.perf_counter()
-    model.postprocess(raw, image.shape[:2])
-    end = time.perf_counter()
-    for stage, value in (("preprocess", engine - start), ("inference", post - engine),
-                         ("postprocess", end - post), ("end to end", end - start)):
-        seconds.setdefault(stage, []).append(value)
-
-
 def _measure(model: Yolact, image: np.ndarray, blocks: int, block: int) -> dict:
-    seconds: dict[str, dict[str, list[float]]] = {name: {} for name in VARIANTS}
+    recorders = {name: StageRecorder(model, [image]) for name in VARIANTS}
     try:
         for index in range(blocks * len(VARIANTS)):
             name = list(VARIANTS)[index % len(VARIANTS)]
             soft.matmul_one_thread = VARIANTS[name]
-            _frame(model, image, {})  # the first frame of a block inherits the other variant's threads
+            StageRecorder(model, [image])()  # not kept: the first frame inherits the other variant's threads
             for _ in range(block):
-                _frame(model, image, seconds[name])
+                recorders[name]()
     finally:
         soft.matmul_one_thread = VARIANTS["one BLAS thread"]
-    return {name: {stage: summarize(values) for stage, values in stages.items()} for name, stages in seconds.items()}
+    return {name: {**{stage: summarize(values) for stage, values in r.stages.items()},
+                   "end to end": summarize([sum(run) for run in zip(*r.stages.values())])}
+            for name, r in recorders.items()}
 
 
 @click.command()
